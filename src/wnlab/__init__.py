@@ -1,0 +1,19 @@
+"""wnlab: implicit regularization of weight normalization, exactly and fast.
+
+Reproduces and extends Wu et al., "Implicit Regularization and Convergence for Weight
+Normalization" (NeurIPS 2020): gradient descent (GD), weight normalization (WN) and
+reparametrized projected gradient descent (rPGD) on overparametrized least squares.
+"""
+
+from .engine import StabilityWarning, Status
+from .problem import LeastSquares, gaussian_problem, load_problem, orthonormal_problem, paper_example
+from .schedules import InverseGSquared, Sequence, TwoStage
+from .solve import ALL_METHODS, BatchResult, Result, solve, solve_batch
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LeastSquares", "gaussian_problem", "orthonormal_problem", "paper_example", "load_problem",
+    "solve", "solve_batch", "Result", "BatchResult", "Status", "StabilityWarning", "ALL_METHODS",
+    "TwoStage", "Sequence", "InverseGSquared", "__version__",
+]

@@ -1,0 +1,47 @@
+"""The ``wnlab`` command. Each sub-command lives in :mod:`wnlab.commands` as a module with
+``add_parser(subparsers)``; heavy imports happen inside the command, never at start-up.
+
+Bad input exits with code 2 and one line on stderr that says what to fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+
+#: sub-command name -> module in wnlab.commands (order = order in ``wnlab --help``)
+COMMANDS = ["solve"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wnlab",
+        description="Implicit regularization of weight normalization (Wu et al., NeurIPS 2020): "
+                    "GD, WN and rPGD on overparametrized least squares.")
+    parser.add_argument("--version", action="version", version=f"wnlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMANDS:
+        importlib.import_module(f"wnlab.commands.{name.replace('-', '_')}").add_parser(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, OSError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"wnlab {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"wnlab {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Sub-commands of the ``wnlab`` command line; shared argument helpers live here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def add_problem_args(parser) -> None:
+    """``--A/--y`` files, or a generated ``--problem`` with ``--m --d --seed``."""
+    g = parser.add_argument_group("problem (files, or a generated one)")
+    g.add_argument("--A", metavar="FILE", help="A as .npy, .npz (dense or scipy sparse) or .csv")
+    g.add_argument("--y", metavar="FILE", help="y as .npy, .npz or .csv (omit if --A is an .npz with A and y)")
+    g.add_argument("--problem", choices=["paper", "gaussian", "orthonormal"],
+                   help="generate instead: the paper's 2-D example, Gaussian A, or A with orthonormal rows")
+    g.add_argument("--m", type=int, default=20, help="rows of a generated A (default 20)")
+    g.add_argument("--d", type=int, default=100, help="columns of a generated A (default 100)")
+    g.add_argument("--seed", type=int, default=0, help="seed of a generated problem (default 0)")
+
+
+def problem_from_args(args):
+    from .. import problem as P
+
+    if args.problem and args.A:
+        raise ValueError("pass either --A/--y or --problem, not both")
+    if args.problem == "paper":
+        return P.paper_example()
+    if args.problem == "gaussian":
+        return P.gaussian_problem(args.m, args.d, seed=args.seed)
+    if args.problem == "orthonormal":
+        return P.orthonormal_problem(args.m, args.d, seed=args.seed)
+    if not args.A:
+        raise ValueError("no problem given: pass --A A.npy --y y.npy, or --problem paper|gaussian|orthonormal")
+    return P.load_problem(args.A, args.y)
+
+
+def vector_arg(text: str | None, name: str):
+    """A vector given inline (``0,1``) or as a file (.npy/.npz/.csv)."""
+    if text is None:
+        return None
+    path = Path(text)
+    if path.suffix.lower() in (".npy", ".npz", ".csv", ".txt"):
+        from ..problem import _read_array
+
+        if not path.is_file():
+            raise ValueError(f"cannot read {path} for --{name}: no such file")
+        return np.ravel(_read_array(path, name))
+    try:
+        return np.array([float(v) for v in text.split(",")])
+    except ValueError:
+        raise ValueError(f"--{name} must be a file (.npy/.npz/.csv) or comma-separated numbers, got {text!r}") from None
+
+
+def step_arg(text: str):
+    """A step size: a number, or a rule string such as ``1/g^2``."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def write_json(path: str | None, payload: dict) -> None:
+    if path is None:
+        return
+    out = Path(path)
+    if out.parent and not out.parent.exists():
+        raise ValueError(f"cannot write {out}: directory {out.parent} does not exist")
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=_jsonable) + "\n")
+    tmp.replace(out)
+
+
+def _jsonable(v):
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, np.generic):
+        return v.item()
+    if hasattr(v, "value"):
+        return v.value
+    raise TypeError(f"not JSON-serialisable: {type(v).__name__}")

@@ -1,0 +1,48 @@
+"""``wnlab solve``: one run of GD, WN, rPGD or rPGD-then-GD on a problem."""
+
+from __future__ import annotations
+
+from . import add_problem_args, problem_from_args, step_arg, vector_arg, write_json
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("solve", help="run GD, WN, rPGD or rPGD-then-GD once",
+                       description="Run one method from one start and write the result as JSON.")
+    add_problem_args(p)
+    p.add_argument("--method", required=True, choices=["gd", "wn", "rpgd", "rpgd-then-gd"])
+    s = p.add_argument_group("start (x0, or g0 and w0; GD defaults to x0 = 0)")
+    s.add_argument("--x0", metavar="FILE|LIST", help="starting point (.npy/.csv or '0.1,0.2,...')")
+    s.add_argument("--g0", type=float, help="starting scale g0")
+    s.add_argument("--w0", metavar="FILE|LIST", help="starting direction w0")
+    st = p.add_argument_group("step sizes")
+    st.add_argument("--eta", type=step_arg, required=True,
+                    help="step on w (on x for GD): a number, '1/g^2' or '1/(g^2 lmax)'")
+    st.add_argument("--gamma", type=float, help="step on the scale g")
+    st.add_argument("--c", type=float, help="ratio gamma/eta (Condition 2.1)")
+    st.add_argument("--t1", type=int, help="rpgd-then-gd: steps with the scale fixed")
+    st.add_argument("--eta-gd", type=float, help="rpgd-then-gd: GD step of phase 2 (default 1/lambda_max)")
+    p.add_argument("--tol", type=float, default=1e-5, help="stop at loss <= tol (default 1e-5)")
+    p.add_argument("--max-iter", type=int, default=100_000, help="at most this many steps (default 100000)")
+    p.add_argument("--engine", choices=["reduced", "full"], default="reduced")
+    p.add_argument("--out", metavar="FILE", help="write the result as JSON here")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import numpy as np
+
+    from ..solve import solve
+
+    problem = problem_from_args(args)
+    res = solve(problem, args.method, x0=vector_arg(args.x0, "x0"), g0=args.g0, w0=vector_arg(args.w0, "w0"),
+                eta=args.eta, gamma=args.gamma, c=args.c, tol=args.tol, max_iter=args.max_iter,
+                engine=args.engine, t1=args.t1, eta_gd=args.eta_gd, record_every=None)
+    payload = {
+        "method": res.method, "status": res.status.value, "message": res.message, "n_iter": res.n_iter,
+        "loss": res.loss, "x_norm": res.x_norm, "dist_to_x_star": res.dist, "x_star_norm": problem.g_star,
+        "g": res.g, "stability_ratio": res.stability_ratio, "x": res.x, "w": res.w,
+    }
+    write_json(args.out, payload)
+    print(res.summary())
+    print(f"||x*|| = {problem.g_star:.6g}" + (f"; wrote {args.out}" if args.out else ""))
+    return 0 if res.status.value == "converged" else 1

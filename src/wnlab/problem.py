@@ -1,0 +1,357 @@
+"""Overparametrized least-squares problems, their generators and their validation.
+
+All input validation of wnlab lives here: a :class:`LeastSquares` that exists is a
+valid problem (finite, ``m < d``, full row rank, ``y != 0``), and every function
+that takes a start (``x0`` or ``(g0, w0)``) checks it with :func:`check_vector`.
+
+The problem also owns the exact reduction of MATH.md: with the thin SVD
+``A = U diag(s) V^T`` and ``b = U^T y``, any ``z`` is ``V a + beta * n`` with ``n``
+a unit vector of the null space of ``A``.  ``V`` is never formed: ``a = V^T z =
+diag(1/s) U^T A z`` and ``V a = A^T U diag(1/s) a`` need one product with ``A``
+and one with ``A^T``, so sparse ``A`` with tens of millions of columns work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse
+
+__all__ = [
+    "LeastSquares",
+    "gaussian_problem",
+    "orthonormal_problem",
+    "paper_example",
+    "load_problem",
+    "check_vector",
+    "as_generator",
+]
+
+
+def as_generator(seed) -> np.random.Generator:
+    """Return a ``numpy.random.Generator`` from an int seed or a Generator.
+
+    wnlab never uses global random state: every random draw takes an explicit seed.
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None:
+        raise ValueError("a seed is required: pass seed=<int> (or a numpy.random.Generator)")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int or a numpy.random.Generator, got {seed!r}")
+    return np.random.default_rng(int(seed))
+
+
+def check_vector(name: str, v, shape: tuple, *, nonzero: bool = False) -> np.ndarray:
+    """Validate a start vector (or batch of them) and return it as float64.
+
+    Raises ``ValueError`` naming ``name`` for a wrong shape, NaN/inf, or (with
+    ``nonzero=True``) a zero vector.
+    """
+    try:
+        arr = np.asarray(v, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of numbers: {exc}") from None
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf; pass finite values")
+    if nonzero:
+        norms = np.linalg.norm(arr.reshape(-1, shape[-1]), axis=-1)
+        if np.any(norms == 0):
+            which = "" if norms.size == 1 else f" (rows {np.flatnonzero(norms == 0)[:5].tolist()})"
+            raise ValueError(f"{name} = 0{which} has no direction; pass a nonzero vector")
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class LeastSquares:
+    r"""The problem :math:`\min_x \tfrac12\|Ax - y\|^2` with ``A`` of shape ``(m, d)``, ``m < d``.
+
+    Parameters
+    ----------
+    A : array_like or scipy.sparse matrix, shape (m, d)
+        Full row rank, finite, with ``m < d``.
+    y : array_like, shape (m,)
+        Finite and nonzero (the paper excludes ``y = 0``: then ``x* = 0``).
+
+    Attributes
+    ----------
+    x_star : ndarray, shape (d,)
+        The minimum-norm interpolant ``A^+ y``.
+    g_star : float
+        ``||x*||``.
+    lam_min, lam_max : float
+        Extreme eigenvalues of ``A A^T``.
+    U, s, b : ndarray
+        Thin SVD factors ``A = U diag(s) V^T`` (``s`` descending) and ``b = U^T y``.
+
+    Examples
+    --------
+    >>> import numpy as np, wnlab
+    >>> p = wnlab.LeastSquares(np.array([[1.0, 0.0]]), np.array([1.0]))
+    >>> p.x_star, p.g_star
+    (array([1., 0.]), 1.0)
+    """
+
+    A: object
+    y: np.ndarray
+    U: np.ndarray = field(init=False, repr=False)
+    s: np.ndarray = field(init=False, repr=False)
+    b: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self):
+        A, y = _validate_data(self.A, self.y)
+        U, s = _thin_svd(A)
+        m, d = A.shape
+        tol = s[0] * max(m, d) * np.finfo(np.float64).eps
+        rank = int(np.sum(s > tol))
+        if rank < m:
+            raise ValueError(
+                f"A must have full row rank m = {m}, but its numerical rank is {rank} "
+                f"(smallest singular value {s[-1]:.3g} <= {tol:.3g}); remove dependent rows of A"
+            )
+        b = U.T @ y
+        for name, value in (("A", A), ("y", y), ("U", U), ("s", s), ("b", b)):
+            object.__setattr__(self, name, value)
+
+    # -- sizes and spectrum -------------------------------------------------
+    @property
+    def m(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.A.shape[1]
+
+    @property
+    def lam_max(self) -> float:
+        return float(self.s[0] ** 2)
+
+    @property
+    def lam_min(self) -> float:
+        return float(self.s[-1] ** 2)
+
+    @property
+    def is_sparse(self) -> bool:
+        return scipy.sparse.issparse(self.A)
+
+    # -- the minimum-norm solution -----------------------------------------
+    @property
+    def a_star(self) -> np.ndarray:
+        """Reduced coordinates ``V^T x*`` of the minimum-norm solution."""
+        return self.b / self.s
+
+    @cached_property
+    def x_star(self) -> np.ndarray:
+        return self.from_reduced(self.a_star)
+
+    @property
+    def g_star(self) -> float:
+        return float(np.linalg.norm(self.a_star))
+
+    # -- products with A ---------------------------------------------------
+    def matvec(self, z: np.ndarray) -> np.ndarray:
+        """``A z`` for ``z`` of shape ``(d,)`` or ``z @ A^T`` for a batch ``(B, d)``."""
+        return (self.A @ z.T).T
+
+    def rmatvec(self, e: np.ndarray) -> np.ndarray:
+        """``A^T e`` for ``e`` of shape ``(m,)`` or ``e @ A`` for a batch ``(B, m)``."""
+        return (self.A.T @ e.T).T
+
+    def loss(self, x: np.ndarray) -> np.ndarray:
+        r"""``1/2 ||A x - y||^2`` (batched over leading axes)."""
+        return self.full_loss_grad(np.asarray(x, dtype=np.float64))[0]
+
+    @property
+    def scale(self) -> float:
+        """The natural scale of ``g`` (``g*``), used for relative tolerances."""
+        return self.g_star
+
+    # -- the loss and its gradient, in both coordinate systems -------------
+    def reduced_loss_grad(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Loss and ``V^T A^T e`` at ``x = V a + (null part)``, batched: ``O(Bm)``.
+
+        ``e = U (s a - b)``, so ``||e|| = ||s a - b||`` and ``V^T A^T e = s (s a - b)``.
+        """
+        e = a * self.s - self.b
+        return 0.5 * np.einsum("ij,ij->i", e, e), e * self.s
+
+    def full_loss_grad(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Loss and ``A^T (A x - y)`` for a batch of full vectors ``x`` (``(B, d)``): ``O(Bmd)``."""
+        e = self.matvec(x) - self.y
+        return 0.5 * np.sum(e * e, axis=-1), self.rmatvec(e)
+
+    # -- the exact reduction ----------------------------------------------
+    def to_reduced(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Split ``z = V a + z_null``: return ``(a, z_null)``; ``a`` has shape ``(..., m)``."""
+        a = (self.matvec(z) @ self.U) / self.s
+        return a, z - self.from_reduced(a)
+
+    def from_reduced(self, a: np.ndarray) -> np.ndarray:
+        """``V a`` (a vector of the row space of ``A``) from reduced coordinates ``a``."""
+        return self.rmatvec((a / self.s) @ self.U.T)
+
+    def split(self, z) -> tuple[np.ndarray, np.ndarray]:
+        """``(z_row, z_null)`` with ``z_row`` in the row space of ``A`` and ``A z_null = 0``."""
+        z = check_vector("z", z, np.shape(z)[:-1] + (self.d,))
+        a, z_null = self.to_reduced(z)
+        return z - z_null, z_null
+
+    def __repr__(self) -> str:
+        kind = "sparse" if self.is_sparse else "dense"
+        return (f"LeastSquares(m={self.m}, d={self.d}, {kind}, g*={self.g_star:.6g}, "
+                f"lam_min={self.lam_min:.4g}, lam_max={self.lam_max:.4g})")
+
+
+def _validate_data(A, y):
+    if scipy.sparse.issparse(A):
+        A = scipy.sparse.csr_array(A, dtype=np.float64)
+        values = A.data
+    else:
+        try:
+            A = np.asarray(A, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"A must be a matrix of numbers: {exc}") from None
+        values = A
+    if A.ndim != 2:
+        raise ValueError(f"A must be 2-D with shape (m, d), got shape {A.shape}")
+    m, d = A.shape
+    if m == 0:
+        raise ValueError("A has no rows; pass at least one observation")
+    if m >= d:
+        raise ValueError(
+            f"A must be overparametrized (m < d), got m = {m} >= d = {d}; "
+            "wnlab studies the case with more unknowns than equations"
+        )
+    if not np.all(np.isfinite(values)):
+        raise ValueError("A contains NaN or inf; pass finite values")
+    try:
+        y = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"y must be a vector of numbers: {exc}") from None
+    if y.shape != (m,):
+        hint = "; pass y.ravel()" if y.size == m else ""
+        raise ValueError(f"y must have shape (m,) = ({m},) to match A {A.shape}, got {y.shape}{hint}")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y contains NaN or inf; pass finite values")
+    if not np.any(y):
+        raise ValueError("y = 0 makes x* = 0, which the paper excludes; pass a nonzero y")
+    return A, y
+
+
+def _thin_svd(A):
+    """``U, s`` of the thin SVD of ``A`` (``s`` descending).
+
+    Dense ``A``: LAPACK's SVD of ``A`` itself (accurate to machine precision relative to
+    ``s_max``). Sparse ``A``: eigendecomposition of the ``m x m`` matrix ``A A^T``, the
+    only route that never forms a ``d x m`` basis.
+    """
+    if scipy.sparse.issparse(A):
+        K = (A @ A.T).toarray()
+        lam, U = scipy.linalg.eigh(K)
+        lam, U = lam[::-1], U[:, ::-1]
+        return np.ascontiguousarray(U), np.sqrt(np.clip(lam, 0.0, None))
+    U, s, _ = scipy.linalg.svd(A, full_matrices=False, lapack_driver="gesdd")
+    return U, s
+
+
+# -- generators -------------------------------------------------------------
+
+def _planted_y(rng, A, tau):
+    x_true = tau * rng.standard_normal(A.shape[1])
+    return A @ x_true
+
+
+def gaussian_problem(m: int, d: int, *, seed, scale: float | None = None, tau: float = 1.0) -> LeastSquares:
+    r"""A problem with iid Gaussian ``A`` and a planted ``y``.
+
+    ``A_ij ~ N(0, scale^2)`` with ``scale = 1/sqrt(d)`` by default (so ``A A^T ~ I``),
+    and ``y = A x_true`` with ``x_true ~ N(0, tau^2 I_d)``. This is the law that
+    :func:`wnlab.sampling` can draw exactly at any ``d`` in ``O(m^3)``.
+
+    >>> p = gaussian_problem(5, 20, seed=0); (p.m, p.d)
+    (5, 20)
+    """
+    _check_sizes(m, d)
+    scale = 1.0 / np.sqrt(d) if scale is None else _positive("scale", scale)
+    rng = as_generator(seed)
+    A = scale * rng.standard_normal((m, d))
+    return LeastSquares(A, _planted_y(rng, A, _positive("tau", tau)))
+
+
+def orthonormal_problem(m: int, d: int, *, seed, tau: float = 1.0) -> LeastSquares:
+    """A problem whose ``A`` has orthonormal rows (``A A^T = I``), ``y = A x_true``."""
+    _check_sizes(m, d)
+    rng = as_generator(seed)
+    Q, _ = np.linalg.qr(rng.standard_normal((d, m)))
+    A = np.ascontiguousarray(Q.T)
+    return LeastSquares(A, _planted_y(rng, A, _positive("tau", tau)))
+
+
+def paper_example() -> LeastSquares:
+    """The paper's 2-D example of Section 2 and Figure 2: ``A = [1, 0]``, ``y = 1``."""
+    return LeastSquares(np.array([[1.0, 0.0]]), np.array([1.0]))
+
+
+def _check_sizes(m, d):
+    if not (isinstance(m, (int, np.integer)) and isinstance(d, (int, np.integer)) and 0 < m < d):
+        raise ValueError(f"need integers 0 < m < d, got m = {m!r}, d = {d!r}")
+
+
+def _positive(name, v):
+    v = float(v)
+    if not (np.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {v}")
+    return v
+
+
+def _read_array(path: Path, key: str):
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            return np.load(path, allow_pickle=False)
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                if "format" in z.files and "indptr" in z.files:  # scipy.sparse.save_npz
+                    return scipy.sparse.load_npz(path)
+                if key in z.files:
+                    return z[key]
+                if len(z.files) == 1:
+                    return z[z.files[0]]
+                raise ValueError(f"{path}: .npz has arrays {z.files}; name one '{key}'")
+        if suffix in (".csv", ".txt"):
+            return np.loadtxt(path, delimiter="," if suffix == ".csv" else None, ndmin=1)
+    except ValueError:
+        raise
+    except Exception as exc:  # unreadable, corrupt, permission denied, ...
+        raise ValueError(f"cannot read {path}: {exc}") from None
+    raise ValueError(f"cannot read {path}: unknown file type {suffix!r}; use .npy, .npz or .csv")
+
+
+def load_problem(A: str | PathLike, y: str | PathLike | None = None) -> LeastSquares:
+    """Load ``A`` and ``y`` from ``.npy``, ``.npz`` (dense, or sparse from ``scipy.sparse.save_npz``)
+    or ``.csv`` files. With ``y=None``, ``A`` must be an ``.npz`` holding arrays ``A`` and ``y``.
+    """
+    pA = Path(A)
+    if not pA.is_file():
+        raise ValueError(f"cannot read {pA}: no such file")
+    if y is None:
+        if pA.suffix.lower() != ".npz":
+            raise ValueError("pass y too, or an .npz file that holds both 'A' and 'y'")
+        with np.load(pA, allow_pickle=False) as z:
+            if not {"A", "y"} <= set(z.files):
+                raise ValueError(f"{pA} must hold arrays 'A' and 'y', has {z.files}")
+            return LeastSquares(z["A"], z["y"])
+    py = Path(y)
+    if not py.is_file():
+        raise ValueError(f"cannot read {py}: no such file")
+    A_arr = _read_array(pA, "A")
+    if isinstance(A_arr, np.ndarray) and A_arr.ndim == 1:
+        A_arr = A_arr[None, :]  # a one-row csv
+    return LeastSquares(A_arr, np.atleast_1d(_read_array(py, "y")))

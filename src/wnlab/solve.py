@@ -1,0 +1,369 @@
+"""The public entry points :func:`solve` and :func:`solve_batch`, and their results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from . import engine as _engine
+from .engine import FullSpace, ReducedSpace, Status
+from .methods import METHODS, GDState, WNState
+from .problem import check_vector
+from .schedules import Constant, Ratio, Schedule, as_schedule
+
+__all__ = ["solve", "solve_batch", "Result", "BatchResult", "ALL_METHODS", "DEFAULT_MAX_ITER"]
+
+ALL_METHODS = ("gd", "wn", "rpgd", "rpgd-then-gd")
+DEFAULT_MAX_ITER = 100_000
+_SUMMARY_FIELDS = ("loss", "x_norm", "dist", "x_null_norm", "w_null_norm")
+
+
+@dataclass(frozen=True)
+class Result:
+    """One run. ``x = g w/||w||``; for GD, ``g = ||x||`` and ``w = x/||x||``.
+
+    Attributes
+    ----------
+    x, g, w : the final point, scale and direction (``||w||`` is 1 except for WN
+        started with ``||w0|| != 1``, the PyTorch-style variant).
+    n_iter : number of steps taken.
+    status : :class:`Status`; ``message`` says why, with the step size to lower on divergence.
+    loss, x_norm, dist, x_null_norm, w_null_norm : ``1/2||Ax-y||^2``, ``||x||``, ``||x - x*||``,
+        ``||x_null||``, ``||w_null||/||w||`` at the end.
+    stability_ratio : the largest ``eta g^2 lambda_max/||w||^2`` over the run (``eta lambda_max``
+        for GD); above 2 the dynamics amplify rounding (MATH.md, "Stability").
+    history : dict of arrays ``t, loss, g, w_null_norm, x_norm, dist, x_null_norm`` or ``None``.
+    """
+
+    method: str
+    x: np.ndarray
+    g: float
+    w: np.ndarray
+    n_iter: int
+    status: Status
+    message: str
+    loss: float
+    x_norm: float
+    dist: float
+    x_null_norm: float
+    w_null_norm: float
+    stability_ratio: float
+    history: dict | None = field(default=None, repr=False)
+    engine: str = "reduced"
+
+    @property
+    def converged(self) -> bool:
+        return self.status is Status.CONVERGED
+
+    @property
+    def stable(self) -> bool:
+        return self.stability_ratio < _engine.STABLE_LIMIT
+
+    def summary(self) -> str:
+        return (f"{self.method}: {self.status.value} after {self.n_iter} steps, loss {self.loss:.3e}, "
+                f"||x|| = {self.x_norm:.6g}, ||x - x*|| = {self.dist:.6g}, g = {self.g:.6g}"
+                + ("" if self.stable else f" [unstable regime: eta g^2 lmax/||w||^2 = {self.stability_ratio:.3g}]"))
+
+
+class BatchResult:
+    """``B`` runs. Summaries are arrays of shape ``(B,)``; ``x`` and ``w`` (``(B, d)``) are formed
+    from the reduced state on first access only. ``result[i]`` is the :class:`Result` of run ``i``."""
+
+    def __init__(self, method, problem, out, to_full, stability, engine):
+        self.method, self.problem, self.engine = method, problem, engine
+        self.n_iter, self.status, self.messages = out.n_iter, out.status, out.messages
+        self.history = out.history
+        self.stability_ratio = stability
+        self._state, self._to_full = out.state, to_full
+        M = METHODS[method if method in METHODS else "gd"]
+        self._M = M
+        xa, xb = M.point(out.state)
+        space = ReducedSpace(problem) if engine == "reduced" else FullSpace(problem)
+        summ = space.summaries(xa, xb)
+        self.loss = out.loss
+        self.x_norm, self.dist, self.x_null_norm = summ["x_norm"], summ["dist"], summ["x_null_norm"]
+        if M.has_scale:
+            self.g = np.array(out.state.g)
+            self.w_null_norm = space.null_fraction(out.state.a, out.state.beta)
+        else:
+            self.g = self.x_norm.copy()
+            self.w_null_norm = self.x_null_norm / np.where(self.x_norm > 0, self.x_norm, 1.0)
+
+    def __len__(self):
+        return len(self.n_iter)
+
+    @cached_property
+    def x(self) -> np.ndarray:
+        return self._to_full(*self._M.point(self._state))
+
+    @cached_property
+    def w(self) -> np.ndarray:
+        if self._M.has_scale:
+            return self._to_full(self._state.a, self._state.beta)
+        norm = np.where(self.x_norm > 0, self.x_norm, 1.0)
+        return self.x / norm[:, None]
+
+    @property
+    def converged(self) -> np.ndarray:
+        return np.array([s is Status.CONVERGED for s in self.status])
+
+    def summaries(self) -> dict[str, np.ndarray]:
+        """Per-run numbers (no ``d``-sized arrays): what a sweep stores."""
+        out = {k: getattr(self, k) for k in _SUMMARY_FIELDS}
+        out.update(g=self.g, n_iter=self.n_iter, stability_ratio=self.stability_ratio,
+                   status=np.array([s.value for s in self.status]))
+        return out
+
+    def __getitem__(self, i) -> Result:
+        hist = None
+        if self.history is not None:
+            col = self.history["loss"][:, i]
+            keep = ~np.isnan(col)
+            hist = {k: (v[keep] if k == "t" else v[keep, i]) for k, v in self.history.items()}
+        return Result(self.method, self.x[i], float(self.g[i]), self.w[i], int(self.n_iter[i]), self.status[i],
+                      self.messages[i], float(self.loss[i]), float(self.x_norm[i]), float(self.dist[i]),
+                      float(self.x_null_norm[i]), float(self.w_null_norm[i]), float(self.stability_ratio[i]),
+                      hist, self.engine)
+
+    def __repr__(self):
+        counts = {s.value: int(sum(x is s for x in self.status)) for s in Status}
+        return f"BatchResult(method={self.method!r}, B={len(self)}, {counts})"
+
+
+# -- input handling -----------------------------------------------------------
+
+def _check_method(method):
+    if method not in ALL_METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(ALL_METHODS)}")
+
+
+def _check_tol_iter(tol, max_iter):
+    if isinstance(tol, (bool, np.bool_)) or not np.isfinite(tol) or tol < 0:
+        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
+    if isinstance(max_iter, (bool, np.bool_)) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
+        raise ValueError(f"max_iter must be an int >= 0, got {max_iter!r}")
+
+
+def _starts(problem, method, B, x0s, g0s, w0s):
+    """Validate the starts; return ``(z, g0)``: the vectors to reduce (``x0`` for GD, ``w0``
+    otherwise, shape ``(B, d)``) and the scales (``None`` for GD)."""
+    d = problem.d
+    if x0s is not None and (g0s is not None or w0s is not None):
+        raise ValueError("pass either x0 or (g0, w0), not both")
+    if (g0s is None) != (w0s is None):
+        raise ValueError("pass g0 and w0 together (or x0 alone)")
+    if x0s is None and g0s is None:
+        if method != "gd":
+            raise ValueError(f"method {method!r} needs a start: pass x0 (nonzero) or g0 and w0")
+        x0s = np.zeros((B, d))
+    if x0s is not None:
+        x0s = check_vector("x0", x0s, (B, d), nonzero=method != "gd")
+        if method == "gd":
+            return x0s, None
+        g0 = np.linalg.norm(x0s, axis=1)
+        return x0s / g0[:, None], g0
+    w0s = check_vector("w0", w0s, (B, d), nonzero=True)
+    g0 = check_vector("g0", np.broadcast_to(np.asarray(g0s, dtype=np.float64), (B,)), (B,))
+    if method == "gd":
+        return g0[:, None] * w0s / np.linalg.norm(w0s, axis=1, keepdims=True), None
+    if method.startswith("rpgd"):
+        norms = np.linalg.norm(w0s, axis=1)
+        if np.any(np.abs(norms - 1) > 1e-12):
+            raise ValueError(f"rPGD needs a unit-norm w0 (Algorithm 2), got ||w0|| = {norms[np.argmax(np.abs(norms - 1))]:.6g}; "
+                             "pass w0 / ||w0||")
+    return w0s, np.array(g0, dtype=np.float64)
+
+
+def _schedules(problem, method, B, max_iter, eta, gamma, c, per_run):
+    if eta is None:
+        raise ValueError("eta (the step size) is required")
+    eta_s = as_schedule(eta, per_run=per_run, lam_max=problem.lam_max)
+    eta_s.check("eta", B, max_iter, allow_zero=False)
+    if method == "gd":
+        if gamma is not None or c is not None:
+            raise ValueError("gamma and c set the step on the scale g, which GD does not have; drop them")
+        if eta_s.depends_on_g:
+            raise ValueError(f"eta = {eta!r} depends on g, which GD does not have; pass a number")
+        return eta_s, Constant(0.0)
+    if method == "rpgd-then-gd":
+        if gamma is not None or c is not None:
+            raise ValueError("rpgd-then-gd keeps the scale fixed in its first phase (gamma = 0); drop gamma and c")
+        return eta_s, Constant(0.0)
+    if gamma is not None and c is not None:
+        raise ValueError("pass gamma or c (gamma = c * eta), not both")
+    if gamma is None and c is None:
+        raise ValueError(f"method {method!r} needs a step on the scale g: pass gamma=... or c=... (gamma = c * eta)")
+    if c is not None:
+        c_arr = np.asarray(c, dtype=np.float64)
+        gamma_s = Ratio(c_arr if c_arr.ndim else float(c_arr), eta_s)
+    else:
+        gamma_s = as_schedule(gamma, per_run=per_run, lam_max=problem.lam_max)
+    gamma_s.check("gamma" if c is None else "c", B, max_iter, allow_zero=True)
+    return eta_s, gamma_s
+
+
+# -- the drivers ----------------------------------------------------------------
+
+def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamma=None, c=None,
+                tol: float = 1e-5, max_iter: int = DEFAULT_MAX_ITER, engine: str = "reduced",
+                record_every: int | None = None, t1: int | None = None, eta_gd=None,
+                progress=None, _per_run: bool = True) -> BatchResult:
+    r"""Run ``B`` runs of one method at once.
+
+    Parameters
+    ----------
+    problem : LeastSquares
+    method : {"gd", "wn", "rpgd", "rpgd-then-gd"}
+    x0s : array (B, d), optional
+        Starting points; WN/rPGD start at ``g0 = ||x0||``, ``w0 = x0/||x0||``.
+    g0s, w0s : array (B,) and (B, d), optional
+        Explicit scale and direction instead of ``x0s`` (WN accepts ``||w0|| != 1``).
+    eta : float, array (B,), schedule, callable or ``"1/g^2"`` / ``"1/(g^2 lmax)"``
+        Step on the direction ``w`` (on ``x`` for GD). See :mod:`wnlab.schedules`.
+    gamma, c : step on the scale ``g``, or its ratio ``c = gamma/eta`` (one of them for WN/rPGD).
+    tol : a run stops as soon as ``1/2||Ax - y||^2 <= tol``, before taking another step.
+    max_iter : at most this many steps (``tol=0``: exactly this many).
+    engine : ``"reduced"`` (exact, ``O(m)`` per run-step) or ``"full"`` (the plain
+        ``d``-dimensional reference).
+    record_every : record history every this many steps (and at each run's last step).
+    t1, eta_gd : for ``"rpgd-then-gd"``: rPGD with ``g`` fixed for ``t1`` steps, then GD
+        with step ``eta_gd`` (default ``1/lambda_max``) from ``g0 w_{t1}``.
+    progress : callable ``progress(n_finished_now)``, for progress bars.
+
+    Returns
+    -------
+    BatchResult
+    """
+    _check_method(method)
+    if engine not in ("reduced", "full"):
+        raise ValueError(f"unknown engine {engine!r}; use 'reduced' or 'full'")
+    _check_tol_iter(tol, max_iter)
+    if record_every is not None and (not isinstance(record_every, (int, np.integer)) or record_every < 1):
+        raise ValueError(f"record_every must be a positive int or None, got {record_every!r}")
+    B = _batch_size(x0s, g0s, w0s)
+    z, g0 = _starts(problem, method, B, x0s, g0s, w0s)
+    eta_s, gamma_s = _schedules(problem, method, B, max_iter, eta, gamma, c, _per_run)
+    if eta_s.depends_on_g and g0 is not None and np.any(g0 == 0):
+        raise ValueError(f"eta = {eta!r} is infinite at g0 = 0; start with g0 != 0")
+    if method == "rpgd-then-gd":
+        if t1 is None or isinstance(t1, bool) or not isinstance(t1, (int, np.integer)) or t1 < 0:
+            raise ValueError(f"rpgd-then-gd needs t1 (an int >= 0: steps with the scale fixed), got {t1!r}")
+        eta_gd_s = as_schedule(1.0 / problem.lam_max if eta_gd is None else eta_gd, per_run=_per_run)
+        eta_gd_s.check("eta_gd", B, max_iter, allow_zero=False)
+    elif t1 is not None or eta_gd is not None:
+        raise ValueError("t1 and eta_gd apply only to method 'rpgd-then-gd'")
+
+    space = ReducedSpace(problem) if engine == "reduced" else FullSpace(problem)
+    if engine == "reduced":
+        a, null = problem.to_reduced(z)
+        beta = np.linalg.norm(null, axis=1)
+    else:
+        a, null, beta = z.copy(), None, np.zeros(B)
+    state = GDState(a, beta) if g0 is None else WNState(g0, a, beta)
+    common = dict(tol=tol, space=space, record_every=record_every, progress=progress)
+
+    if method != "rpgd-then-gd":
+        out = _engine.run(problem, method, state, eta=eta_s, gamma=gamma_s, max_iter=max_iter, **common)
+        stability = out.max_direction_step * problem.lam_max
+    else:
+        out, stability = _two_phase(problem, state, eta_s, gamma_s, eta_gd_s, t1, max_iter, common)
+
+    def to_full(xa, xb):
+        if engine == "full":
+            return xa
+        x = problem.from_reduced(xa)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            coef = np.where(beta > 0, xb / np.where(beta > 0, beta, 1.0), 0.0)
+        return x + coef[:, None] * null
+
+    return BatchResult(method, problem, out, to_full, stability, engine)
+
+
+def _two_phase(problem, state, eta_s, gamma_s, eta_gd_s, t1, max_iter, common):
+    """rPGD with the scale fixed for ``t1`` steps, then GD from ``x = g0 w_{t1}``."""
+    progress = common.pop("progress")
+    p1 = _engine.run(problem, "rpgd", state, eta=eta_s, gamma=gamma_s, max_iter=min(t1, max_iter), **common)
+    xa, xb = METHODS["rpgd"].point(p1.state)
+    go_on = np.array([s is not Status.DIVERGED for s in p1.status])
+    p2 = _engine.run(problem, "gd", GDState(xa[go_on], xb[go_on]), eta=_subset(eta_gd_s, go_on),
+                     gamma=Constant(0.0), max_iter=max_iter - p1.n_iter[go_on].max(initial=0)
+                     if go_on.any() else 0, progress=progress, **common) if go_on.any() else None
+    n_iter = p1.n_iter.copy()
+    status, messages, loss = p1.status.copy(), list(p1.messages), p1.loss.copy()
+    final = GDState(xa.copy(), xb.copy())
+    stab = p1.max_direction_step * problem.lam_max
+    if p2 is not None:
+        sel = np.flatnonzero(go_on)
+        final.a[sel], final.beta[sel] = p2.state.a, p2.state.beta
+        n_iter[sel] += p2.n_iter
+        status[sel], loss[sel] = p2.status, p2.loss
+        for k, i in enumerate(sel):
+            messages[i] = p2.messages[k]
+        stab[sel] = np.maximum(stab[sel], p2.max_direction_step * problem.lam_max)
+    history = _concat_history(p1.history, p2.history if p2 is not None else None, p1.n_iter, go_on)
+    return _engine.RunOutput(final, n_iter, status, messages, loss, stab / problem.lam_max, history), stab
+
+
+def _subset(sched: Schedule, keep: np.ndarray) -> Schedule:
+    if isinstance(sched, Constant) and np.ndim(sched.value) == 1:
+        return Constant(np.asarray(sched.value)[keep])
+    return sched
+
+
+def _concat_history(h1, h2, offset, go_on):
+    if h1 is None or h2 is None:
+        return h1
+    # phase 2 restarts its clock at 0 for every run; shift each run by its phase-1 length
+    B = h1["loss"].shape[1]
+    sel = np.flatnonzero(go_on)
+    ts = sorted(set(h1["t"].tolist()) | {int(t + offset[i]) for t in h2["t"] for i in sel})
+    pos = {t: k for k, t in enumerate(ts)}
+    out = {"t": np.array(ts, dtype=np.int64)}
+    for key in _engine.HISTORY_KEYS:
+        arr = np.full((len(ts), B), np.nan)
+        arr[[pos[t] for t in h1["t"]]] = h1[key]
+        for col, i in enumerate(sel):
+            vals = h2[key][:, col]
+            ok = ~np.isnan(vals)
+            arr[[pos[int(t + offset[i])] for t in h2["t"][ok]], i] = vals[ok]
+        out[key] = arr
+    return out
+
+
+def _batch_size(x0s, g0s, w0s):
+    for v in (x0s, w0s):
+        if v is not None:
+            shape = np.shape(v)
+            if len(shape) != 2:
+                raise ValueError(f"starts must have shape (B, d), got {shape}")
+            return shape[0]
+    if g0s is not None:
+        return max(1, np.size(g0s))
+    return 1
+
+
+def solve(problem, method: str, *, x0=None, g0=None, w0=None, eta, gamma=None, c=None, tol: float = 1e-5,
+          max_iter: int = DEFAULT_MAX_ITER, engine: str = "reduced", record_every: int | None = 1,
+          t1: int | None = None, eta_gd=None) -> Result:
+    r"""Run one method from one start. Same parameters as :func:`solve_batch` for a single run,
+    except that a 1-D array ``eta`` (or ``gamma``) is a per-iteration sequence.
+
+    Examples
+    --------
+    >>> import numpy as np, wnlab
+    >>> p = wnlab.paper_example()
+    >>> r = wnlab.solve(p, "wn", g0=0.5, w0=[0.0, 1.0], eta=0.01, c=1.0, tol=1e-12)
+    >>> r.status.value, np.round(r.x, 2)
+    ('converged', array([1.  , 0.66]))
+    """
+    if g0 is not None and np.ndim(g0) != 0:
+        raise ValueError(f"g0 must be a number, got shape {np.shape(g0)}")
+    d = getattr(problem, "d", None)
+    lift = lambda name, v: None if v is None else check_vector(name, v, (d,))[None]
+    res = solve_batch(problem, method, x0s=lift("x0", x0), g0s=None if g0 is None else [g0], w0s=lift("w0", w0),
+                      eta=eta, gamma=gamma, c=c, tol=tol, max_iter=max_iter, engine=engine,
+                      record_every=record_every, t1=t1, eta_gd=eta_gd, _per_run=False)
+    _engine.warn_if_unstable(res.stability_ratio / problem.lam_max, problem.lam_max)
+    return res[0]
