@@ -17,6 +17,10 @@ The updates, with ``e = A x - y`` and ``r = A^T e``:
 
 The null part of ``r`` is always 0, so ``beta`` only rescales: that is the exact
 reduction that makes a step ``O(Bm)`` instead of ``O(Bmd)``.
+
+The steps use only arithmetic operators, indexing and ``.sum(-1)``, so they run unchanged on
+NumPy arrays and on PyTorch tensors (the ``torch`` backend). ``eta`` and ``gamma`` are arrays
+of shape ``(B,)``.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ __all__ = ["GDState", "WNState", "METHODS", "Method"]
 
 
 def _dot(a, b):
-    return np.einsum("ij,ij->i", a, b)
+    return (a * b).sum(-1)
 
 
 class GDState(NamedTuple):
@@ -61,7 +65,7 @@ class Method:
     @staticmethod
     def scale_grad(state, r):
         """``d f / d g`` (0 for GD)."""
-        return np.zeros(len(state.a))
+        return state.beta * 0.0
 
     @staticmethod
     def direction_step(state, eta):
@@ -84,11 +88,11 @@ class GD(Method):
 
     @staticmethod
     def direction_step(state, eta):
-        return eta * np.ones(len(state.a))
+        return eta + state.beta * 0.0
 
     @staticmethod
     def step(state, r, eta, gamma):
-        return GDState(state.a - np.reshape(eta, (-1, 1)) * r, state.beta)
+        return GDState(state.a - eta[:, None] * r, state.beta)
 
 
 class WN(Method):
@@ -96,7 +100,7 @@ class WN(Method):
 
     @staticmethod
     def _norm(state):
-        return np.sqrt(_dot(state.a, state.a) + state.beta * state.beta)
+        return (_dot(state.a, state.a) + state.beta * state.beta) ** 0.5
 
     @classmethod
     def point(cls, state):
@@ -144,7 +148,7 @@ class RPGD(Method):
         g, a, beta = state
         p = _dot(a, r)
         va = a - (eta * g)[:, None] * r
-        nv = np.sqrt(_dot(va, va) + beta * beta)
+        nv = (_dot(va, va) + beta * beta) ** 0.5
         return WNState(g - gamma * p, va / nv[:, None], beta / nv)
 
 

@@ -1,0 +1,7 @@
+"""One module per ``wnlab reproduce`` target.
+
+Each module holds a frozen ``Config`` dataclass, named ``PRESETS`` (``"default"`` is what the
+command runs; a tiny one for tests), a ``run(config, out_dir) -> dict`` that tests call directly
+and that writes its files (plots, a tidy CSV table, ``metadata.json``), and the command-line glue
+``add_arguments(parser)`` / ``main(args)``.
+"""
