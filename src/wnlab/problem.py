@@ -22,6 +22,8 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse
 
+from . import linop as _linop
+
 __all__ = [
     "LeastSquares",
     "gaussian_problem",
@@ -75,8 +77,10 @@ class LeastSquares:
 
     Parameters
     ----------
-    A : array_like or scipy.sparse matrix, shape (m, d)
-        Full row rank, finite, with ``m < d``.
+    A : array_like, scipy.sparse matrix or operator, shape (m, d)
+        Full row rank, finite, with ``m < d``. An operator is any object with ``shape``,
+        ``matvec`` and ``rmatvec`` (e.g. ``scipy.sparse.linalg.LinearOperator``): see
+        :mod:`wnlab.linop`; its finiteness is checked on ``A A^T``.
     y : array_like, shape (m,)
         Finite and nonzero (the paper excludes ``y = 0``: then ``x* = 0``).
 
@@ -141,6 +145,11 @@ class LeastSquares:
     def is_sparse(self) -> bool:
         return scipy.sparse.issparse(self.A)
 
+    @property
+    def is_operator(self) -> bool:
+        """True when ``A`` is matrix-free (only ``matvec``/``rmatvec``): see :mod:`wnlab.linop`."""
+        return _linop.is_operator(self.A)
+
     # -- the minimum-norm solution -----------------------------------------
     @property
     def a_star(self) -> np.ndarray:
@@ -158,10 +167,14 @@ class LeastSquares:
     # -- products with A ---------------------------------------------------
     def matvec(self, z: np.ndarray) -> np.ndarray:
         """``A z`` for ``z`` of shape ``(d,)`` or ``z @ A^T`` for a batch ``(B, d)``."""
+        if self.is_operator:
+            return _linop.apply(self.A, z)
         return (self.A @ z.T).T
 
     def rmatvec(self, e: np.ndarray) -> np.ndarray:
         """``A^T e`` for ``e`` of shape ``(m,)`` or ``e @ A`` for a batch ``(B, m)``."""
+        if self.is_operator:
+            return _linop.apply_adjoint(self.A, e)
         return (self.A.T @ e.T).T
 
     def loss(self, x: np.ndarray) -> np.ndarray:
@@ -204,13 +217,16 @@ class LeastSquares:
         return z - z_null, z_null
 
     def __repr__(self) -> str:
-        kind = "sparse" if self.is_sparse else "dense"
+        kind = "sparse" if self.is_sparse else "operator" if self.is_operator else "dense"
         return (f"LeastSquares(m={self.m}, d={self.d}, {kind}, g*={self.g_star:.6g}, "
                 f"lam_min={self.lam_min:.4g}, lam_max={self.lam_max:.4g})")
 
 
 def _validate_data(A, y):
-    if scipy.sparse.issparse(A):
+    if _linop.is_operator(A):
+        m, d = _linop.check_operator(A)
+        values = np.zeros(1)  # finiteness is checked on A A^T in _thin_svd
+    elif scipy.sparse.issparse(A):
         A = scipy.sparse.csr_array(A, dtype=np.float64)
         values = A.data
     else:
@@ -219,7 +235,7 @@ def _validate_data(A, y):
         except (TypeError, ValueError) as exc:
             raise ValueError(f"A must be a matrix of numbers: {exc}") from None
         values = A
-    if A.ndim != 2:
+    if len(A.shape) != 2:
         raise ValueError(f"A must be 2-D with shape (m, d), got shape {A.shape}")
     m, d = A.shape
     if m == 0:
@@ -250,10 +266,13 @@ def _thin_svd(A):
 
     Dense ``A``: LAPACK's SVD of ``A`` itself (accurate to machine precision relative to
     ``s_max``). Sparse ``A``: eigendecomposition of the ``m x m`` matrix ``A A^T``, the
-    only route that never forms a ``d x m`` basis.
+    only route that never forms a ``d x m`` basis; an operator ``A`` builds ``A A^T`` from
+    products (:func:`wnlab.linop.gram`).
     """
-    if scipy.sparse.issparse(A):
-        K = (A @ A.T).toarray()
+    if scipy.sparse.issparse(A) or _linop.is_operator(A):
+        K = (A @ A.T).toarray() if scipy.sparse.issparse(A) else _linop.gram(A)
+        if not np.all(np.isfinite(K)):
+            raise ValueError("A A^T contains NaN or inf: A (or its matvec/rmatvec) produces non-finite values")
         lam, U = scipy.linalg.eigh(K)
         lam, U = lam[::-1], U[:, ::-1]
         return np.ascontiguousarray(U), np.sqrt(np.clip(lam, 0.0, None))
