@@ -209,7 +209,7 @@ def _schedules(problem, method, B, max_iter, eta, gamma, c, per_run):
 def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamma=None, c=None,
                 tol: float = 1e-5, max_iter: int = DEFAULT_MAX_ITER, engine: str = "reduced",
                 record_every: int | None = None, t1: int | None = None, eta_gd=None,
-                progress=None, _per_run: bool = True) -> BatchResult:
+                progress=None, reduced_starts=None, _per_run: bool = True) -> BatchResult:
     r"""Run ``B`` runs of one method at once.
 
     Parameters
@@ -231,6 +231,11 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
     t1, eta_gd : for ``"rpgd-then-gd"``: rPGD with ``g`` fixed for ``t1`` steps, then GD
         with step ``eta_gd`` (default ``1/lambda_max``) from ``g0 w_{t1}``.
     progress : callable ``progress(n_finished_now)``, for progress bars.
+    reduced_starts : tuple ``(a0, beta0)`` of arrays (B, m) and (B,), optional
+        The starts ``x0 = V a0 + beta0 n`` given in reduced coordinates (``beta0 = ||x0_null|| >= 0``),
+        instead of ``x0s``; e.g. drawn exactly in law by :func:`wnlab.sampling.gaussian_reduced_starts`.
+        WN/rPGD start at ``g0 = ||x0||``, ``w0 = x0/||x0||``. The null direction ``n`` is never
+        drawn, so the result's ``x``/``w`` raise; all summaries are exact. Reduced engine only.
 
     Returns
     -------
@@ -242,8 +247,12 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
     _check_tol_iter(tol, max_iter)
     if record_every is not None and (not isinstance(record_every, (int, np.integer)) or record_every < 1):
         raise ValueError(f"record_every must be a positive int or None, got {record_every!r}")
-    B = _batch_size(x0s, g0s, w0s)
-    z, g0 = _starts(problem, method, B, x0s, g0s, w0s)
+    if reduced_starts is not None:
+        a, beta, g0 = _reduced_starts(problem, method, engine, reduced_starts, (x0s, g0s, w0s))
+        B = len(a)
+    else:
+        B = _batch_size(x0s, g0s, w0s)
+        z, g0 = _starts(problem, method, B, x0s, g0s, w0s)
     eta_s, gamma_s = _schedules(problem, method, B, max_iter, eta, gamma, c, _per_run)
     if eta_s.depends_on_g and g0 is not None and np.any(g0 == 0):
         raise ValueError(f"eta = {eta!r} is infinite at g0 = 0; start with g0 != 0")
@@ -256,7 +265,9 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
         raise ValueError("t1 and eta_gd apply only to method 'rpgd-then-gd'")
 
     space = ReducedSpace(problem) if engine == "reduced" else FullSpace(problem)
-    if engine == "reduced":
+    if reduced_starts is not None:
+        null = None
+    elif engine == "reduced":
         a, null = problem.to_reduced(z)
         beta = np.linalg.norm(null, axis=1)
     else:
@@ -273,6 +284,10 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
     def to_full(xa, xb):
         if engine == "full":
             return xa
+        if null is None:
+            from .sampling import EXACT_IN_LAW_NOTE, NoFullVectorError
+            raise NoFullVectorError(f"these runs were started from reduced coordinates ({EXACT_IN_LAW_NOTE}); "
+                                    "no full d-vector exists: use the summaries (loss, x_norm, dist, x_null_norm, g)")
         x = problem.from_reduced(xa)
         with np.errstate(invalid="ignore", divide="ignore"):
             coef = np.where(beta > 0, xb / np.where(beta > 0, beta, 1.0), 0.0)
@@ -330,6 +345,33 @@ def _concat_history(h1, h2, offset, go_on):
             arr[[pos[int(t + offset[i])] for t in h2["t"][ok]], i] = vals[ok]
         out[key] = arr
     return out
+
+
+def _reduced_starts(problem, method, engine, starts, others):
+    """Validate ``reduced_starts=(a0, beta0)``; return ``(a, beta, g0)`` of the state to start from."""
+    if any(v is not None for v in others):
+        raise ValueError("pass reduced_starts alone, without x0s, g0s or w0s")
+    if engine != "reduced":
+        raise ValueError("reduced_starts need engine='reduced' (the full engine needs full d-vectors)")
+    try:
+        a0, beta0 = starts
+    except (TypeError, ValueError):
+        raise ValueError("reduced_starts must be a pair (a0, beta0) of arrays (B, m) and (B,)") from None
+    a0 = np.asarray(a0, dtype=np.float64)
+    if a0.ndim != 2:
+        raise ValueError(f"reduced_starts: a0 must have shape (B, m), got {a0.shape}")
+    B = a0.shape[0]
+    a0 = check_vector("reduced_starts a0", a0, (B, problem.m))
+    beta0 = check_vector("reduced_starts beta0", np.asarray(beta0, dtype=np.float64).reshape(-1), (B,))
+    if np.any(beta0 < 0):
+        raise ValueError("reduced_starts: beta0 is the norm of the null part and must be >= 0")
+    if method == "gd":
+        return a0, beta0.copy(), None
+    g0 = np.sqrt(np.einsum("ij,ij->i", a0, a0) + beta0 * beta0)
+    if np.any(g0 == 0):
+        raise ValueError(f"method {method!r} needs a nonzero start; reduced_starts has x0 = 0 "
+                         f"(rows {np.flatnonzero(g0 == 0)[:5].tolist()})")
+    return a0 / g0[:, None], beta0 / g0, g0
 
 
 def _batch_size(x0s, g0s, w0s):
