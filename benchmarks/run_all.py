@@ -1,0 +1,275 @@
+"""wnlab scale benchmarks (issue 5): one command, ratios measured side by side in one process.
+
+    python benchmarks/run_all.py [--quick] [--out DIR]
+
+(a) the Figure-1 workload through wnlab vs a naive per-run full-dimensional NumPy loop vs a
+    PyTorch loop (weight_norm + SGD, float64, one run at a time); the two loops are timed on a
+    subset of runs and extrapolated to the whole workload by their time per step times the total
+    number of steps (which wnlab reports exactly; the loops stop at the same steps -- checked);
+(b) cost growth with d (10^3 ... 10^7) and with the number of runs B (1 ... 10^5), plot
+    ``scaling.png``;
+(c) the batched step's throughput (run-steps/s, bytes per run-step) against the memory bandwidth
+    of a large NumPy copy measured in the same process.
+
+Writes ``results.json`` and ``scaling.png`` under ``--out`` (default ``benchmarks/out``).
+``--quick`` shrinks everything so CI runs it in seconds; its numbers mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import wnlab
+from wnlab.sampling import gaussian_reduced_problem, gaussian_reduced_starts
+
+#: Figure-1 stand-in (until the figure1 config lands): Gaussian A (m = 50, d = 1000), starts
+#: x0 ~ N(0, sigma^2 I) over a grid of sigma, all step sizes 0.005, stop at loss <= 1e-5.
+FIG1 = dict(m=50, d=1000, sigmas=np.linspace(0.005, 0.1, 20), reps=10, step=0.005, tol=1e-5,
+            max_iter=100_000, methods=("gd", "wn", "rpgd"))
+QUICK_FIG1 = dict(FIG1, m=10, d=60, sigmas=np.linspace(0.05, 0.2, 3), reps=2, step=0.05, max_iter=20_000)
+
+
+def _timed(fn, *args, **kw):
+    t = time.perf_counter()
+    out = fn(*args, **kw)
+    return out, time.perf_counter() - t
+
+
+def _kwargs(method, step):
+    return {} if method == "gd" else {"gamma": step}
+
+
+# -- (a) the Figure-1 workload ---------------------------------------------------
+
+def naive_numpy(A, y, method, x0, eta, gamma, tol, max_iter):
+    """The loop a user writes: one run, full d-dimensional vectors. Returns the steps taken."""
+    x = x0.copy()
+    g = np.linalg.norm(x0)
+    w = x0 / g
+    for t in range(max_iter + 1):
+        if method == "wn":
+            x = g * w / np.linalg.norm(w)
+        elif method == "rpgd":
+            x = g * w
+        e = A @ x - y
+        loss = 0.5 * e @ e
+        if loss <= tol or not np.isfinite(loss):
+            return t
+        grad = A.T @ e
+        if method == "gd":
+            x = x - eta * grad
+        elif method == "wn":
+            nw = np.linalg.norm(w)
+            u = w / nw
+            p = u @ grad
+            w = w - eta * (g / nw) * (grad - u * p)
+            g = g - gamma * p
+        else:
+            p = w @ grad
+            v = w - eta * g * grad
+            w = v / np.linalg.norm(v)
+            g = g - gamma * p
+    return max_iter
+
+
+def naive_torch(A, y, method, x0, eta, gamma, tol, max_iter):
+    """PyTorch as a user writes it: nn.Linear (+ weight_norm for WN), SGD, float64, one run."""
+    import torch
+    from torch.nn.utils.parametrizations import weight_norm
+
+    At, yt = torch.tensor(A), torch.tensor(y)
+    lin = torch.nn.Linear(A.shape[1], 1, bias=False, dtype=torch.float64)
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor(x0)[None])
+    if method == "gd":
+        opt = torch.optim.SGD(lin.parameters(), lr=eta)
+    else:  # Algorithm 1 needs a unit-norm direction at the start (MATH.md); rPGD: same cost per step
+        lin = weight_norm(lin)
+        par = lin.parametrizations.weight
+        with torch.no_grad():
+            par.original0.fill_(float(np.linalg.norm(x0)))
+            par.original1.copy_(torch.tensor(x0 / np.linalg.norm(x0))[None])
+        opt = torch.optim.SGD([{"params": [par.original0], "lr": gamma}, {"params": [par.original1], "lr": eta}])
+    for t in range(max_iter + 1):
+        opt.zero_grad()
+        loss = 0.5 * ((lin(At).squeeze(-1) - yt) ** 2).sum()
+        if loss.item() <= tol:
+            return t
+        loss.backward()
+        opt.step()
+    return max_iter
+
+
+def figure1_workload(cfg, subset, have_torch):
+    p = wnlab.gaussian_problem(cfg["m"], cfg["d"], seed=0)
+    sig = np.repeat(cfg["sigmas"], cfg["reps"])
+    x0 = sig[:, None] * np.random.default_rng(1).standard_normal((len(sig), cfg["d"]))
+    out = {"workload": {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in cfg.items()},
+           "runs": len(sig) * len(cfg["methods"])}
+    t_wnlab, steps, per_method = 0.0, 0, {}
+    loops = {"numpy": naive_numpy} | ({"torch": naive_torch} if have_torch else {})
+    loop_time = {k: 0.0 for k in loops}
+    for method in cfg["methods"]:
+        kw = _kwargs(method, cfg["step"])
+        res, t = _timed(wnlab.solve_batch, p, method, x0s=x0, eta=cfg["step"], tol=cfg["tol"],
+                        max_iter=cfg["max_iter"], **kw)
+        t_wnlab += t
+        steps_m = int(res.n_iter.sum())
+        steps += steps_m
+        pick = np.linspace(0, len(sig) - 1, subset).astype(int)
+        per_method[method] = {"wnlab_s": t, "steps": steps_m,
+                              "statuses": {s: int((res.summaries()["status"] == s).sum()) for s in ("converged", "max_iter", "diverged")}}
+        for name, fn in loops.items():
+            n_done, t_loop = 0, 0.0
+            for i in pick:
+                n, t = _timed(fn, p.A, p.y, method, x0[i], cfg["step"], kw.get("gamma", 0.0), cfg["tol"], cfg["max_iter"])
+                if abs(n - res.n_iter[i]) > 1:
+                    raise RuntimeError(f"{name} loop stopped at {n}, wnlab at {res.n_iter[i]} ({method}, run {i})")
+                n_done, t_loop = n_done + n, t_loop + t
+            per_step = t_loop / max(n_done, 1)
+            loop_time[name] += per_step * steps_m
+            per_method[method][f"{name}_s_per_step"] = per_step
+    out.update(per_method=per_method, total_steps=steps, wnlab_s=t_wnlab)
+    for name, tt in loop_time.items():
+        out[f"{name}_loop_s (extrapolated from {subset} runs per method)"] = tt
+        out[f"speedup_vs_{name}_loop"] = tt / t_wnlab
+    return out
+
+
+# -- (b) growth with d and B -------------------------------------------------------
+
+def growth_with_d(ds, m, B, steps, full_d_max, naive_d_max):
+    rows = []
+    for d in ds:
+        row = {"d": d}
+        (p, a_b), t_law = _timed(lambda: (lambda q: (q, gaussian_reduced_starts(q, B, sigma=1 / np.sqrt(d), seed=1)))(
+            gaussian_reduced_problem(m, d, seed=0)))
+        _, t_run = _timed(wnlab.solve_batch, p, "wn", reduced_starts=a_b, eta=0.1, c=1.0, tol=0.0, max_iter=steps)
+        row["exact_in_law_s"] = t_law + t_run
+        if d <= naive_d_max:  # dense A: 8 m d bytes; B full starts: 8 B d bytes
+            pf, t_gen = _timed(wnlab.gaussian_problem, m, d, seed=0)
+            x0 = np.random.default_rng(1).standard_normal((B if d <= full_d_max else 1, d)) / np.sqrt(d)
+            if d <= full_d_max:
+                _, t_full = _timed(wnlab.solve_batch, pf, "wn", x0s=x0, eta=0.1, c=1.0, tol=0.0, max_iter=steps)
+                row["wnlab_full_draws_s"] = t_gen + t_full
+            k = max(1, min(steps, 20))
+            _, t_naive = _timed(naive_numpy, pf.A, pf.y, "wn", x0[0], 0.1, 0.1, 0.0, k)
+            row["naive_numpy_s (extrapolated)"] = t_naive / (k + 1) * (steps + 1) * B
+            del pf, x0
+        rows.append(row)
+    return rows
+
+
+def growth_with_B(Bs, m, d, steps):
+    p = gaussian_reduced_problem(m, d, seed=0)
+    rows = []
+    for B in Bs:
+        a_b = gaussian_reduced_starts(p, B, sigma=1 / np.sqrt(d), seed=1)
+        _, t = _timed(wnlab.solve_batch, p, "wn", reduced_starts=a_b, eta=0.1, c=1.0, tol=0.0, max_iter=steps)
+        rows.append({"B": B, "wnlab_s": t, "run_steps_per_s": B * steps / t})
+    return rows
+
+
+# -- (c) throughput against memory bandwidth ----------------------------------------
+
+def bandwidth(nbytes, repeats):
+    src = np.ones(nbytes // 8)
+    dst = np.empty_like(src)
+    best = min(_timed(np.copyto, dst, src)[1] for _ in range(repeats))
+    return 2 * src.nbytes / best  # read + write
+
+
+def throughput(B, m, steps, bw_bytes, repeats):
+    p = gaussian_reduced_problem(m, 10 * m, seed=0)
+    a_b = gaussian_reduced_starts(p, B, sigma=1 / np.sqrt(10 * m), seed=1)
+    best = min(_timed(wnlab.solve_batch, p, "wn", reduced_starts=a_b, eta=0.1, c=1.0, tol=0.0, max_iter=steps)[1]
+               for _ in range(repeats))
+    rate = B * steps / best
+    # the unavoidable traffic of one WN run-step: read the state a (m doubles), write it back
+    min_bytes = 16 * m
+    out = {"B": B, "m": m, "B*m": B * m, "steps": steps, "run_steps_per_s": rate,
+           "min_bytes_per_run_step": min_bytes, "achieved_GBps_at_min_bytes": rate * min_bytes / 1e9,
+           "copy_bandwidth_GBps": bw_bytes / 1e9}
+    out["bandwidth_bound_run_steps_per_s"] = bw_bytes / min_bytes
+    out["ratio_to_bandwidth_limit"] = out["bandwidth_bound_run_steps_per_s"] / rate
+    return out
+
+
+def plot(res, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    rows = res["growth_d"]
+    for key, style in (("exact_in_law_s", "o-"), ("wnlab_full_draws_s", "s-"), ("naive_numpy_s (extrapolated)", "^--")):
+        pts = [(r["d"], r[key]) for r in rows if key in r]
+        if pts:
+            ax1.loglog(*zip(*pts), style, label=key.replace("_s", "").replace("_", " "))
+    ax1.set(xlabel="d", ylabel="seconds", title=f"cost vs d (m={res['growth_d_params']['m']}, "
+            f"B={res['growth_d_params']['B']}, {res['growth_d_params']['steps']} WN steps)")
+    ax1.legend(fontsize=8)
+    rows = res["growth_B"]
+    ax2.loglog([r["B"] for r in rows], [r["wnlab_s"] for r in rows], "o-", label="wnlab (batched)")
+    ax2.loglog([r["B"] for r in rows], [rows[0]["wnlab_s"] * r["B"] for r in rows], "k--", label="B x (B = 1 time)")
+    ax2.set(xlabel="B (runs)", ylabel="seconds", title=f"cost vs B (m={res['growth_B_params']['m']}, "
+            f"{res['growth_B_params']['steps']} WN steps)")
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="tiny sizes (seconds; for CI, numbers meaningless)")
+    ap.add_argument("--out", default="benchmarks/out", help="output directory (default benchmarks/out)")
+    ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch loop")
+    args = ap.parse_args(argv)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        import torch  # noqa: F401
+        have_torch = not args.no_torch
+    except ImportError:
+        have_torch = False
+    q = args.quick
+    res = {"command": " ".join([Path(sys.executable).name] + sys.argv), "quick": q,
+           "machine": {"python": platform.python_version(), "numpy": np.__version__, "cpu": platform.processor() or platform.machine(),
+                       "gpu": "none in this session"}}
+
+    def section(name, fn, *a):
+        t = time.perf_counter()
+        res[name] = fn(*a)
+        print(f"[{name}] {time.perf_counter() - t:.1f}s", file=sys.stderr)
+
+    section("figure1", figure1_workload, QUICK_FIG1 if q else FIG1, 2 if q else 3, have_torch)
+    gd = dict(m=20, B=10 if q else 100, steps=20 if q else 200)
+    res["growth_d_params"] = gd
+    section("growth_d", growth_with_d, [10**3, 10**4] if q else [10**k for k in range(3, 8)], gd["m"], gd["B"],
+            gd["steps"], 10**4 if q else 10**5, 10**4 if q else 10**6)
+    gb = dict(m=50, d=1000, steps=20 if q else 100)
+    res["growth_B_params"] = gb
+    section("growth_B", growth_with_B, [1, 10, 100] if q else [10**k for k in range(6)], gb["m"], gb["d"], gb["steps"])
+    bw = bandwidth(2**22 if q else 2**28, 2 if q else 5)
+    section("throughput", throughput, 200 if q else 20_000, 50, 5 if q else 50, bw, 1 if q else 3)
+    plot(res, out_dir / "scaling.png")
+    (out_dir / "results.json").write_text(json.dumps(res, indent=2, default=float) + "\n")
+    f = res["figure1"]
+    print(f"figure1 workload: {f['runs']} runs, {f['total_steps']} steps; wnlab {f['wnlab_s']:.3g}s; "
+          + "; ".join(f"{f[k]:.3g}x faster than the {k.split('_')[-2]} loop" for k in f if k.startswith("speedup")))
+    t = res["throughput"]
+    print(f"throughput at B*m = {t['B*m']}: {t['run_steps_per_s']:.3g} run-steps/s; copy bandwidth "
+          f"{t['copy_bandwidth_GBps']:.3g} GB/s; {t['ratio_to_bandwidth_limit']:.2f}x from the bandwidth limit")
+    return res
+
+
+if __name__ == "__main__":
+    main()
