@@ -95,3 +95,17 @@ def test_same_seed_same_draws():
     np.testing.assert_array_equal(p1.b, p2.b)
     np.testing.assert_array_equal(gaussian_reduced_starts(p1, 3, sigma=1.0, seed=1)[1],
                                   gaussian_reduced_starts(p2, 3, sigma=1.0, seed=1)[1])
+
+
+def test_figure1_exact_in_law_cli(tmp_path):
+    """`wnlab reproduce figure1 --d 10**9` runs exactly in law and says so; at d = 120 it matches the
+    full-dimensional run in law (same claims, mean ||x|| per method close)."""
+    import json
+
+    from wnlab.cli import main
+
+    assert main(["reproduce", "figure1", "--preset", "tiny", "--d", str(10**9), "--out", str(tmp_path / "big")]) == 0
+    meta = json.loads((tmp_path / "big" / "metadata.json").read_text())
+    assert meta["sampling"].startswith("exact-in-law") and meta["config"]["d"] == 10**9
+    assert meta["claims"]["all_converged"] and meta["claims"]["gd_norm_grows"]
+    assert main(["reproduce", "figure1", "--preset", "tiny", "--d", "0", "--out", str(tmp_path / "x")]) == 2

@@ -53,6 +53,14 @@ class Config:
     tol: float = 1e-5
     max_iter: int = 20_000
     methods: tuple = METHODS
+    #: "full" (d numbers per start, as the paper) or "exact-in-law" (reduced coordinates, any d;
+    #: same law, not the same sample: wnlab.sampling)
+    sampling: str = "full"
+
+
+SAMPLINGS = ("full", "exact-in-law")
+#: ``--sampling auto`` switches to exact-in-law sampling above this d (full starts cost 8 B d bytes)
+AUTO_EXACT_ABOVE_D = 100_000
 
 
 def _stds_for(d, g_star, ratios):
@@ -76,6 +84,37 @@ def make_problem(config: Config):
                   "lam_max": config.lam_max, "g_star": config.g_star})
 
 
+def make_problem_in_law(config: Config):
+    r"""The figure's problem drawn exactly in law (:func:`wnlab.sampling.gaussian_reduced_problem`),
+    rescaled like :func:`make_problem`: ``s -> alpha s`` with :math:`\alpha^2 = \lambda_{max}/\lambda_{max}(AA^T)`,
+    ``b -> beta b`` so that :math:`\|x^*\| = g^*`. ``O(m^3)`` whatever ``d``."""
+    from ..sampling import ReducedProblem, gaussian_reduced_problem
+
+    p = gaussian_reduced_problem(config.m, config.d, seed=config.problem_seed)
+    alpha = np.sqrt(config.lam_max / p.lam_max)
+    beta = config.g_star * alpha / p.g_star
+    return ReducedProblem(p.U, alpha * p.s, beta * p.b, p.d)
+
+
+def draw_reduced_starts(config: Config, problem):
+    r"""Exact-in-law version of :func:`draw_starts`: ``z_s`` as ``(a_s, ||z_s,null||)`` drawn by
+    :func:`wnlab.sampling.gaussian_reduced_starts` from the same seed stream as the full starts
+    (``SeedSequence(base_seed, spawn_key=(START_STREAM, s))``), then ``x0 = sigma z_s``.
+
+    Returns ``((a0, beta0), stds, seeds)`` with shapes ``(B, m)``, ``(B,)``, ``(B,)``, ``(B,)``.
+    """
+    from ..sampling import gaussian_reduced_starts
+    from ..sweep import START_STREAM
+
+    zs = [gaussian_reduced_starts(problem, 1, sigma=1.0, seed=np.random.default_rng(
+        np.random.SeedSequence(config.base_seed, spawn_key=(START_STREAM, s)))) for s in range(config.n_seeds)]
+    a = np.concatenate([z[0] for z in zs])
+    beta = np.concatenate([z[1] for z in zs])
+    stds = np.repeat(np.asarray(config.stds, dtype=float), config.n_seeds)
+    seeds = np.tile(np.arange(config.n_seeds), len(config.stds))
+    return (stds[:, None] * a[seeds], stds * beta[seeds]), stds, seeds
+
+
 def draw_starts(config: Config, problem):
     r"""The starts, shared by every method: ``x0 = sigma * z_s`` with ``z_s ~ N(0, I_d)`` drawn from
     :func:`wnlab.sweep.start_direction` (``base_seed``, seed ``s``), for every ``sigma`` in
@@ -92,14 +131,16 @@ def draw_starts(config: Config, problem):
     return stds[:, None] * z[seeds], stds, seeds
 
 
-def run_methods(config: Config, problem, x0s, progress=None) -> dict:
-    """One :func:`wnlab.solve_batch` per method from the same starts; per-run summaries only."""
+def run_methods(config: Config, problem, x0s, progress=None, reduced_starts=None) -> dict:
+    """One :func:`wnlab.solve_batch` per method from the same starts (``x0s``, or ``reduced_starts``
+    for exact-in-law sampling); per-run summaries only."""
     from ..solve import solve_batch
 
     out = {}
     for method in config.methods:
         kw = {} if method == "gd" else {"gamma": config.gamma}
-        res = solve_batch(problem, method, x0s=x0s, eta=config.eta, tol=config.tol, max_iter=config.max_iter,
+        kw.update({"x0s": x0s} if reduced_starts is None else {"reduced_starts": reduced_starts})
+        res = solve_batch(problem, method, eta=config.eta, tol=config.tol, max_iter=config.max_iter,
                           progress=progress, **kw)
         out[method] = res.summaries()
     return out
@@ -165,10 +206,18 @@ def run(config: Config, out_dir, progress=None) -> dict:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    problem = make_problem(config)
-    x0s, stds, seeds = draw_starts(config, problem)
-    g0 = np.linalg.norm(x0s, axis=1)
-    summaries = run_methods(config, problem, x0s, progress)
+    if config.sampling not in SAMPLINGS:
+        raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}, got {config.sampling!r}")
+    if config.sampling == "exact-in-law":
+        problem = make_problem_in_law(config)
+        (a0, beta0), stds, seeds = draw_reduced_starts(config, problem)
+        g0 = np.sqrt(np.einsum("ij,ij->i", a0, a0) + beta0 ** 2)
+        summaries = run_methods(config, problem, None, progress, reduced_starts=(a0, beta0))
+    else:
+        problem = make_problem(config)
+        x0s, stds, seeds = draw_starts(config, problem)
+        g0 = np.linalg.norm(x0s, axis=1)
+        summaries = run_methods(config, problem, x0s, progress)
     t_solve = time.perf_counter() - t0
     rows = []
     for method, summ in summaries.items():
@@ -185,7 +234,9 @@ def run(config: Config, out_dir, progress=None) -> dict:
             "seeds": {"problem_seed": config.problem_seed, "base_seed": config.base_seed,
                       "start_seeds": list(range(config.n_seeds)),
                       "start_rule": "x0 = sigma * z_s, z_s = wnlab.sweep.start_direction(base_seed, s, d)"},
-            "sampling": "full-dimensional (d numbers per start)",
+            "sampling": ("full-dimensional (d numbers per start)" if config.sampling == "full" else
+                         "exact-in-law: " + __import__("wnlab.sampling", fromlist=["x"]).EXACT_IN_LAW_NOTE
+                         + "; start z_s drawn as (V^T z_s, ||z_s,null||) from the same seed stream"),
             "claims": claims(rows, problem.g_star, problem.d), "solve_seconds": round(t_solve, 3),
             "files": [p.name for p in files]}
     write_manifest(out / "metadata.json", meta)
@@ -198,6 +249,12 @@ def add_arguments(parser) -> None:
                              "(m=200, d=10000, 50 seeds)")
     parser.add_argument("--seeds", type=int, help="number of random starts per std (overrides the preset)")
     parser.add_argument("--problem-seed", type=int, help="seed of the random problem (overrides the preset)")
+    parser.add_argument("--d", type=int, help="dimension (overrides the preset; the std grid is rescaled by "
+                                              "sqrt(d_preset/d) so that g0 = std*sqrt(d) is unchanged)")
+    parser.add_argument("--sampling", choices=("auto",) + SAMPLINGS, default="auto",
+                        help="full: d numbers per start (as the paper); exact-in-law: Gaussian problem and starts "
+                             f"drawn in reduced coordinates, same law at any d (wnlab.sampling); auto (default): "
+                             f"exact-in-law when d > {AUTO_EXACT_ABOVE_D:,}")
 
 
 def config_from_args(args) -> Config:
@@ -210,7 +267,16 @@ def config_from_args(args) -> Config:
         if args.problem_seed < 0:
             raise ValueError(f"--problem-seed must be >= 0, got {args.problem_seed}")
         config = replace(config, problem_seed=args.problem_seed)
-    return config
+    d = getattr(args, "d", None)
+    if d is not None:
+        if d <= config.m:
+            raise ValueError(f"--d must be larger than m = {config.m}, got {d}")
+        scale = np.sqrt(config.d / d)
+        config = replace(config, d=d, stds=tuple(float(f"{v * scale:.6g}") for v in config.stds))
+    sampling = getattr(args, "sampling", "auto")
+    if sampling == "auto":
+        sampling = "exact-in-law" if config.d > AUTO_EXACT_ABOVE_D else "full"
+    return replace(config, sampling=sampling)
 
 
 def main(args) -> int:
@@ -221,6 +287,7 @@ def main(args) -> int:
     print(f"Figure 1: m = {config.m}, d = {config.d}, ||x*|| = {meta['problem']['x_star_norm']:.4g}, "
           f"{len(config.stds)} stds x {config.n_seeds} seeds x {len(config.methods)} methods "
           f"in {time.perf_counter() - t0:.1f} s")
+    print(f"  sampling: {meta['sampling']}")
     print(f"  all runs converged: {c['all_converged']}; all in the stable regime: {c['all_stable']}")
     print(f"  GD's ||x|| grows with the init std: {c['gd_norm_grows']}")
     for m in config.methods[1:]:
