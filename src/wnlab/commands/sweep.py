@@ -15,6 +15,9 @@ def add_parser(sub) -> None:
     p.add_argument("config", metavar="CONFIG.toml", help="the sweep config")
     p.add_argument("--out", metavar="DIR", help="output directory (default wnlab-out/sweep-<config name>)")
     p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="run the chunks on an existing Dask cluster (needs dask.distributed; wnlab on the workers)")
+    p.add_argument("--dask-local", type=int, metavar="N", help="run the chunks on a local Dask cluster of N processes")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -24,7 +27,14 @@ def run(args) -> int:
 
     config_path = Path(args.config)
     config = load_config(config_path)
-    backend = serial_backend if args.workers == 1 else ProcessBackend(args.workers)
+    if args.scheduler is not None or args.dask_local is not None:
+        if args.workers != 1:
+            raise ValueError("--workers is for local processes; with --scheduler/--dask-local the cluster sets the workers")
+        from ..dask_backend import DaskBackend
+
+        backend = DaskBackend(args.scheduler, args.dask_local)
+    else:
+        backend = serial_backend if args.workers == 1 else ProcessBackend(args.workers)
     out = Path(args.out) if args.out else Path("wnlab-out") / f"sweep-{config_path.stem}"
     summary = run_sweep(config, out, backend=backend, base_dir=config_path.parent,
                         progress=False if args.no_progress else None, command_line=["wnlab", *sys.argv[1:]])

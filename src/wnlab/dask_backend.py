@@ -1,0 +1,125 @@
+"""Run sweep chunks on a Dask cluster (``wnlab sweep --scheduler tcp://HOST:PORT`` or ``--dask-local N``).
+
+A :class:`DaskBackend` follows the backend contract of :func:`wnlab.sweep.execute`: called as
+``backend(fn, chunks)`` it submits one Dask task per chunk (hundreds to thousands of runs, solved
+by one :func:`wnlab.solve_batch` call: one task per run would drown the scheduler) and yields
+``(chunk, rows)`` as tasks complete (``distributed.as_completed``), so the sweep stores each chunk
+the moment it arrives, with the same resume rules as the local backends.
+
+Fault tolerance is Dask's: when a worker dies, the scheduler re-runs the tasks it held (or whose
+results it held and were not yet gathered) on the other workers; a chunk already gathered is
+already on disk. ``retries`` re-runs a task that raised. Every chunk is deterministic (its runs
+carry their seeds), so a re-run gives the same rows and the table equals a serial run -- byte for
+byte when the workers use the same BLAS thread count as the serial run (a local cluster inherits
+this process's ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS``/``MKL_NUM_THREADS``; on a remote
+cluster set them alike, or expect differences in the last digit, ~1e-15 relative).
+
+Dask (``dask.distributed``) is an optional extra, imported only when a backend is used. Workers
+of an existing cluster need wnlab (same version) importable; file-based problems need the files
+at the same path on every worker.
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["DaskBackend"]
+
+
+class DaskBackend:
+    """Submit sweep chunks to a Dask cluster.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of an existing scheduler, e.g. ``"tcp://10.0.0.5:8786"`` (any deployment:
+        dask-jobqueue on Slurm, Kubernetes, ``dask scheduler`` by hand).
+    local_workers : int, optional
+        Start a ``LocalCluster`` with this many worker processes (one thread each) on 127.0.0.1
+        instead, closed when the sweep ends.
+    retries : int
+        Times a task that raised is re-submitted (worker deaths are handled by the scheduler).
+
+    Attributes
+    ----------
+    client : distributed.Client or None
+        The client while chunks are running (for monitoring; ``None`` otherwise).
+    """
+
+    def __init__(self, scheduler: str | None = None, local_workers: int | None = None, retries: int = 2):
+        if (scheduler is None) == (local_workers is None):
+            raise ValueError("pass either a scheduler address (--scheduler tcp://HOST:PORT) or a number of "
+                             "local workers (--dask-local N), not both")
+        if scheduler is not None and (not isinstance(scheduler, str) or "://" not in scheduler):
+            raise ValueError(f"--scheduler must be an address like tcp://HOST:PORT, got {scheduler!r}")
+        if local_workers is not None and (isinstance(local_workers, bool) or not isinstance(local_workers, int)
+                                          or local_workers < 1):
+            raise ValueError(f"--dask-local must be an integer >= 1, got {local_workers!r}")
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ValueError(f"retries must be an int >= 0, got {retries!r}")
+        self.scheduler, self.local_workers, self.retries = scheduler, local_workers, retries
+        self.client = None
+        _import_distributed()  # fail early, with advice, if Dask is missing
+
+    def __repr__(self):
+        where = self.scheduler or f"LocalCluster({self.local_workers} workers, 127.0.0.1)"
+        return f"DaskBackend({where})"
+
+    def _connect(self):
+        distributed = _import_distributed()
+        if self.scheduler is not None:
+            try:
+                return distributed.Client(self.scheduler, timeout="30s"), None
+            except (OSError, TimeoutError) as exc:
+                raise ValueError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}") from None
+        import dask
+
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": _same_threads_environ(dask)}):
+            cluster = distributed.LocalCluster(n_workers=self.local_workers, threads_per_worker=1, processes=True,
+                                               host="127.0.0.1", dashboard_address=None)
+        return distributed.Client(cluster), cluster
+
+    def __call__(self, fn, chunks):
+        chunks = list(chunks)
+        if not chunks:
+            return
+        distributed = _import_distributed()
+        client, cluster = self._connect()
+        self.client = client
+        try:
+            futures = {client.submit(fn, c, key=f"wnlab-chunk-{c['key']}", pure=False, retries=self.retries): c
+                       for c in chunks}
+            for fut in distributed.as_completed(futures):
+                rows = fut.result()
+                chunk = futures.pop(fut)
+                fut.release()
+                yield chunk, rows
+        finally:
+            self.client = None
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def _same_threads_environ(dask) -> dict:
+    """Dask's worker environment, but with this process's BLAS/OpenMP thread settings: Dask pins
+    workers to 1 BLAS thread, and a different thread count changes the last bits of LAPACK's SVD
+    (1e-15), so a local cluster would not give the serial run's table byte for byte."""
+    env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    for var in _THREAD_VARS:
+        if var in os.environ:
+            env[var] = os.environ[var]
+        else:
+            env.pop(var, None)
+    return env
+
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise ValueError("the Dask backend needs dask.distributed: pip install 'wnlab[dask]'") from None
+    return distributed
