@@ -209,7 +209,7 @@ def _schedules(problem, method, B, max_iter, eta, gamma, c, per_run):
 def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamma=None, c=None,
                 tol: float = 1e-5, max_iter: int = DEFAULT_MAX_ITER, engine: str = "reduced",
                 record_every: int | None = None, t1: int | None = None, eta_gd=None,
-                progress=None, reduced_starts=None, _per_run: bool = True) -> BatchResult:
+                progress=None, reduced_starts=None, backend: str = "numpy", _per_run: bool = True) -> BatchResult:
     r"""Run ``B`` runs of one method at once.
 
     Parameters
@@ -236,6 +236,9 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
         instead of ``x0s``; e.g. drawn exactly in law by :func:`wnlab.sampling.gaussian_reduced_starts`.
         WN/rPGD start at ``g0 = ||x0||``, ``w0 = x0/||x0||``. The null direction ``n`` is never
         drawn, so the result's ``x``/``w`` raise; all summaries are exact. Reduced engine only.
+    backend : ``"numpy"`` (default) or ``"torch"``
+        ``"torch"`` runs the reduced engine on float64 PyTorch tensors, on CUDA when available
+        (:mod:`wnlab.torch_backend`): same steps, same stopping, results equal to rounding; no history.
 
     Returns
     -------
@@ -245,6 +248,7 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
     if engine not in ("reduced", "full"):
         raise ValueError(f"unknown engine {engine!r}; use 'reduced' or 'full'")
     _check_tol_iter(tol, max_iter)
+    runner = _runner(backend, engine, record_every)
     if record_every is not None and (not isinstance(record_every, (int, np.integer)) or record_every < 1):
         raise ValueError(f"record_every must be a positive int or None, got {record_every!r}")
     if reduced_starts is not None:
@@ -276,10 +280,10 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
     common = dict(tol=tol, space=space, record_every=record_every, progress=progress)
 
     if method != "rpgd-then-gd":
-        out = _engine.run(problem, method, state, eta=eta_s, gamma=gamma_s, max_iter=max_iter, **common)
+        out = runner(problem, method, state, eta=eta_s, gamma=gamma_s, max_iter=max_iter, **common)
         stability = out.max_direction_step * problem.lam_max
     else:
-        out, stability = _two_phase(problem, state, eta_s, gamma_s, eta_gd_s, t1, max_iter, common)
+        out, stability = _two_phase(problem, state, eta_s, gamma_s, eta_gd_s, t1, max_iter, common, runner)
 
     def to_full(xa, xb):
         if engine == "full":
@@ -296,13 +300,28 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
     return BatchResult(method, problem, out, to_full, stability, engine)
 
 
-def _two_phase(problem, state, eta_s, gamma_s, eta_gd_s, t1, max_iter, common):
+def _runner(backend, engine, record_every):
+    """The driver of ``backend``: :func:`wnlab.engine.run`, or its PyTorch twin."""
+    if backend == "numpy":
+        return _engine.run
+    if backend != "torch":
+        raise ValueError(f"unknown backend {backend!r}; use 'numpy' or 'torch'")
+    if engine != "reduced" or record_every is not None:
+        raise ValueError("backend='torch' runs the reduced engine without history: use engine='reduced' and "
+                         "record_every=None (or backend='numpy')")
+    from . import torch_backend
+
+    torch_backend._torch()  # a clear error now if PyTorch is missing
+    return torch_backend.run
+
+
+def _two_phase(problem, state, eta_s, gamma_s, eta_gd_s, t1, max_iter, common, runner=_engine.run):
     """rPGD with the scale fixed for ``t1`` steps, then GD from ``x = g0 w_{t1}``."""
     progress = common.pop("progress")
-    p1 = _engine.run(problem, "rpgd", state, eta=eta_s, gamma=gamma_s, max_iter=min(t1, max_iter), **common)
+    p1 = runner(problem, "rpgd", state, eta=eta_s, gamma=gamma_s, max_iter=min(t1, max_iter), **common)
     xa, xb = METHODS["rpgd"].point(p1.state)
     go_on = np.array([s is not Status.DIVERGED for s in p1.status])
-    p2 = _engine.run(problem, "gd", GDState(xa[go_on], xb[go_on]), eta=_subset(eta_gd_s, go_on),
+    p2 = runner(problem, "gd", GDState(xa[go_on], xb[go_on]), eta=_subset(eta_gd_s, go_on),
                      gamma=Constant(0.0), max_iter=max_iter - p1.n_iter[go_on].max(initial=0)
                      if go_on.any() else 0, progress=progress, **common) if go_on.any() else None
     n_iter = p1.n_iter.copy()

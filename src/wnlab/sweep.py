@@ -368,7 +368,8 @@ def run_chunk(chunk: dict) -> list[dict]:
     x0s = np.stack([r["init_std"] * start_direction(r["base_seed"], r["seed"], problem.d) for r in runs])
     kwargs = {k: first[k] for k in ("gamma", "c", "t1", "eta_gd") if first[k] is not None}
     res = solve_batch(problem, first["method"], x0s=x0s, eta=first["eta"], tol=first["tol"],
-                      max_iter=first["max_iter"], engine=first["engine"], **kwargs)
+                      max_iter=first["max_iter"], engine=first["engine"],
+                      backend=chunk.get("array_backend", "numpy"), **kwargs)
     summ = res.summaries()
     g0 = np.linalg.norm(x0s, axis=1)
     rows = []
@@ -414,6 +415,14 @@ class ProcessBackend:
                     yield pending.pop(fut), fut.result()
         finally:
             ex.shutdown(wait=True, cancel_futures=True)
+
+
+def with_array_backend(backend, name: str):
+    """Wrap an executor ``backend`` so that its chunks run on the array backend ``name`` (``"torch"``):
+    the chunks get an ``array_backend`` entry (their keys and run ids are unchanged)."""
+    if name == "numpy":
+        return backend
+    return lambda fn, chunks: backend(fn, [dict(c, array_backend=name) for c in chunks])
 
 
 def execute(chunks, backend, on_result) -> None:

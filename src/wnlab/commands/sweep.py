@@ -18,6 +18,8 @@ def add_parser(sub) -> None:
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="run the chunks on an existing Dask cluster (needs dask.distributed; wnlab on the workers)")
     p.add_argument("--dask-local", type=int, metavar="N", help="run the chunks on a local Dask cluster of N processes")
+    p.add_argument("--backend", choices=("numpy", "torch"), default="numpy",
+                   help="array backend of the batched engine (torch: float64 tensors, on CUDA when available)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -35,6 +37,10 @@ def run(args) -> int:
         backend = DaskBackend(args.scheduler, args.dask_local)
     else:
         backend = serial_backend if args.workers == 1 else ProcessBackend(args.workers)
+    if args.backend != "numpy":
+        from ..sweep import with_array_backend
+
+        backend = with_array_backend(backend, args.backend)
     out = Path(args.out) if args.out else Path("wnlab-out") / f"sweep-{config_path.stem}"
     summary = run_sweep(config, out, backend=backend, base_dir=config_path.parent,
                         progress=False if args.no_progress else None, command_line=["wnlab", *sys.argv[1:]])

@@ -56,6 +56,8 @@ class Config:
     #: "full" (d numbers per start, as the paper) or "exact-in-law" (reduced coordinates, any d;
     #: same law, not the same sample: wnlab.sampling)
     sampling: str = "full"
+    #: "numpy" or "torch" (wnlab.torch_backend: float64 tensors, CUDA when available)
+    backend: str = "numpy"
 
 
 SAMPLINGS = ("full", "exact-in-law")
@@ -140,7 +142,7 @@ def run_methods(config: Config, problem, x0s, progress=None, reduced_starts=None
     for method in config.methods:
         kw = {} if method == "gd" else {"gamma": config.gamma}
         kw.update({"x0s": x0s} if reduced_starts is None else {"reduced_starts": reduced_starts})
-        res = solve_batch(problem, method, eta=config.eta, tol=config.tol, max_iter=config.max_iter,
+        res = solve_batch(problem, method, eta=config.eta, backend=config.backend, tol=config.tol, max_iter=config.max_iter,
                           progress=progress, **kw)
         out[method] = res.summaries()
     return out
@@ -255,6 +257,8 @@ def add_arguments(parser) -> None:
                         help="full: d numbers per start (as the paper); exact-in-law: Gaussian problem and starts "
                              f"drawn in reduced coordinates, same law at any d (wnlab.sampling); auto (default): "
                              f"exact-in-law when d > {AUTO_EXACT_ABOVE_D:,}")
+    parser.add_argument("--backend", choices=("numpy", "torch"), default="numpy",
+                        help="array backend of the batched engine (torch: float64 tensors, on CUDA when available)")
 
 
 def config_from_args(args) -> Config:
@@ -276,7 +280,7 @@ def config_from_args(args) -> Config:
     sampling = getattr(args, "sampling", "auto")
     if sampling == "auto":
         sampling = "exact-in-law" if config.d > AUTO_EXACT_ABOVE_D else "full"
-    return replace(config, sampling=sampling)
+    return replace(config, sampling=sampling, backend=getattr(args, "backend", "numpy"))
 
 
 def main(args) -> int:
