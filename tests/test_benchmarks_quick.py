@@ -44,3 +44,8 @@ def test_quick_benchmark_runs(tmp_path):
 def test_large_d_script_small():
     out = _load("large_d").main(["--m", "5", "--d", "2000", "--density", "0.05", "--steps", "5"])
     assert out["n_iter"] == 5 and abs(out["x_check"]) < 1e-9
+
+
+def test_large_d_script_reduced_start():
+    out = _load("large_d").main(["--m", "5", "--d", "2000", "--density", "0.05", "--steps", "5", "--reduced-start"])
+    assert out["n_iter"] == 5 and out["dist"] > 0
