@@ -109,3 +109,36 @@ def test_figure1_exact_in_law_cli(tmp_path):
     assert meta["sampling"].startswith("exact-in-law") and meta["config"]["d"] == 10**9
     assert meta["claims"]["all_converged"] and meta["claims"]["gd_norm_grows"]
     assert main(["reproduce", "figure1", "--preset", "tiny", "--d", "0", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_sweep_exact_in_law(tmp_path):
+    """sweep.sampling = "exact-in-law": rows equal direct solve_batch runs from independently built
+    reduced problems and starts; the figure1 and sweep rules agree; bad combinations fail early."""
+    from wnlab import sweep as S
+    from wnlab.sampling import rescale
+    from wnlab.tables import read_table
+
+    cfg = {"sweep": {"seeds": 2, "tol": 1e-8, "sampling": "exact-in-law", "base_seed": 5},
+           "grid": {"method": ["gd", "wn"], "problem": "gaussian", "m": 4, "d": 10**9, "problem_seed": 1,
+                    "lam_max": 2.0, "g_star": 1.5, "init_std": [1e-6, 3e-5], "eta": 0.05, "gamma": 0.05}}
+    S.run_sweep(cfg, tmp_path / "s", progress=False)
+    rows = read_table(tmp_path / "s" / "results.csv")
+    assert len(rows) == 8 and all(r["sampling"] == "exact-in-law" for r in rows)
+    p = rescale(gaussian_reduced_problem(4, 10**9, seed=1), lam_max=2.0, g_star=1.5)
+    assert abs(p.lam_max - 2.0) < 1e-12 and abs(p.g_star - 1.5) < 1e-12
+    for method in ("gd", "wn"):
+        sel = [r for r in rows if r["method"] == method]
+        a, beta = [], []
+        for r in sel:
+            rng = np.random.default_rng(np.random.SeedSequence(5, spawn_key=(S.START_STREAM, int(r["seed"]))))
+            ai, bi = gaussian_reduced_starts(p, 1, sigma=float(r["init_std"]), seed=rng)
+            a.append(ai[0]), beta.append(bi[0])
+        kw = {} if method == "gd" else {"gamma": 0.05}
+        ref = wnlab.solve_batch(p, method, reduced_starts=(np.array(a), np.array(beta)), eta=0.05, tol=1e-8, **kw)
+        np.testing.assert_allclose([float(r["x_norm"]) for r in sel], ref.x_norm, rtol=1e-12)
+        np.testing.assert_array_equal([int(r["n_iter"]) for r in sel], ref.n_iter)
+    bad = {"sweep": dict(cfg["sweep"]), "grid": dict(cfg["grid"], problem="orthonormal")}
+    with pytest.raises(ValueError, match="sweep.sampling"):
+        S.plan(bad)
+    with pytest.raises(ValueError, match="sweep.sampling"):
+        S.plan({"sweep": dict(cfg["sweep"], engine="full"), "grid": cfg["grid"]})

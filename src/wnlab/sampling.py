@@ -40,7 +40,7 @@ import scipy.linalg
 
 from .problem import LeastSquares, _check_sizes, _positive, as_generator
 
-__all__ = ["ReducedProblem", "gaussian_reduced_problem", "gaussian_reduced_starts", "NoFullVectorError"]
+__all__ = ["ReducedProblem", "gaussian_reduced_problem", "gaussian_reduced_starts", "rescale", "NoFullVectorError"]
 
 EXACT_IN_LAW_NOTE = ("sampled exactly in law in reduced coordinates (MATH.md, 'Exact sampling at any d'): "
                      "same distribution as the full-dimensional simulation, not the same sample")
@@ -142,3 +142,12 @@ def gaussian_reduced_starts(problem, B: int, *, sigma: float, seed) -> tuple[np.
     a0 = sigma * rng.standard_normal((B, m))
     beta0 = sigma * np.sqrt(rng.chisquare(d - m, size=B))
     return a0, beta0
+
+
+def rescale(problem: ReducedProblem, *, lam_max: float | None = None, g_star: float | None = None) -> ReducedProblem:
+    r"""The reduced form of ``(alpha A, beta y)``: ``lam_max`` sets :math:`\lambda_{max}(AA^T)`
+    (``s -> alpha s``), ``g_star`` sets :math:`\|x^*\|` (``b -> beta b``, :math:`x^* \mapsto (\beta/\alpha) x^*`),
+    as :func:`wnlab.sweep.make_problem` does for a full problem."""
+    alpha = 1.0 if lam_max is None else float(np.sqrt(_positive("lam_max", lam_max) / problem.lam_max))
+    beta = 1.0 if g_star is None else _positive("g_star", g_star) * alpha / problem.g_star
+    return ReducedProblem(problem.U, alpha * problem.s, beta * problem.b, problem.d)

@@ -11,6 +11,8 @@ names it, raised before any work)::
     max_iter = 100000
     chunk_size = 256             # at most this many runs per solve_batch call
     engine = "reduced"           # or "full"
+    sampling = "full"            # or "exact-in-law": Gaussian problem and starts drawn in reduced
+                                 # coordinates (wnlab.sampling; any d, same law, not the same sample)
 
     [grid]                       # a value or a list of values per parameter
     method = ["gd", "wn", "rpgd"]
@@ -126,6 +128,7 @@ SETTINGS = {
     "max_iter": (_int(0), 100_000),
     "chunk_size": (_int(1), 256),
     "engine": (_choice(ENGINES), "reduced"),
+    "sampling": (_choice(("full", "exact-in-law")), "full"),
 }
 #: the numbers measured for every run (after the parameters in the table)
 RESULT_COLUMNS = ("x_star_norm", "g0", "loss", "x_norm", "dist", "x_null_norm", "w_null_norm", "g",
@@ -217,11 +220,17 @@ def plan(config: dict, *, base_dir=".") -> Plan:
         _check_run(run, base_dir)
         full = dict(run, tol=settings["tol"], max_iter=settings["max_iter"], engine=settings["engine"],
                      base_seed=settings["base_seed"])
+        if settings["sampling"] != "full":  # (only then a key, so full-sampling run ids do not change)
+            if run["problem"] != "gaussian" or settings["engine"] != "reduced":
+                raise ValueError("sweep.sampling = 'exact-in-law' needs problem = 'gaussian' and engine = 'reduced', "
+                                 f"got problem = {run['problem']!r}, engine = {settings['engine']!r}")
+            full["sampling"] = settings["sampling"]
         seen.setdefault(_hash(full), full)
     runs = list(seen.values())
     run_ids = list(seen)
     used = [k for k in GRID_PARAMS if any(r[k] is not None for r in runs)]
-    columns = ["run_id", *used, "tol", "max_iter", "engine", "base_seed", *RESULT_COLUMNS]
+    columns = ["run_id", *used, "tol", "max_iter", "engine", "base_seed",
+               *(["sampling"] if settings["sampling"] != "full" else []), *RESULT_COLUMNS]
     return Plan(settings, runs, run_ids, _chunks(runs, run_ids, settings["chunk_size"], base_dir), columns,
                 str(base_dir))
 
@@ -312,12 +321,19 @@ def _chunks(runs, run_ids, size, base_dir):
 
 def make_problem(spec: dict, base_dir="."):
     r"""Build the problem a run describes (``problem``, ``m``, ``d``, ``problem_seed``, ``scale``,
-    ``tau``, ``A``, ``y``), then rescale it if asked: ``lam_max`` sets :math:`\lambda_{max}(AA^T)`
+    ``tau``, ``A``, ``y``; with ``sampling = "exact-in-law"`` a Gaussian problem's reduced form,
+    :func:`wnlab.sampling.gaussian_reduced_problem`), then rescale it if asked: ``lam_max`` sets :math:`\lambda_{max}(AA^T)`
     (``A`` times :math:`\alpha`), ``g_star`` sets :math:`\|x^*\|` (``y`` times :math:`\beta`, with
     :math:`x^* \mapsto (\beta/\alpha) x^*`)."""
     from . import problem as P
 
     kind = spec["problem"]
+    if spec.get("sampling") == "exact-in-law":  # the reduced form, drawn in law (wnlab.sampling)
+        from .sampling import gaussian_reduced_problem, rescale
+
+        extra = {k: spec[k] for k in ("scale", "tau") if spec.get(k) is not None}
+        prob = gaussian_reduced_problem(spec["m"], spec["d"], seed=spec.get("problem_seed") or 0, **extra)
+        return rescale(prob, lam_max=spec.get("lam_max"), g_star=spec.get("g_star"))
     if kind == "gaussian":
         extra = {k: spec[k] for k in ("scale", "tau") if spec.get(k) is not None}
         prob = P.gaussian_problem(spec["m"], spec["d"], seed=spec.get("problem_seed") or 0, **extra)
@@ -356,6 +372,17 @@ def start_direction(base_seed: int, seed: int, d: int) -> np.ndarray:
     return rng.standard_normal(d)
 
 
+def reduced_start_direction(base_seed: int, seed: int, problem) -> tuple[np.ndarray, float]:
+    """Exact-in-law twin of :func:`start_direction`: ``(V^T z, ||z_null||)`` of ``z ~ N(0, I_d)``,
+    drawn by :func:`wnlab.sampling.gaussian_reduced_starts` from the same seed stream (same law,
+    other numbers)."""
+    from .sampling import gaussian_reduced_starts
+
+    rng = np.random.default_rng(np.random.SeedSequence(base_seed, spawn_key=(START_STREAM, seed)))
+    a, beta = gaussian_reduced_starts(problem, 1, sigma=1.0, seed=rng)
+    return a[0], float(beta[0])
+
+
 def run_chunk(chunk: dict) -> list[dict]:
     """Solve the runs of one chunk with one :func:`~wnlab.solve_batch` call; return one row per run
     (the run's parameters, its ``run_id`` and the numbers of :data:`RESULT_COLUMNS`)."""
@@ -364,14 +391,24 @@ def run_chunk(chunk: dict) -> list[dict]:
     runs = chunk["runs"]
     first = runs[0]
     spec = {k: first[k] for k in PROBLEM_KEYS}
+    if first.get("sampling", "full") != "full":
+        spec["sampling"] = first["sampling"]
     problem = _cached_problem(json.dumps(spec, sort_keys=True), chunk["base_dir"])
-    x0s = np.stack([r["init_std"] * start_direction(r["base_seed"], r["seed"], problem.d) for r in runs])
     kwargs = {k: first[k] for k in ("gamma", "c", "t1", "eta_gd") if first[k] is not None}
-    res = solve_batch(problem, first["method"], x0s=x0s, eta=first["eta"], tol=first["tol"],
+    if "sampling" in spec:
+        zs = [reduced_start_direction(r["base_seed"], r["seed"], problem) for r in runs]
+        std = np.array([r["init_std"] for r in runs])
+        a0, beta0 = std[:, None] * np.stack([z[0] for z in zs]), std * np.array([z[1] for z in zs])
+        kwargs["reduced_starts"] = (a0, beta0)
+        g0 = np.sqrt(np.einsum("ij,ij->i", a0, a0) + beta0 ** 2)
+    else:
+        x0s = np.stack([r["init_std"] * start_direction(r["base_seed"], r["seed"], problem.d) for r in runs])
+        kwargs["x0s"] = x0s
+        g0 = np.linalg.norm(x0s, axis=1)
+    res = solve_batch(problem, first["method"], eta=first["eta"], tol=first["tol"],
                       max_iter=first["max_iter"], engine=first["engine"],
                       backend=chunk.get("array_backend", "numpy"), **kwargs)
     summ = res.summaries()
-    g0 = np.linalg.norm(x0s, axis=1)
     rows = []
     for i, (rid, run) in enumerate(zip(chunk["run_ids"], runs)):
         row = dict(run, run_id=rid, x_star_norm=float(problem.g_star), g0=float(g0[i]))

@@ -88,30 +88,24 @@ def make_problem(config: Config):
 
 def make_problem_in_law(config: Config):
     r"""The figure's problem drawn exactly in law (:func:`wnlab.sampling.gaussian_reduced_problem`),
-    rescaled like :func:`make_problem`: ``s -> alpha s`` with :math:`\alpha^2 = \lambda_{max}/\lambda_{max}(AA^T)`,
-    ``b -> beta b`` so that :math:`\|x^*\| = g^*`. ``O(m^3)`` whatever ``d``."""
-    from ..sampling import ReducedProblem, gaussian_reduced_problem
+    rescaled like :func:`make_problem` (``O(m^3)`` whatever ``d``)."""
+    from ..sweep import make_problem as build
 
-    p = gaussian_reduced_problem(config.m, config.d, seed=config.problem_seed)
-    alpha = np.sqrt(config.lam_max / p.lam_max)
-    beta = config.g_star * alpha / p.g_star
-    return ReducedProblem(p.U, alpha * p.s, beta * p.b, p.d)
+    return build({"problem": "gaussian", "m": config.m, "d": config.d, "problem_seed": config.problem_seed,
+                  "lam_max": config.lam_max, "g_star": config.g_star, "sampling": "exact-in-law"})
 
 
 def draw_reduced_starts(config: Config, problem):
-    r"""Exact-in-law version of :func:`draw_starts`: ``z_s`` as ``(a_s, ||z_s,null||)`` drawn by
-    :func:`wnlab.sampling.gaussian_reduced_starts` from the same seed stream as the full starts
-    (``SeedSequence(base_seed, spawn_key=(START_STREAM, s))``), then ``x0 = sigma z_s``.
+    r"""Exact-in-law version of :func:`draw_starts`: ``z_s`` as ``(V^T z_s, ||z_s,null||)`` from
+    :func:`wnlab.sweep.reduced_start_direction` (same seed stream, same law), then ``x0 = sigma z_s``.
 
     Returns ``((a0, beta0), stds, seeds)`` with shapes ``(B, m)``, ``(B,)``, ``(B,)``, ``(B,)``.
     """
-    from ..sampling import gaussian_reduced_starts
-    from ..sweep import START_STREAM
+    from ..sweep import reduced_start_direction
 
-    zs = [gaussian_reduced_starts(problem, 1, sigma=1.0, seed=np.random.default_rng(
-        np.random.SeedSequence(config.base_seed, spawn_key=(START_STREAM, s)))) for s in range(config.n_seeds)]
-    a = np.concatenate([z[0] for z in zs])
-    beta = np.concatenate([z[1] for z in zs])
+    zs = [reduced_start_direction(config.base_seed, s, problem) for s in range(config.n_seeds)]
+    a = np.stack([z[0] for z in zs])
+    beta = np.array([z[1] for z in zs])
     stds = np.repeat(np.asarray(config.stds, dtype=float), config.n_seeds)
     seeds = np.tile(np.arange(config.n_seeds), len(config.stds))
     return (stds[:, None] * a[seeds], stds * beta[seeds]), stds, seeds
