@@ -151,14 +151,16 @@ def run(problem, method: str | type[Method], state, *, eta, gamma, tol: float, m
         converged = loss <= tol
         diverged = ~np.isfinite(loss) | (loss > limit[idx])
         stalled = np.zeros(len(idx), dtype=bool)
-        eta_t = _eval_step_size("eta", eta, t, state, idx)
-        gamma_t = _eval_step_size("gamma", gamma, t, state, idx) if M.has_scale else np.zeros_like(eta_t)
+        last = t == max_iter
+        eta_t = np.zeros(len(idx)) if last else _eval_step_size("eta", eta, t, state, idx)
+        gamma_t = (_eval_step_size("gamma", gamma, t, state, idx) if M.has_scale and not last
+                   else np.zeros_like(eta_t))
         if M.has_scale:  # Lemma 2.3's set S, or g = 0 with a zero step on g: the run cannot move
             at_zero = np.abs(state.g) <= STALL_RTOL * g_scale
             flat = np.abs(M.scale_grad(state, r)) <= STALL_RTOL * np.maximum(np.linalg.norm(r, axis=1), grad_scale)
-            stalled = at_zero & (flat | (gamma_t == 0)) & ~converged
+            stalled = at_zero & (flat | ((gamma_t == 0) & (not last))) & ~converged
         bad_step = ~(np.isfinite(eta_t) & np.isfinite(gamma_t))
-        reason = np.select([converged, diverged | bad_step, stalled, np.full(len(idx), t == max_iter)],
+        reason = np.select([converged, diverged | bad_step, stalled, np.full(len(idx), last)],
                            [0, 1, 2, 3], default=-1)
         done = reason >= 0
 

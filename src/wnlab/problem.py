@@ -327,9 +327,7 @@ def _read_array(path: Path, key: str):
                 raise ValueError(f"{path}: .npz has arrays {z.files}; name one '{key}'")
         if suffix in (".csv", ".txt"):
             return np.loadtxt(path, delimiter="," if suffix == ".csv" else None, ndmin=1)
-    except ValueError:
-        raise
-    except Exception as exc:  # unreadable, corrupt, permission denied, ...
+    except Exception as exc:  # unreadable, corrupt, pickled, permission denied, ...
         raise ValueError(f"cannot read {path}: {exc}") from None
     raise ValueError(f"cannot read {path}: unknown file type {suffix!r}; use .npy, .npz or .csv")
 
