@@ -7,6 +7,7 @@ from functools import cached_property
 
 import numpy as np
 
+from . import _fast
 from . import engine as _engine
 from .engine import FullSpace, ReducedSpace, Status
 from .methods import METHODS, GDState, WNState
@@ -16,6 +17,7 @@ from .schedules import Constant, Ratio, Schedule, as_schedule
 __all__ = ["solve", "solve_batch", "Result", "BatchResult", "ALL_METHODS", "DEFAULT_MAX_ITER"]
 
 ALL_METHODS = ("gd", "wn", "rpgd", "rpgd-then-gd")
+BACKENDS = ("auto", "numpy", "numba")
 DEFAULT_MAX_ITER = 100_000
 _SUMMARY_FIELDS = ("loss", "x_norm", "dist", "x_null_norm", "w_null_norm")
 
@@ -209,7 +211,7 @@ def _schedules(problem, method, B, max_iter, eta, gamma, c, per_run):
 def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamma=None, c=None,
                 tol: float = 1e-5, max_iter: int = DEFAULT_MAX_ITER, engine: str = "reduced",
                 record_every: int | None = None, t1: int | None = None, eta_gd=None,
-                progress=None, _per_run: bool = True) -> BatchResult:
+                progress=None, backend: str = "auto", _per_run: bool = True) -> BatchResult:
     r"""Run ``B`` runs of one method at once.
 
     Parameters
@@ -231,12 +233,17 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
     t1, eta_gd : for ``"rpgd-then-gd"``: rPGD with ``g`` fixed for ``t1`` steps, then GD
         with step ``eta_gd`` (default ``1/lambda_max``) from ``g0 w_{t1}``.
     progress : callable ``progress(n_finished_now)``, for progress bars.
+    backend : ``"auto"`` (default: the compiled loop of :mod:`wnlab._fast` when Numba is
+        installed and the run qualifies — reduced engine, constant step sizes, no history —
+        else NumPy), ``"numpy"`` (the batched NumPy driver, the reference), or ``"numba"``.
 
     Returns
     -------
     BatchResult
     """
     _check_method(method)
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
     if engine not in ("reduced", "full"):
         raise ValueError(f"unknown engine {engine!r}; use 'reduced' or 'full'")
     _check_tol_iter(tol, max_iter)
@@ -262,10 +269,12 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
     else:
         a, null, beta = z.copy(), None, np.zeros(B)
     state = GDState(a, beta) if g0 is None else WNState(g0, a, beta)
-    common = dict(tol=tol, space=space, record_every=record_every, progress=progress)
+    if backend == "numba" and not _fast.numba_available():
+        raise ValueError("backend='numba' needs Numba: pip install 'wnlab[fast]' (or use backend='numpy')")
+    common = dict(tol=tol, space=space, record_every=record_every, progress=progress, backend=backend)
 
     if method != "rpgd-then-gd":
-        out = _engine.run(problem, method, state, eta=eta_s, gamma=gamma_s, max_iter=max_iter, **common)
+        out = _drive(problem, method, state, eta=eta_s, gamma=gamma_s, max_iter=max_iter, **common)
         stability = out.max_direction_step * problem.lam_max
     else:
         out, stability = _two_phase(problem, state, eta_s, gamma_s, eta_gd_s, t1, max_iter, common)
@@ -281,13 +290,29 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
     return BatchResult(method, problem, out, to_full, stability, engine)
 
 
+def _drive(problem, method, state, *, eta, gamma, tol, max_iter, space, record_every, progress, backend):
+    """Run one method through the compiled loop when it applies (and is asked for), else NumPy."""
+    if backend != "numpy" and _fast.numba_available() and _fast.applicable(
+            problem, method, eta, gamma, record_every, space.name):
+        out = _fast.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter)
+        if progress is not None:
+            progress(len(out.n_iter))
+        return out
+    if backend == "numba":
+        raise ValueError("backend='numba' covers GD/WN/rPGD in the reduced engine with constant step sizes "
+                         "and no history; use backend='numpy' (or 'auto') for this run")
+    return _engine.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter, space=space,
+                       record_every=record_every, progress=progress)
+
+
 def _two_phase(problem, state, eta_s, gamma_s, eta_gd_s, t1, max_iter, common):
     """rPGD with the scale fixed for ``t1`` steps, then GD from ``x = g0 w_{t1}``."""
     progress = common.pop("progress")
-    p1 = _engine.run(problem, "rpgd", state, eta=eta_s, gamma=gamma_s, max_iter=min(t1, max_iter), **common)
+    p1 = _drive(problem, "rpgd", state, eta=eta_s, gamma=gamma_s, max_iter=min(t1, max_iter), progress=None,
+                **common)
     xa, xb = METHODS["rpgd"].point(p1.state)
     go_on = np.array([s is not Status.DIVERGED for s in p1.status])
-    p2 = _engine.run(problem, "gd", GDState(xa[go_on], xb[go_on]), eta=_subset(eta_gd_s, go_on),
+    p2 = _drive(problem, "gd", GDState(xa[go_on], xb[go_on]), eta=_subset(eta_gd_s, go_on),
                      gamma=Constant(0.0), max_iter=max_iter - p1.n_iter[go_on].max(initial=0)
                      if go_on.any() else 0, progress=progress, **common) if go_on.any() else None
     n_iter = p1.n_iter.copy()
