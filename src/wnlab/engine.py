@@ -254,7 +254,7 @@ def warn_if_unstable(max_direction_step, lam_max):
     ratio = np.max(max_direction_step) * lam_max
     if ratio >= STABLE_LIMIT:
         warnings.warn(
-            f"eta g^2 lambda_max / ||w||^2 reached {ratio:.3g} >= 2: the direction step overshoots and only the "
-            "normalisation keeps w bounded; such runs amplify rounding, so two implementations "
+            f"the direction step eta g^2 lambda_max / ||w||^2 (eta lambda_max for GD) reached {ratio:.3g} >= 2: "
+            "it overshoots, so the dynamics oscillate or amplify rounding and two implementations "
             "(e.g. engine='reduced' and engine='full') can disagree. Lower eta for reproducible digits.",
             StabilityWarning, stacklevel=3)
