@@ -62,7 +62,7 @@ import numpy as np
 from .solve import ALL_METHODS
 
 __all__ = ["load_config", "plan", "Plan", "make_problem", "run_chunk", "execute", "serial_backend",
-           "ProcessBackend", "run_sweep", "RESULT_COLUMNS"]
+           "ProcessBackend", "run_sweep", "RESULT_COLUMNS", "start_direction", "shared_starts"]
 
 PROBLEMS = ("gaussian", "orthonormal", "paper", "file")
 ENGINES = ("reduced", "full")
@@ -262,6 +262,8 @@ def _axes(grid, zips):
 
 def _check_run(run, base_dir):
     method, kind = run["method"], run["problem"]
+    if method == "gd" and isinstance(run["eta"], str):
+        raise ValueError(f"grid.eta: {run['eta']!r} depends on g, which GD does not have; give GD a number")
     if method in ("wn", "rpgd"):
         if (run["gamma"] is None) == (run["c"] is None):
             raise ValueError(f"grid.gamma / grid.c: method {method!r} needs exactly one of gamma (step on g) "
@@ -354,6 +356,18 @@ def start_direction(base_seed: int, seed: int, d: int) -> np.ndarray:
     """
     rng = np.random.default_rng(np.random.SeedSequence(base_seed, spawn_key=(START_STREAM, seed)))
     return rng.standard_normal(d)
+
+
+def shared_starts(stds, n_seeds: int, base_seed: int, d: int):
+    """Starts ``x0 = sigma * z_s`` for every ``sigma`` in ``stds`` (outer) and seed ``s < n_seeds``
+    (inner), one :func:`start_direction` per seed shared by all ``sigma``.
+
+    Returns ``(x0s, stds, seeds)`` of shapes ``(B, d)``, ``(B,)``, ``(B,)``, ``B = len(stds) n_seeds``.
+    """
+    z = np.stack([start_direction(base_seed, s, d) for s in range(n_seeds)])
+    col = np.repeat(np.asarray(stds, dtype=float), n_seeds)
+    seeds = np.tile(np.arange(n_seeds), len(stds))
+    return col[:, None] * z[seeds], col, seeds
 
 
 def run_chunk(chunk: dict) -> list[dict]:

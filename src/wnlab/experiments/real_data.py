@@ -155,53 +155,35 @@ def verdict(rows, x_star_norm) -> dict:
     return {"answer": answer, "text": text, "by_scale": table, "x_star_norm": x_star_norm}
 
 
-COLUMNS = ["method", "init_std", "seed", "g0", "x_norm", "dist", "x_null_norm", "test_mse", "train_loss",
+COLUMNS = ["method", "init_std", "seed", "g0", "x_norm", "dist", "x_null_norm", "test_mse", "loss",
            "n_iter", "status", "stability_ratio"]
 
 
 def plot(rows, config, x_star_mse, x_star_norm, out_stem):
-    from matplotlib.figure import Figure
+    """Held-out MSE (with the minimum-norm solution's as a line) and :math:`\\|\\hat x\\|`."""
+    from ..plots import panels
 
-    from ..plots import aggregate, errorbar_panel, save_figure
-
-    fig = Figure(figsize=(10.5, 4.0), layout="constrained")
-    ax1, ax2 = fig.subplots(1, 2)
-    errorbar_panel(ax1, aggregate(rows, "init_std", "test_mse", "method"), x="init_std", y="test_mse",
-                   hue="method", ref=x_star_mse, ref_label=r"minimum-norm $x^*$")
-    errorbar_panel(ax2, aggregate(rows, "init_std", "x_norm", "method"), x="init_std", y="x_norm",
-                   hue="method", ref=x_star_norm, ref_label=r"$\|x^*\|$")
-    ax1.set_ylabel("held-out MSE (standardized digit value)")
-    fig.suptitle(f"digits, ReLU random features: m = {config.m} training images, d = {config.d} features, "
-                 f"{config.n_test} held out; mean ± std over {config.n_seeds} starts", fontsize=10)
-    return save_figure(fig, out_stem)
+    title = (f"digits, ReLU random features: m = {config.m} training images, d = {config.d} features, "
+             f"{config.n_test} held out; mean ± std over {config.n_seeds} starts")
+    return panels(rows, [("test_mse", x_star_mse, r"minimum-norm $x^*$"), ("x_norm", x_star_norm, r"$\|x^*\|$")],
+                  out_stem, title=title)
 
 
 def run(config: Config, out_dir) -> dict:
     """Run, write ``real_data.png/.svg``, ``real_data.csv`` and ``metadata.json``; return the metadata."""
     from pathlib import Path
 
-    from ..sweep import start_direction
-    from ..tables import write_manifest, write_table
+    from ..sweep import shared_starts
+    from ..tables import summary_rows, write_manifest, write_table
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     problem, A_test, y_test, info = make_data(config)
-    z = np.stack([start_direction(config.base_seed, s, problem.d) for s in range(config.n_seeds)])
-    stds = np.repeat(np.asarray(config.stds), config.n_seeds)
-    seeds = np.tile(np.arange(config.n_seeds), len(config.stds))
-    x0s = stds[:, None] * z[seeds]
+    x0s, stds, seeds = shared_starts(config.stds, config.n_seeds, config.base_seed, problem.d)
     tol = config.rel_tol * 0.5 * float(problem.y @ problem.y)
     results = run_methods(config, problem, A_test, y_test, x0s, tol)
-    rows = []
-    for method, s in results.items():
-        for i in range(len(stds)):
-            rows.append({"method": method, "init_std": float(stds[i]), "seed": int(seeds[i]),
-                         "g0": float(np.linalg.norm(x0s[i])), "x_norm": float(s["x_norm"][i]),
-                         "dist": float(s["dist"][i]), "x_null_norm": float(s["x_null_norm"][i]),
-                         "test_mse": float(s["test_mse"][i]), "train_loss": float(s["loss"][i]),
-                         "n_iter": int(s["n_iter"][i]), "status": str(s["status"][i]),
-                         "stability_ratio": float(s["stability_ratio"][i])})
+    rows = summary_rows(results, COLUMNS[4:], init_std=stds, seed=seeds, g0=np.linalg.norm(x0s, axis=1))
     x_star_mse = float(np.mean((A_test @ problem.x_star - y_test) ** 2))
     files = write_table(rows, COLUMNS, out / "real_data")
     files += plot(rows, config, x_star_mse, problem.g_star, out / "real_data")
