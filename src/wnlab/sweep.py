@@ -251,7 +251,10 @@ def _axes(grid, zips):
         if len(set(lengths.values())) > 1:
             raise ValueError(f"grid.zip: the lists {group} must have equal lengths, got {lengths}")
     axes, done = [], set()
-    for key in GRID_PARAMS:  # canonical order, so the run order does not depend on the TOML layout
+    # canonical order (settings first, then init_std, then seed innermost), so the run order does not
+    # depend on the TOML layout and the runs of one setting sit together
+    order = [k for k in GRID_PARAMS if k not in ("init_std", "seed")] + ["init_std", "seed"]
+    for key in order:
         if key not in values or key in done:
             continue
         group = zipped.get(key, [key])
