@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 
 #: target name -> module in wnlab.experiments
-TARGETS = {}
+TARGETS = {"figure1": "figure1", "real-data": "real_data"}
 
 
 def add_parser(sub) -> None:

@@ -1,0 +1,58 @@
+"""``wnlab plot RESULTS``: a column against another, one line per group, mean ± std error bars."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("plot", help="plot a results table (mean ± std over seeds)",
+                       description="Plot --y against --x from a results table (.csv or .parquet, e.g. a "
+                                   "sweep's results.csv), one line per --hue value, with mean ± one standard "
+                                   "deviation over all other columns.")
+    p.add_argument("results", metavar="RESULTS", help="results table (.csv or .parquet)")
+    p.add_argument("--x", default="init_std", help="column on the x axis (default init_std)")
+    p.add_argument("--y", default="x_norm", help="column(s) on the y axis, comma-separated for several "
+                                                "panels (default x_norm)")
+    p.add_argument("--hue", default="method", help="one line per value of this column (default method; "
+                                                  "'none' for a single line)")
+    p.add_argument("--where", action="append", default=[], metavar="COL=VALUE",
+                   help="keep only rows with this value (repeatable)")
+    p.add_argument("--logx", action="store_true", help="logarithmic x axis")
+    p.add_argument("--logy", action="store_true", help="logarithmic y axis")
+    p.add_argument("--title", help="figure title")
+    p.add_argument("--out", metavar="FILE", help="output .png or .svg (default: RESULTS stem + _<y>.png and .svg)")
+    p.set_defaults(func=run)
+
+
+def _filter(rows, where):
+    for cond in where:
+        col, sep, value = cond.partition("=")
+        if not sep:
+            raise ValueError(f"--where must be COL=VALUE, got {cond!r}")
+        if rows and col not in rows[0]:
+            raise ValueError(f"--where: no column {col!r} in the table")
+        rows = [r for r in rows if str(r[col]) == value or (_num(value) is not None and r[col] == _num(value))]
+    if not rows:
+        raise ValueError("no rows left after --where; check the values")
+    return rows
+
+
+def _num(text):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def run(args) -> int:
+    from ..plots import plot_table
+    from ..tables import read_table
+
+    rows = _filter(read_table(args.results), args.where)
+    ys = [c.strip() for c in args.y.split(",") if c.strip()]
+    hue = None if args.hue in ("none", "") else args.hue
+    out = args.out or Path(args.results).with_name(f"{Path(args.results).stem}_{'_'.join(ys)}")
+    paths = plot_table(rows, args.x, ys, hue, out, logx=args.logx, logy=args.logy, title=args.title)
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0

@@ -1,0 +1,34 @@
+"""``wnlab sweep CONFIG.toml``: a grid of runs into a tidy, resumable table."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("sweep", help="run a grid of runs from a TOML config into a table",
+                       description="Run the grid of a TOML config (method x problem x init scale x seed x "
+                                   "step sizes x c), batched, into results.csv/.parquet and manifest.json. "
+                                   "Running the same command again resumes an interrupted sweep. "
+                                   "See docs/experiments.md and examples/sweep.toml.")
+    p.add_argument("config", metavar="CONFIG.toml", help="the sweep config")
+    p.add_argument("--out", metavar="DIR", help="output directory (default wnlab-out/sweep-<config name>)")
+    p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..sweep import ProcessBackend, load_config, run_sweep, serial_backend
+
+    config_path = Path(args.config)
+    config = load_config(config_path)
+    backend = serial_backend if args.workers == 1 else ProcessBackend(args.workers)
+    out = Path(args.out) if args.out else Path("wnlab-out") / f"sweep-{config_path.stem}"
+    summary = run_sweep(config, out, backend=backend, base_dir=config_path.parent,
+                        progress=False if args.no_progress else None, command_line=["wnlab", *sys.argv[1:]])
+    print(f"{summary['n_runs']} runs in {summary['n_chunks']} chunks ({summary['reused_chunks']} reused, "
+          f"{summary['computed_chunks']} computed); {summary['not_converged']} did not converge")
+    print("wrote " + ", ".join(summary["tables"]) + f", {out / 'manifest.json'}")
+    return 0
