@@ -68,12 +68,12 @@ def test_rank_deficient_reduction_and_nonseparability():
     p = L.nonseparable_problem(20, 30, 5, seed=3)
     assert p.k == 5 and np.linalg.matrix_rank(p.A) == 5
     assert not L.is_separable(p.A, p.y)
-    assert L.is_separable(*(lambda q: (q.A, q.y))(L.separable_problem(10, 30, seed=3)))
+    q = L.separable_problem(10, 30, seed=3)
+    assert L.is_separable(q.A, q.y)
     z = np.random.default_rng(0).standard_normal((2, 30))
     row, null = p.split(z)
     np.testing.assert_allclose(p.A @ null.T, 0, atol=1e-12)
-    np.testing.assert_allclose(row, np.linalg.pinv(p.A) @ p.A @ z.T.T if False else (np.linalg.pinv(p.A) @ (p.A @ z.T)).T,
-                               atol=1e-12)
+    np.testing.assert_allclose(row, (np.linalg.pinv(p.A) @ (p.A @ z.T)).T, atol=1e-12)
 
 
 @pytest.mark.parametrize("c", [0.5, 2.0])

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import solve as _solve
+from .solve import _batch_size
+from .solve import solve as _solve_one
+from .solve import solve_batch as _solve_batch
 from .losses import SquaredLoss
 
 __all__ = ["batch_rows", "minibatch_grad", "MiniBatchSpace", "solve", "solve_batch"]
@@ -122,13 +124,13 @@ def solve_batch(problem, method: str, *, batch_size: int, seeds, **kwargs):
     seeds : ints, shape (B,)
         One seed per run; run ``i`` uses rows :func:`batch_rows` ``(seeds[i], t)`` at step ``t``.
     """
-    B = _solve._batch_size(kwargs.get("x0s"), kwargs.get("g0s"), kwargs.get("w0s"))
+    B = _batch_size(kwargs.get("x0s"), kwargs.get("g0s"), kwargs.get("w0s"))
     batch_size, seeds = _check(problem, batch_size, seeds, B)
-    return _solve.solve_batch(problem, method, _wrap_space=lambda sp: MiniBatchSpace(sp, batch_size, seeds),
+    return _solve_batch(problem, method, _wrap_space=lambda sp: MiniBatchSpace(sp, batch_size, seeds),
                               **kwargs)
 
 
 def solve(problem, method: str, *, batch_size: int, seed, **kwargs):
     """Mini-batch version of :func:`wnlab.solve` (one run, ``seed`` an int)."""
     batch_size, seeds = _check(problem, batch_size, seed, 1)
-    return _solve.solve(problem, method, _wrap_space=lambda sp: MiniBatchSpace(sp, batch_size, seeds), **kwargs)
+    return _solve_one(problem, method, _wrap_space=lambda sp: MiniBatchSpace(sp, batch_size, seeds), **kwargs)
