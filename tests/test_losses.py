@@ -130,3 +130,17 @@ def test_bad_labels_and_inputs():
     with pytest.raises(ValueError, match="full row rank"):  # least squares still needs it
         wnlab.LeastSquares(np.vstack([A, A[:1]]), np.ones(4))
     assert issubclass(wnlab.LeastSquares, LinearModel)
+
+
+def test_verify_rows_pass_and_have_the_contract():
+    from wnlab import verify_beyond as V
+    rows = (V.check_logistic_invariant(seed=1) + V.check_separable_growth(seed=1)
+            + V.check_max_margin(seed=1, checkpoints=(10, 100, 1000)))
+    assert len(rows) == 6
+    for r in rows:
+        assert set(r) == {"statement", "prediction", "measured", "rel_gap", "passed"}
+        assert r["passed"], r
+    # the check can fail: the misprinted invariant of eq. (6) ||w_null||^2 exp(g^2/(2c)) drifts
+    fl = L.integrate_wn_flow(L.separable_problem(6, 20, seed=1), 0.3, np.ones(20), c=1.0, t_end=30.0)
+    wrong = fl["beta"] ** 2 * np.exp(fl["g"] ** 2 / 2.0)
+    assert np.max(np.abs(wrong / wrong[0] - 1)) > 1e-2

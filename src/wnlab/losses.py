@@ -217,23 +217,28 @@ def is_separable(A, y) -> bool:
 def max_margin_direction(A, y) -> np.ndarray:
     r"""Unit direction of the hard-margin SVM through the origin,
     ``argmin ||u||^2 s.t. y_i a_i^T u >= 1``, normalised: the limit direction of GD on separable
-    logistic regression (Soudry et al. 2018). Solved as a small QP in ``d`` dimensions with SciPy's
-    SLSQP (independent of wnlab's reduction); ``ValueError`` if the data is not separable.
+    logistic regression (Soudry et al. 2018).
+
+    Solved exactly through the dual ``min_{alpha >= 0} alpha^T K alpha / 2 - 1^T alpha`` with
+    ``K = (y y^T) * (A A^T) = L L^T`` (Cholesky): it equals ``||L^T alpha - L^{-1} 1||^2 / 2`` up to a
+    constant, a non-negative least-squares problem (SciPy's ``nnls``); ``u = sum_i alpha_i y_i a_i``.
+    Independent of wnlab's SVD reduction. ``ValueError`` if the data is not separable.
     """
+    import scipy.linalg
     import scipy.optimize
     A = np.asarray(A.toarray() if hasattr(A, "toarray") else A, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if not is_separable(A, y):
         raise ValueError("the data is not linearly separable: there is no max-margin direction")
     Y = y[:, None] * A
-    u0 = np.linalg.lstsq(Y, np.ones(len(y)), rcond=None)[0]  # feasible start (interpolates margins 1)
-    res = scipy.optimize.minimize(lambda u: 0.5 * u @ u, u0, jac=lambda u: u, method="SLSQP",
-                                  constraints=[{"type": "ineq", "fun": lambda u: Y @ u - 1.0,
-                                                "jac": lambda u: Y}],
-                                  options={"ftol": 1e-15, "maxiter": 1000})
-    if not res.success:
-        raise ValueError(f"max-margin QP failed: {res.message}")
-    return res.x / np.linalg.norm(res.x)
+    try:
+        Lc = scipy.linalg.cholesky(Y @ Y.T, lower=True)
+    except np.linalg.LinAlgError:
+        raise ValueError("A must have full row rank for max_margin_direction") from None
+    alpha, _ = scipy.optimize.nnls(Lc.T, scipy.linalg.solve_triangular(Lc, np.ones(len(y)), lower=True),
+                                   maxiter=50 * len(y))
+    u = Y.T @ alpha
+    return u / np.linalg.norm(u)
 
 
 # -- the WN flow for any loss of Ax, in reduced coordinates -------------------------------------
