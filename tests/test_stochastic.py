@@ -106,3 +106,22 @@ def test_bad_batch_sizes_and_seeds():
         S.solve(p, "gd", x0=x0, eta=0.1, batch_size=2, seed=None)
     with pytest.raises(ValueError, match="2 non-negative ints"):
         S.solve_batch(p, "gd", x0s=np.ones((2, 10)), eta=0.1, batch_size=2, seeds=[1])
+
+
+def test_batch_bias_experiment_tiny(tmp_path):
+    import csv
+
+    import matplotlib
+    matplotlib.use("Agg")
+    from wnlab.experiments import batch_bias as E
+    res = E.run(E.PRESETS["tiny"], tmp_path)
+    for name in ("batch_bias.csv", "batch_bias.png", "batch_bias.svg", "metadata.json"):
+        assert (tmp_path / name).is_file()
+    rows = list(csv.DictReader(open(tmp_path / "batch_bias.csv")))
+    assert len(rows) == 2 * 2 * 2
+    assert all(float(r["converged"]) == 1.0 for r in rows)
+    # GD never changes x_null, whatever the batch: ||x_null|| is the same for every batch size
+    gd = {(r["batch_size"], r["init_scale"]): float(r["x_null_norm"]) for r in rows if r["method"] == "gd"}
+    for s in ("0.1", "1.0"):
+        assert gd[("1", s)] == pytest.approx(gd[("4", s)], rel=1e-9)
+    assert res["g_star"] > 0

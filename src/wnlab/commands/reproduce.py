@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 
 #: target name -> module in wnlab.experiments
-TARGETS = {}
+TARGETS = {"batch-bias": "batch_bias"}
 
 
 def add_parser(sub) -> None:
