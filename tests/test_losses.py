@@ -144,3 +144,26 @@ def test_verify_rows_pass_and_have_the_contract():
     fl = L.integrate_wn_flow(L.separable_problem(6, 20, seed=1), 0.3, np.ones(20), c=1.0, t_end=30.0)
     wrong = fl["beta"] ** 2 * np.exp(fl["g"] ** 2 / 2.0)
     assert np.max(np.abs(wrong / wrong[0] - 1)) > 1e-2
+
+
+def test_last_layer_example_tiny(tmp_path):
+    pytest.importorskip("sklearn")
+    import matplotlib
+    matplotlib.use("Agg")
+    from wnlab.experiments import last_layer as E
+    cfg = E.PRESETS["tiny"]
+    res = E.run(cfg, tmp_path)
+    for name in ("last_layer.csv", "last_layer.png", "last_layer.svg", "metadata.json"):
+        assert (tmp_path / name).is_file()
+    rows = {r["variant"]: r for r in res["rows"]}
+    assert set(rows) == {"learned g", "fixed g", "plain"}
+    assert all(r["status"] == "converged" for r in rows.values())
+    # independent references: plain GD ends at x* + x0_null (numpy lstsq), fixed g keeps ||x|| = g_fixed
+    Ptr, ytr, Pte, yte = E.features(cfg)
+    u = np.random.default_rng(cfg.init_seed).standard_normal(cfg.d)
+    x0 = cfg.init_scale * u / np.linalg.norm(u)
+    x_star = np.linalg.lstsq(Ptr, ytr, rcond=None)[0]
+    x0_null = x0 - np.linalg.pinv(Ptr) @ (Ptr @ x0)
+    assert rows["plain"]["x_norm"] == pytest.approx(np.linalg.norm(x_star + x0_null), rel=1e-3)
+    assert rows["fixed g"]["x_norm"] == pytest.approx(cfg.fixed_g_factor * np.linalg.norm(x_star), rel=1e-12)
+    assert all(0 <= r["heldout_error"] < 0.5 for r in rows.values())

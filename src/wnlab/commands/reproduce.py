@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 
 #: target name -> module in wnlab.experiments
-TARGETS = {"batch-bias": "batch_bias"}
+TARGETS = {"batch-bias": "batch_bias", "last-layer": "last_layer"}
 
 
 def add_parser(sub) -> None:
