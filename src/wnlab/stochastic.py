@@ -84,6 +84,8 @@ class MiniBatchSpace:
     def __init__(self, space, batch_size: int, seeds: np.ndarray):
         self.base, self.batch_size, self.seeds = space, batch_size, seeds
         self.reduced = space.name == "reduced"
+        # a new name keeps compiled full-batch loops (wnlab._fast) from taking over mini-batch runs
+        self.name = space.name if batch_size == space.problem.m else f"{space.name}+minibatch"
 
     def __getattr__(self, name):  # summaries, null_fraction, name, loss_grad, ...
         return getattr(self.base, name)
