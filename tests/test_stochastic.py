@@ -72,6 +72,29 @@ def test_kaczmarz_special_case():
     np.testing.assert_allclose(r.x, p.x_star, atol=1e-9)
 
 
+@pytest.mark.parametrize("engine", ["reduced", "full"])
+def test_nlms_and_kaczmarz_with_unequal_row_norms(engine):
+    """normalize=True: x+ = x - eta (a_j.x - y_j) a_j/||a_j||^2 (a hand-written loop), and at
+    eta = 1 (randomized Kaczmarz) every step solves equation j exactly."""
+    p = wnlab.gaussian_problem(6, 14, seed=5)
+    x0 = np.random.default_rng(5).standard_normal(14)
+    for eta in (0.7, 1.0):
+        r = S.solve(p, "gd", x0=x0, eta=eta, batch_size=1, seed=8, normalize=True, tol=0, max_iter=50,
+                    engine=engine)
+        x = x0.copy()
+        for t in range(50):
+            j = S.batch_rows([8], t, p.m, 1)[0, 0]
+            a = p.A[j]
+            x = x - eta * (a @ x - p.y[j]) * a / (a @ a)
+            if eta == 1.0:
+                assert abs(a @ x - p.y[j]) < 1e-12
+        np.testing.assert_allclose(r.x, x, atol=1e-10, rtol=0)
+    # Kaczmarz from 0 converges to the min-norm solution x*
+    k = S.solve(p, "gd", x0=np.zeros(14), eta=1.0, batch_size=1, seed=1, normalize=True, tol=1e-24, max_iter=20000)
+    assert k.converged
+    np.testing.assert_allclose(k.x, p.x_star, atol=1e-9)
+
+
 def test_per_run_reproducibility_independent_of_batching():
     p = wnlab.gaussian_problem(6, 15, seed=0)
     x0s = np.random.default_rng(1).standard_normal((4, 15))

@@ -16,9 +16,10 @@ coordinates, with ``z_S = U_S (s * a)`` (``U_S`` the rows ``S`` of ``U``),
 * With ``batch_size = m`` every step uses all rows: the runs are exactly the full-batch runs of
   :func:`wnlab.solve_batch` (the same code path computes the gradient).
 * Runs stop on the *full* loss (``loss <= tol``), evaluated at every step, like full-batch runs.
-* ``batch_size = 1`` is online SGD; with equal row norms ``||a_j|| = rho`` and ``eta = 1/(m rho^2)``
-  GD is exactly randomized Kaczmarz (``x+ = x - (a_j^T x - y_j) a_j/||a_j||^2``, rows drawn
-  uniformly), and ``eta < 1/(m rho^2)`` is NLMS with step ``m rho^2 eta``.
+* ``batch_size = 1`` is online SGD. ``normalize=True`` divides each row's gradient by
+  ``||a_j||^2`` and averages over the batch (NLMS): with ``batch_size = 1`` GD is
+  ``x+ = x - eta (a_j^T x - y_j) a_j/||a_j||^2``, i.e. NLMS with step ``eta`` and, at ``eta = 1``,
+  randomized Kaczmarz with rows drawn uniformly. WN and rPGD use the same gradient.
 """
 
 from __future__ import annotations
@@ -62,30 +63,39 @@ def _loss_fn(problem):
     return getattr(problem, "loss_fn", None) or SquaredLoss()
 
 
-def minibatch_grad(problem, xa: np.ndarray, rows: np.ndarray, *, reduced: bool) -> np.ndarray:
-    r"""``(m/|S|) V^T A_S^T l'(A_S x)`` (``reduced=True``: ``xa`` are reduced coordinates ``a``)
-    or ``(m/|S|) A_S^T l'(A_S x)`` (``reduced=False``: ``xa`` are full vectors), per run."""
+def minibatch_grad(problem, xa: np.ndarray, rows: np.ndarray, *, reduced: bool,
+                   normalize: bool = False) -> np.ndarray:
+    r"""The mini-batch gradient for rows ``rows`` (``(B, b)``), per run.
+
+    ``normalize=False``: ``(m/b) sum_{j in S} l'_j a_j`` (unbiased for the full gradient).
+    ``normalize=True`` (NLMS): ``(1/b) sum_{j in S} l'_j a_j / ||a_j||^2``.
+    ``reduced=True``: ``xa`` are reduced coordinates ``a`` and the result is ``V^T`` of the above
+    (``a_j = V (s * U_j)``, so ``a_j^T x = U_j . (s * a)`` and ``||a_j||^2 = ||s * U_j||^2``);
+    ``reduced=False``: full vectors, ``A_S`` taken from ``A`` itself.
+    """
     m, b = problem.m, rows.shape[1]
-    yS = problem.y[rows]
     if reduced:
-        US = problem.U[rows]                                   # (B, b, k)
-        z = np.einsum("ijk,ik->ij", US, xa * problem.s)
-        return (m / b) * problem.s * np.einsum("ijk,ij->ik", US, _loss_fn(problem).deriv(z, yS))
-    A = problem.A
-    AS = (A[rows.ravel()].toarray() if hasattr(A, "toarray") else A[rows.ravel()]).reshape(rows.shape + (-1,))
-    z = np.einsum("ijk,ik->ij", AS, xa)
-    return (m / b) * np.einsum("ijk,ij->ik", AS, _loss_fn(problem).deriv(z, yS))
+        RS = problem.U[rows] * problem.s                       # (B, b, k): rows of A in V coordinates
+        z = np.einsum("ijk,ik->ij", RS, xa)
+    else:
+        A = problem.A
+        RS = (A[rows.ravel()].toarray() if hasattr(A, "toarray") else A[rows.ravel()]).reshape(rows.shape + (-1,))
+        z = np.einsum("ijk,ik->ij", RS, xa)
+    lp = _loss_fn(problem).deriv(z, problem.y[rows])
+    lp = lp / (b * np.einsum("ijk,ijk->ij", RS, RS)) if normalize else (m / b) * lp
+    return np.einsum("ijk,ij->ik", RS, lp)
 
 
 class MiniBatchSpace:
     """Wraps a :class:`wnlab.engine.ReducedSpace` or ``FullSpace``: full loss for stopping, the
     mini-batch gradient of :func:`batch_rows` for the step (the engine's ``loss_grad_at`` hook)."""
 
-    def __init__(self, space, batch_size: int, seeds: np.ndarray):
-        self.base, self.batch_size, self.seeds = space, batch_size, seeds
+    def __init__(self, space, batch_size: int, seeds: np.ndarray, normalize: bool = False):
+        self.base, self.batch_size, self.seeds, self.normalize = space, batch_size, seeds, normalize
         self.reduced = space.name == "reduced"
+        self.full_batch = batch_size == space.problem.m and not normalize
         # a new name keeps compiled full-batch loops (wnlab._fast) from taking over mini-batch runs
-        self.name = space.name if batch_size == space.problem.m else f"{space.name}+minibatch"
+        self.name = space.name if self.full_batch else f"{space.name}+minibatch"
 
     def __getattr__(self, name):  # summaries, null_fraction, name, loss_grad, ...
         return getattr(self.base, name)
@@ -93,10 +103,10 @@ class MiniBatchSpace:
     def loss_grad_at(self, xa, t, idx):
         loss, r = self.base.loss_grad(xa)
         problem = self.base.problem
-        if self.batch_size == problem.m:  # all rows: exactly the full-batch gradient
+        if self.full_batch:  # all rows: exactly the full-batch gradient
             return loss, r
         rows = batch_rows(self.seeds[idx], t, problem.m, self.batch_size)
-        return loss, minibatch_grad(problem, xa, rows, reduced=self.reduced)
+        return loss, minibatch_grad(problem, xa, rows, reduced=self.reduced, normalize=self.normalize)
 
 
 def _check(problem, batch_size, seeds, B):
@@ -116,7 +126,7 @@ def _check(problem, batch_size, seeds, B):
     return int(batch_size), seeds.astype(np.uint64)
 
 
-def solve_batch(problem, method: str, *, batch_size: int, seeds, **kwargs):
+def solve_batch(problem, method: str, *, batch_size: int, seeds, normalize: bool = False, **kwargs):
     r"""Mini-batch version of :func:`wnlab.solve_batch`: same parameters and result, plus
 
     Parameters
@@ -125,14 +135,18 @@ def solve_batch(problem, method: str, *, batch_size: int, seeds, **kwargs):
         Rows per step (``m``: full batch, identical to :func:`wnlab.solve_batch`).
     seeds : ints, shape (B,)
         One seed per run; run ``i`` uses rows :func:`batch_rows` ``(seeds[i], t)`` at step ``t``.
+    normalize : bool
+        NLMS: each row's gradient divided by ``||a_j||^2`` and the batch averaged (see
+        :func:`minibatch_grad`); with ``batch_size=1``, GD with ``eta = 1`` is randomized Kaczmarz.
     """
     B = _batch_size(kwargs.get("x0s"), kwargs.get("g0s"), kwargs.get("w0s"))
     batch_size, seeds = _check(problem, batch_size, seeds, B)
-    return _solve_batch(problem, method, _wrap_space=lambda sp: MiniBatchSpace(sp, batch_size, seeds),
-                              **kwargs)
+    return _solve_batch(problem, method, _wrap_space=lambda sp: MiniBatchSpace(sp, batch_size, seeds, bool(normalize)),
+                        **kwargs)
 
 
-def solve(problem, method: str, *, batch_size: int, seed, **kwargs):
-    """Mini-batch version of :func:`wnlab.solve` (one run, ``seed`` an int)."""
+def solve(problem, method: str, *, batch_size: int, seed, normalize: bool = False, **kwargs):
+    """Mini-batch version of :func:`wnlab.solve` (one run, ``seed`` an int); see :func:`solve_batch`."""
     batch_size, seeds = _check(problem, batch_size, seed, 1)
-    return _solve_one(problem, method, _wrap_space=lambda sp: MiniBatchSpace(sp, batch_size, seeds), **kwargs)
+    return _solve_one(problem, method, _wrap_space=lambda sp: MiniBatchSpace(sp, batch_size, seeds, bool(normalize)),
+                      **kwargs)
