@@ -148,3 +148,23 @@ def test_batch_bias_experiment_tiny(tmp_path):
     for s in ("0.1", "1.0"):
         assert gd[("1", s)] == pytest.approx(gd[("4", s)], rel=1e-9)
     assert res["g_star"] > 0
+
+
+@pytest.mark.parametrize("eta", ["1/(g^2 lmax)", wnlab.TwoStage(0.05, 0.1, 30)])
+def test_schedules_with_batch_m_equal_full_batch(eta):
+    p = wnlab.gaussian_problem(5, 12, seed=7)
+    x0s = np.random.default_rng(7).standard_normal((2, 12))
+    kw = dict(x0s=x0s, eta=eta, c=0.5, tol=1e-6, max_iter=2000, record_every=5)
+    ref = wnlab.solve_batch(p, "wn", **kw)
+    sto = S.solve_batch(p, "wn", batch_size=p.m, seeds=[1, 2], **kw)
+    np.testing.assert_array_equal(sto.n_iter, ref.n_iter)
+    np.testing.assert_array_equal(sto.history["loss"], ref.history["loss"])
+
+
+def test_reproduce_cli_targets(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    from wnlab.cli import main
+    assert main(["reproduce", "batch-bias", "--preset", "tiny", "--out", str(tmp_path / "bb")]) == 0
+    assert (tmp_path / "bb" / "batch_bias.csv").is_file()
+    assert main(["reproduce", "batch-bias", "--preset", "tiny", "--n-runs", "0", "--out", str(tmp_path / "x")]) == 2

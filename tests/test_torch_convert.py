@@ -36,7 +36,7 @@ def test_trajectory_round_trip_and_one_step_consistency(problem):
         mod.load_state_dict(states[t])
         opt = wt.sgd(mod, eta=0.2, gamma=0.1)
         loss = wt.torch_loss(p, mod(A).reshape(-1), y)
-        assert float(loss) == pytest.approx(traj["loss"][t], rel=1e-12)
+        assert float(loss.detach()) == pytest.approx(traj["loss"][t], rel=1e-12)
         loss.backward()
         opt.step()
         g1, w1 = wt.module_state(mod)

@@ -112,7 +112,7 @@ def train_torch(problem, g0: float, w0, *, eta: float, gamma: float, n_steps: in
         opt.zero_grad()
         loss = torch_loss(problem, mod(At).reshape(-1), yt)
         g, w = module_state(mod)
-        gs.append(g), ws.append(w), losses.append(float(loss))
+        gs.append(g), ws.append(w), losses.append(float(loss.detach()))
         if t < n_steps:
             loss.backward()
             opt.step()
