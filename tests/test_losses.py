@@ -89,6 +89,29 @@ def test_logistic_wn_flow_invariant_conserved(c, seed):
     np.testing.assert_allclose(fl["w_norm"], 1.0, atol=1e-9)
 
 
+def test_invariant_on_nonseparable_data_and_flow_errors():
+    p = L.nonseparable_problem(16, 24, 4, seed=2)
+    fl = L.integrate_wn_flow(p, 0.5, np.ones(24), c=1.0, t_end=40.0)
+    inv = fl["invariant"]
+    assert np.max(np.abs(inv / inv[0] - 1)) <= 1e-8
+    assert np.max(np.abs(fl["g"])) < 20  # no separating direction: g stays bounded
+    with pytest.raises(ValueError, match="c must be a positive"):
+        L.integrate_wn_flow(p, 0.5, np.ones(24), c=0.0, t_end=1.0)
+    with pytest.raises(ValueError, match="w0 = 0"):
+        L.integrate_wn_flow(p, 0.5, np.zeros(24), c=1.0, t_end=1.0)
+
+
+def test_sparse_logistic_reduced_equals_full():
+    import scipy.sparse
+    dense = L.separable_problem(6, 30, seed=9)
+    A = scipy.sparse.random(6, 30, density=0.4, random_state=9, format="csr") + scipy.sparse.eye(6, 30)
+    p = L.LogisticRegression(A, dense.y)
+    x0s = 0.3 * np.random.default_rng(9).standard_normal((2, 30))
+    kw = dict(x0s=x0s, eta=0.2 / p.lam_max, c=1.0, tol=0, max_iter=200)
+    red, full = wnlab.solve_batch(p, "wn", **kw), wnlab.solve_batch(p, "wn", engine="full", **kw)
+    np.testing.assert_allclose(red.x, full.x, atol=1e-10, rtol=0)
+
+
 def test_flow_rhs_matches_full_dimensional_flow():
     """The reduced right-hand side equals -g(I - ww^T) A^T l'(A g w), -c w^T A^T l' computed in R^d."""
     p = L.separable_problem(4, 10, seed=5)

@@ -270,6 +270,10 @@ def integrate_wn_flow(problem, g0: float, w0, *, c: float, t_end: float, n_eval:
     and the invariant ``beta^2 exp(g^2/c)`` at ``n_eval`` times in ``[0, t_end]``.
     """
     import scipy.integrate
+    if not (np.isfinite(c) and c > 0):
+        raise ValueError(f"c must be a positive finite number (c = 0 freezes g: the invariant needs c > 0), got {c!r}")
+    if not (np.isfinite(g0) and np.isfinite(t_end) and t_end > 0):
+        raise ValueError(f"need a finite g0 and t_end > 0, got g0 = {g0!r}, t_end = {t_end!r}")
     w0 = check_vector("w0", w0, (problem.d,), nonzero=True)
     w0 = w0 / np.linalg.norm(w0)
     a0, null = problem.to_reduced(w0)
