@@ -62,3 +62,24 @@ def test_conversion_errors():
         wt.weight_norm_linear(1.0, np.zeros(3))
     with pytest.raises(ValueError, match=r"shape \(T,\)"):
         wt.to_state_dicts([1.0, 2.0], np.ones((3, 4)))
+
+
+@pytest.mark.parametrize("init", ["wnlab", "pytorch"])
+def test_from_start_matches_solve(init):
+    p = wnlab.gaussian_problem(4, 9, seed=6)
+    x0 = 0.6 * np.random.default_rng(6).standard_normal(9)
+    mod, g0, w0 = wt.from_start(p, x0=x0, init=init)
+    np.testing.assert_allclose(mod.weight.detach().numpy()[0], x0, atol=1e-14)
+    assert (np.linalg.norm(w0) == pytest.approx(1.0)) == (init == "wnlab")
+    opt = wt.sgd(mod, eta=0.1, gamma=0.05)
+    A, y = torch.tensor(p.A), torch.tensor(p.y)
+    for _ in range(30):
+        opt.zero_grad()
+        wt.torch_loss(p, mod(A).reshape(-1), y).backward()
+        opt.step()
+    r = wnlab.solve(p, "wn", g0=g0, w0=w0, eta=0.1, gamma=0.05, tol=0, max_iter=30)
+    np.testing.assert_allclose(mod.weight.detach().numpy()[0], r.x, atol=1e-10, rtol=0)
+    with pytest.raises(ValueError, match="either x0 or both"):
+        wt.from_start(p, x0=x0, g0=1.0, w0=x0)
+    with pytest.raises(ValueError, match="init"):
+        wt.from_start(p, x0=x0, init="kaiming")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["weight_norm_linear", "sgd", "module_state", "to_state_dicts", "from_state_dicts",
+__all__ = ["weight_norm_linear", "from_start", "sgd", "module_state", "to_state_dicts", "from_state_dicts",
            "pytorch_init", "torch_loss", "train_torch", "wn_trajectory"]
 
 _G, _W = "parametrizations.weight.original0", "parametrizations.weight.original1"
@@ -47,6 +47,30 @@ def weight_norm_linear(g, w):
     mod = torch.nn.utils.parametrizations.weight_norm(lin, name="weight", dim=0)
     mod.load_state_dict(to_state_dicts([g], w[None])[0])
     return mod
+
+
+def from_start(problem, *, x0=None, g0=None, w0=None, init: str = "wnlab"):
+    r"""The module for a wnlab problem and start, with the start's ``(g0, w0)``.
+
+    ``x0`` with ``init="wnlab"``: ``(||x0||, x0/||x0||)`` (Algorithm 1, what :func:`wnlab.solve`
+    does); with ``init="pytorch"``: ``(||x0||, x0)`` (what ``weight_norm`` does to a weight ``x0``).
+    Or an explicit ``g0, w0``. Returns ``(module, g0, w0)`` so the same start can go to
+    :func:`wnlab.solve` as ``g0=g0, w0=w0``.
+    """
+    from .problem import check_vector
+    if init not in ("wnlab", "pytorch"):
+        raise ValueError(f"init must be 'wnlab' or 'pytorch', got {init!r}")
+    if (x0 is None) == (g0 is None or w0 is None) or (x0 is not None and (g0 is not None or w0 is not None)):
+        raise ValueError("pass either x0 or both g0 and w0")
+    if x0 is not None:
+        x0 = check_vector("x0", x0, (problem.d,), nonzero=True)
+        g0, w0 = pytorch_init(x0)
+        if init == "wnlab":
+            w0 = w0 / g0
+    else:
+        w0 = check_vector("w0", w0, (problem.d,), nonzero=True)
+        g0 = float(g0)
+    return weight_norm_linear(g0, w0), g0, w0
 
 
 def sgd(module, *, eta: float, gamma: float):
