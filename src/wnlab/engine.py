@@ -138,14 +138,16 @@ def run(problem, method: str | type[Method], state, *, eta, gamma, tol: float, m
     max_dir = np.zeros(B)
     idx = np.arange(B)
     prev, prev_loss = state, None
-    zero_loss, zero_grad = problem.reduced_loss_grad(np.zeros((1, problem.m)))
+    zero_loss, zero_grad = problem.reduced_loss_grad(np.zeros((1, getattr(problem, "k", problem.m))))
+    # optional hook (stochastic methods): a space may compute the step's gradient from (t, run indices)
+    loss_grad_at = getattr(space, "loss_grad_at", None)
     grad_scale = float(np.linalg.norm(zero_grad))
     g_scale = max(problem.scale, 1e-300)
     rows: list[tuple[int, np.ndarray, dict]] = []
 
     for t in range(max_iter + 1):
         xa, xb = M.point(state)
-        loss, r = space.loss_grad(xa)
+        loss, r = space.loss_grad(xa) if loss_grad_at is None else loss_grad_at(xa, t, idx)
         if t == 0:
             limit = DIVERGE_FACTOR * np.maximum(loss, float(zero_loss[0]))
         converged = loss <= tol

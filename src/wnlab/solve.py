@@ -211,7 +211,7 @@ def _schedules(problem, method, B, max_iter, eta, gamma, c, per_run):
 def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamma=None, c=None,
                 tol: float = 1e-5, max_iter: int = DEFAULT_MAX_ITER, engine: str = "reduced",
                 record_every: int | None = None, t1: int | None = None, eta_gd=None,
-                progress=None, backend: str = "auto", _per_run: bool = True) -> BatchResult:
+                progress=None, backend: str = "auto", _per_run: bool = True, _wrap_space=None) -> BatchResult:
     r"""Run ``B`` runs of one method at once.
 
     Parameters
@@ -263,6 +263,8 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
         raise ValueError("t1 and eta_gd apply only to method 'rpgd-then-gd'")
 
     space = ReducedSpace(problem) if engine == "reduced" else FullSpace(problem)
+    if _wrap_space is not None:  # e.g. mini-batch gradients (wnlab.stochastic)
+        space = _wrap_space(space)
     if engine == "reduced":
         a, null = problem.to_reduced(z)
         beta = np.linalg.norm(null, axis=1)
@@ -371,7 +373,7 @@ def _batch_size(x0s, g0s, w0s):
 
 def solve(problem, method: str, *, x0=None, g0=None, w0=None, eta, gamma=None, c=None, tol: float = 1e-5,
           max_iter: int = DEFAULT_MAX_ITER, engine: str = "reduced", record_every: int | None = 1,
-          t1: int | None = None, eta_gd=None) -> Result:
+          t1: int | None = None, eta_gd=None, _wrap_space=None) -> Result:
     r"""Run one method from one start. Same parameters as :func:`solve_batch` for a single run,
     except that a 1-D array ``eta`` (or ``gamma``) is a per-iteration sequence.
 
@@ -389,6 +391,6 @@ def solve(problem, method: str, *, x0=None, g0=None, w0=None, eta, gamma=None, c
     lift = lambda name, v: None if v is None else check_vector(name, v, (d,))[None]
     res = solve_batch(problem, method, x0s=lift("x0", x0), g0s=None if g0 is None else [g0], w0s=lift("w0", w0),
                       eta=eta, gamma=gamma, c=c, tol=tol, max_iter=max_iter, engine=engine,
-                      record_every=record_every, t1=t1, eta_gd=eta_gd, _per_run=False)
+                      record_every=record_every, t1=t1, eta_gd=eta_gd, _per_run=False, _wrap_space=_wrap_space)
     _engine.warn_if_unstable(res.stability_ratio / problem.lam_max, problem.lam_max)
     return res[0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 
 #: target name -> module in wnlab.experiments
-TARGETS = {"figure1": "figure1", "real-data": "real_data"}
+TARGETS = {"figure1": "figure1", "real-data": "real_data", "batch-bias": "batch_bias", "last-layer": "last_layer"}
 
 
 def add_parser(sub) -> None:
