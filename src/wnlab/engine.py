@@ -252,11 +252,12 @@ def _assemble_history(rows, B):
     return out
 
 
-def warn_if_unstable(max_direction_step, lam_max):
-    ratio = np.max(max_direction_step) * lam_max
+def warn_if_unstable(stability_ratio):
+    ratio = np.max(stability_ratio)
     if ratio >= STABLE_LIMIT:
         warnings.warn(
-            f"the direction step eta g^2 lambda_max / ||w||^2 (eta lambda_max for GD) reached {ratio:.3g} >= 2: "
+            f"the direction step eta g^2 lambda_max / ||w||^2 (eta lambda_max for GD; lambda_max/4 for "
+            f"logistic loss) reached {ratio:.3g} >= 2: "
             "it overshoots, so the dynamics oscillate or amplify rounding and two implementations "
             "(e.g. engine='reduced' and engine='full') can disagree. Lower eta for reproducible digits.",
             StabilityWarning, stacklevel=3)

@@ -48,6 +48,8 @@ class Loss:
     """A separable loss ``L(z, y) = sum_i l(z_i, y_i)`` of the predictions ``z = A x``."""
 
     name: str = ""
+    #: an upper bound of ``l''(z, y)`` (the loss's curvature), used for the stability ratio
+    max_curvature: float = 1.0
 
     def value(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         """``sum_i l(z_i, y_i)`` over the last axis."""
@@ -81,6 +83,7 @@ class LogisticLoss(Loss):
     """
 
     name = "logistic"
+    max_curvature = 0.25  # sigma(1 - sigma) <= 1/4
 
     def value(self, z, y):
         return np.sum(np.logaddexp(0.0, -y * z), axis=-1)

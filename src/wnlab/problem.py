@@ -128,6 +128,14 @@ class LinearModel:
         return float(self.s[0] ** 2)
 
     @property
+    def curvature(self) -> float:
+        """An upper bound of the Hessian of the loss in ``x`` (``lambda_max`` for least squares,
+        ``lambda_max / 4`` for logistic loss): a direction step is stable while
+        ``eta g^2 curvature / ||w||^2 < 2``."""
+        loss_fn = getattr(self, "loss_fn", None)
+        return self.lam_max * (1.0 if loss_fn is None else loss_fn.max_curvature)
+
+    @property
     def lam_min(self) -> float:
         """Smallest nonzero eigenvalue of ``A A^T``."""
         return float(self.s[-1] ** 2)

@@ -34,8 +34,9 @@ class Result:
     status : :class:`Status`; ``message`` says why, with the step size to lower on divergence.
     loss, x_norm, dist, x_null_norm, w_null_norm : ``1/2||Ax-y||^2``, ``||x||``, ``||x - x*||``,
         ``||x_null||``, ``||w_null||/||w||`` at the end.
-    stability_ratio : the largest ``eta g^2 lambda_max/||w||^2`` over the run (``eta lambda_max``
-        for GD); above 2 the dynamics amplify rounding (MATH.md, "Stability").
+    stability_ratio : the largest ``eta g^2 curvature/||w||^2`` over the run (``eta curvature``
+        for GD), with ``curvature = lambda_max(A A^T)`` for least squares (a quarter of it for
+        logistic loss); above 2 the dynamics amplify rounding (MATH.md, "Stability").
     history : dict of arrays ``t, loss, g, w_null_norm, x_norm, dist, x_null_norm`` or ``None``.
     """
 
@@ -277,7 +278,7 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
 
     if method != "rpgd-then-gd":
         out = _drive(problem, method, state, eta=eta_s, gamma=gamma_s, max_iter=max_iter, **common)
-        stability = out.max_direction_step * problem.lam_max
+        stability = out.max_direction_step * problem.curvature
     else:
         out, stability = _two_phase(problem, state, eta_s, gamma_s, eta_gd_s, t1, max_iter, common)
 
@@ -320,7 +321,7 @@ def _two_phase(problem, state, eta_s, gamma_s, eta_gd_s, t1, max_iter, common):
     n_iter = p1.n_iter.copy()
     status, messages, loss = p1.status.copy(), list(p1.messages), p1.loss.copy()
     final = GDState(xa.copy(), xb.copy())
-    stab = p1.max_direction_step * problem.lam_max
+    stab = p1.max_direction_step * problem.curvature
     if p2 is not None:
         sel = np.flatnonzero(go_on)
         final.a[sel], final.beta[sel] = p2.state.a, p2.state.beta
@@ -328,9 +329,9 @@ def _two_phase(problem, state, eta_s, gamma_s, eta_gd_s, t1, max_iter, common):
         status[sel], loss[sel] = p2.status, p2.loss
         for k, i in enumerate(sel):
             messages[i] = p2.messages[k]
-        stab[sel] = np.maximum(stab[sel], p2.max_direction_step * problem.lam_max)
+        stab[sel] = np.maximum(stab[sel], p2.max_direction_step * problem.curvature)
     history = _concat_history(p1.history, p2.history if p2 is not None else None, p1.n_iter, go_on)
-    return _engine.RunOutput(final, n_iter, status, messages, loss, stab / problem.lam_max, history), stab
+    return _engine.RunOutput(final, n_iter, status, messages, loss, stab / problem.curvature, history), stab
 
 
 def _subset(sched: Schedule, keep: np.ndarray) -> Schedule:
@@ -392,5 +393,5 @@ def solve(problem, method: str, *, x0=None, g0=None, w0=None, eta, gamma=None, c
     res = solve_batch(problem, method, x0s=lift("x0", x0), g0s=None if g0 is None else [g0], w0s=lift("w0", w0),
                       eta=eta, gamma=gamma, c=c, tol=tol, max_iter=max_iter, engine=engine,
                       record_every=record_every, t1=t1, eta_gd=eta_gd, _per_run=False, _wrap_space=_wrap_space)
-    _engine.warn_if_unstable(res.stability_ratio / problem.lam_max, problem.lam_max)
+    _engine.warn_if_unstable(res.stability_ratio)
     return res[0]
