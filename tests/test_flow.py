@@ -73,8 +73,7 @@ def test_invariant_is_conserved_and_printed_form_is_not(c):
         assert np.max(np.abs(inv / inv[0] - 1)) <= 1e-8
         assert np.max(np.abs(printed / printed[0] - 1)) > 1e-3
         # the path's invariant is theory.invariant at the same points
-        ws = r._lift(None, r.path["a"], r.path["beta"])
-        np.testing.assert_allclose(theory.invariant(P, r.path["g"], ws, c), inv, rtol=1e-9)
+        np.testing.assert_allclose(theory.invariant(P, r.path["g"], r.w_path, c), inv, rtol=1e-9)
 
 
 def test_worked_example_matches_math_md():
@@ -103,8 +102,7 @@ def test_loss_stays_between_lemma_24_bounds_at_every_saved_time():
     for P in _problems():
         for c in (0.2, 3.0):
             r = wnlab.flow(P, g0=rng.uniform(0.1, 2) * P.g_star, w0=_unit(rng, P.d), c=c, tol=1e-16)
-            ws = r._lift(None, r.path["a"], r.path["beta"])
-            lo, rate, hi = theory.loss_rate(P, r.path["g"], ws, c)
+            lo, rate, hi = theory.loss_rate(P, r.path["g"], r.w_path, c)
             assert len(r.ts) > 10
             assert np.all(lo <= rate + 1e-14 * np.abs(rate)) and np.all(rate <= hi + 1e-14 * np.abs(rate))
             assert np.all(np.diff(r.path["loss"]) <= 1e-15)  # Lemma 2.4: non-increasing
@@ -116,10 +114,11 @@ def test_lemma24_rate_formula_matches_the_loss_derivative():
     r = wnlab.flow(P, g0=0.9, w0=_unit(rng, P.d), c=0.7, tol=0.0, t_max=2.0, rtol=1e-12, atol=1e-15,
                    dense_output=True)
     h, t = 1e-4, 1.0
-    xs = r.x_at([t - h, t, t + h])
-    fd = (P.loss(xs[2]) - P.loss(xs[0])) / (2 * h)
-    g = r._sol(t)[0]
-    assert abs(theory.loss_rate(P, g, xs[1] / g, 0.7)[1] - fd) <= 1e-6 * abs(fd)
+    xs = r.x_at([t - h, t + h])
+    fd = (P.loss(xs[1]) - P.loss(xs[0])) / (2 * h)
+    g, w = r.gw_at(t)
+    np.testing.assert_allclose(g[0] * w[0], r.x_at(t)[0], atol=1e-15)
+    assert abs(theory.loss_rate(P, g[0], w[0], 0.7)[1] - fd) <= 1e-6 * abs(fd)
 
 
 def test_lemma22_discrete_methods_approach_the_flow_at_rate_eta():

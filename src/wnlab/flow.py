@@ -102,6 +102,24 @@ class FlowResult:
         """The points ``x`` at the saved times, shape ``(T, d)``."""
         return self._lift(self.path["g"], self.path["a"], self.path["beta"])
 
+    @property
+    def w_path(self) -> np.ndarray:
+        """The directions ``w`` at the saved times, shape ``(T, d)`` (GD: ``x/||x||``)."""
+        if self.method == "gd":
+            x = self.x_path
+            n = np.linalg.norm(x, axis=1, keepdims=True)
+            return x / np.where(n > 0, n, 1.0)
+        return self._lift(None, self.path["a"], self.path["beta"])
+
+    def gw_at(self, t) -> tuple[np.ndarray, np.ndarray]:
+        """``(g, w)`` at times ``t`` (shapes ``(len(t),)`` and ``(len(t), d)``), from the dense output."""
+        x = self.x_at(t)
+        if self.method == "gd":
+            g = np.linalg.norm(x, axis=1)
+            return g, x / np.where(g > 0, g, 1.0)[:, None]
+        g = self._sol(np.atleast_1d(np.asarray(t, dtype=np.float64)))[0]
+        return g, x / g[:, None]
+
     def x_at(self, t) -> np.ndarray:
         """``x`` at times ``t`` (array ``(len(t), d)``), from the dense output (``dense_output=True``)."""
         if self._sol is None:

@@ -48,7 +48,7 @@ def run(args) -> int:
         payload["exact_limit"] = None  # Theorem 2.6 case (b): the loss does not go to 0
     elif args.method == "wn" and res.c and res.c > 0:
         g0 = res.path["g"][0]
-        det = theory.limit_details(problem, g0, res._lift(None, res.path["a"][0], res.path["beta"][0])[0], res.c)
+        det = theory.limit_details(problem, g0, res.w_path[0], res.c)
         payload["exact_limit"] = det.x
         payload["g_inf"] = det.g_inf
         payload["gap_to_exact_limit"] = float(np.linalg.norm(res.x - det.x))
