@@ -122,3 +122,13 @@ def test_proposition33_bound_holds():
     r = wnlab.solve(P, "rpgd", g0=pr["g0_max"], w0=w0 / np.linalg.norm(w0), eta=pr["eta"], gamma=0.0, tol=0.0,
                     max_iter=int(pr["T1"]) + 1)
     assert r.history["w_null_norm"][int(pr["T1"])] <= 1e-6
+
+
+def test_theorem26_part2_prediction():
+    O = wnlab.orthonormal_problem(3, 9, seed=4)
+    pred = theory.theorem26_part2(O, -0.5 * O.g_star)
+    np.testing.assert_allclose(pred["w_c0"], -O.x_star / O.g_star)
+    assert pred["applies"] and not theory.theorem26_part2(O, 2 * O.g_star)["applies"]
+    G = wnlab.gaussian_problem(3, 9, seed=4)
+    assert theory.theorem26_part2(G, 0.1)["w_c0"] is None
+    np.testing.assert_allclose(theory.theorem26_part2(G, 0.1)["x_limit"], np.linalg.pinv(G.A) @ G.y, atol=1e-12)

@@ -14,14 +14,13 @@ Lemma 2.3 (stationary)     :func:`stationary_point`
 Lemma 2.4 (loss rate)      :func:`loss_rate`
 Lemma 2.5 (invariant)      :func:`invariant` (corrected, and ``form="printed"``: eq. 6)
 Theorem 2.6 I (limit)      :func:`flow_limit`, :func:`limit_details`, :func:`wn_closer_than_gd`
+Theorem 2.6 II (c = 0)     :func:`theorem26_part2` (flows: :func:`wnlab.flow.flow_two_phase`)
 GD's limit                 :func:`gd_limit`
 Theorem 2.7 (time)         :func:`convergence_time_bounds`
 Theorem 3.2 (A A^T = I)    :func:`theorem32`, :func:`theorem32_t1_exact`
 Proposition 3.3            :func:`proposition33`
 =========================  =================================================================
 
-Theorem 2.6 part II (``c = 0`` until ``w`` reaches the row space, then ``c > 0``) is a pair of
-flows: :func:`wnlab.flow.flow_two_phase`; its prediction is ``x*``.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ from scipy.optimize import brentq
 from .problem import check_vector
 
 __all__ = [
-    "invariant", "flow_limit", "limit_details", "LimitDetails", "gd_limit", "wn_closer_than_gd",
+    "invariant", "flow_limit", "limit_details", "LimitDetails", "gd_limit", "wn_closer_than_gd", "theorem26_part2",
     "stationary_point", "StationaryPoint", "loss_rate", "convergence_time_bounds",
     "theorem32", "theorem32_t1_exact", "proposition33",
 ]
@@ -262,6 +261,23 @@ def wn_closer_than_gd(problem, g0, w0, c) -> bool:
     """
     det = limit_details(problem, g0, w0, c)
     return abs(det.g_inf) * det.null_factor < abs(check_scale("g0", g0))
+
+
+def theorem26_part2(problem, g0) -> dict:
+    r"""Theorem 2.6 part II: what the ``c = 0`` flow and the restart with ``c > 0`` reach.
+
+    With ``g = g0`` fixed (``c = 0``) and ``0 < |g0| < g*``, ``w`` converges to the row space of
+    ``A``; if ``A A^T = I`` to ``w* sign(g0)`` itself. Restarting with any ``c > 0`` from there has
+    ``w_null = 0``, so by eq. (7) the limit is ``x*``. Returns ``{"w_c0": w* (or None when
+    ``A A^T != I``: only "in the row space" is predicted), "x_limit": x*, "applies": 0 < |g0| < g*}``.
+    The flows themselves: :func:`wnlab.flow.flow_two_phase`.
+    """
+    g0 = check_scale("g0", g0)
+    K = problem.s ** 2
+    orthonormal = bool(np.allclose(K, 1.0, rtol=1e-12, atol=0))
+    w_star = problem.x_star / problem.g_star
+    return {"w_c0": math.copysign(1.0, g0) * w_star if orthonormal else None, "x_limit": problem.x_star,
+            "applies": 0 < abs(g0) < problem.g_star}
 
 
 # -- Lemma 2.3 ----------------------------------------------------------------------------

@@ -135,6 +135,20 @@ def add_preset_arguments(parser, presets) -> None:
                         help=f"named configuration (default 'default'; {', '.join(presets)})")
 
 
+def config_from_args(args, presets, checks: dict):
+    """The preset named by ``--preset`` with the given options replaced; ``checks`` maps a field to
+    ``(predicate, requirement)``, and a value failing its predicate is a ``ValueError``."""
+    config = presets[args.preset]
+    for name, (ok, need) in checks.items():
+        value = getattr(args, name)
+        if value is None:
+            continue
+        if not ok(value):
+            raise ValueError(f"--{name} must be {need}, got {value}")
+        config = replace(config, **{name: value})
+    return config
+
+
 # -- the experiment ------------------------------------------------------------------------------
 
 def table(config: Config) -> list[dict]:
@@ -225,15 +239,8 @@ def add_arguments(parser) -> None:
 
 
 def main(args) -> int:
-    config = PRESETS[args.preset]
-    if args.c is not None:
-        if not args.c > 0:
-            raise ValueError(f"--c must be > 0 (the limit needs the scale to move), got {args.c}")
-        config = replace(config, c=args.c)
-    if args.eta is not None:
-        if not 0 < args.eta < 1:
-            raise ValueError(f"--eta must be in (0, 1), got {args.eta}")
-        config = replace(config, eta=args.eta)
+    config = config_from_args(args, PRESETS, {"c": (lambda v: v > 0, "> 0 (the limit needs the scale to move)"),
+                                              "eta": (lambda v: 0 < v < 1, "in (0, 1)")})
     meta = run(config, args.out)
     print(meta["table_markdown"])
     print(f"wrote {', '.join(meta['files'])} and {args.out}/metadata.json")

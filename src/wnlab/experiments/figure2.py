@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from .example import add_preset_arguments, new_figure, prepare_out, save_figure, write_csv, write_metadata
+from .example import add_preset_arguments, config_from_args, new_figure, prepare_out, save_figure, write_csv, write_metadata
 
 
 @dataclass(frozen=True)
@@ -151,11 +151,7 @@ def add_arguments(parser) -> None:
 
 
 def main(args) -> int:
-    config = PRESETS[args.preset]
-    if args.c is not None:
-        if not args.c > 0:
-            raise ValueError(f"--c must be > 0, got {args.c}")
-        config = replace(config, c=args.c)
+    config = config_from_args(args, PRESETS, {"c": (lambda v: v > 0, "> 0")})
     meta = run(config, args.out)
     d = meta["dist_to_x_star"]
     print(f"distance to x*: GD (d) {d['d']:.4g}, WN c={config.c:g} (e) {d['e']:.4g}, "
