@@ -168,8 +168,9 @@ def test_batch_equals_single_runs():
     rng = np.random.default_rng(6)
     W = rng.standard_normal((3, P.d))
     g = np.array([0.3, 1.0, -0.7])
-    batch = wnlab.flow(P, g0=g, w0=W, c=1.0)
-    assert len(batch) == 3 and batch.x.shape == (3, P.d)
+    done = []
+    batch = wnlab.flow(P, g0=g, w0=W, c=1.0, progress=done.append)
+    assert len(batch) == 3 and done == [1, 1, 1] and batch.x.shape == (3, P.d)
     for i in range(3):
         single = wnlab.flow(P, g0=g[i], w0=W[i], c=1.0)
         np.testing.assert_array_equal(batch[i].x, single.x)
@@ -218,6 +219,9 @@ def test_integration_failure_is_a_status_with_the_last_state(monkeypatch):
     (dict(c=1.0), "pass a start"),
     (dict(x0=[0.0, 0.0], c=1.0), "x0 = 0"),
     (dict(g0=0.5, w0=[0.0, 1.0], c=1.0, t_eval=[0.0, 2.0, 1.0]), "t_eval"),
+    (dict(g0=0.5, w0=[0.0, 1.0], c=1.0, solver="Euler"), "unknown solver"),
+    (dict(g0=0.5, w0=[0.0, 1.0], c=1.0, max_step=0.0), "max_step"),
+    (dict(g0=[0.5, 0.2], w0=[[0.0, 1.0]] * 3, c=1.0), r"g0 must have shape \(3,\)"),
 ])
 def test_bad_inputs_raise_clear_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):

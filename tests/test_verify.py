@@ -40,9 +40,19 @@ def test_cli_bad_output_directory(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_unknown_check():
+def test_unknown_check(capsys):
     with pytest.raises(ValueError, match="unknown check"):
         verify.run_checks(["lemma9"])
+    assert main(["verify", "--only", "lemma9"]) == 2
+    assert "unknown check" in capsys.readouterr().err
+
+
+def test_help_lists_every_check():
+    import wnlab.cli
+
+    helptext = wnlab.cli.build_parser()._subparsers._group_actions[0].choices["verify"].format_help()
+    for name in verify.CHECKS:
+        assert name in helptext
 
 
 def test_flow_command(tmp_path, capsys):

@@ -30,6 +30,7 @@ from .problem import check_vector
 __all__ = ["flow", "FlowResult", "FlowBatch", "FlowStatus", "flow_two_phase", "FLOW_METHODS"]
 
 FLOW_METHODS = ("wn", "gd")
+SOLVERS = ("DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA")
 #: a start with ``|g0| <= START_RTOL g*`` and ``|df/dg| <= START_RTOL ||A^T y||`` is on Lemma 2.3's set S
 #: (the same threshold as the discrete engine); an integration that ends at ``t_max`` within
 #: ``STALL_RTOL`` of S has converged to S (Theorem 2.6 case b)
@@ -199,7 +200,7 @@ def _check_positive(name, v, allow_zero=False):
 
 def flow(problem, *, g0=None, w0=None, x0=None, c=None, method: str = "wn", t_max: float = 1e4,
          tol: float = 1e-12, rtol: float = 1e-10, atol: float = 1e-13, solver: str = "DOP853",
-         t_eval=None, dense_output: bool = False, max_step: float = np.inf):
+         t_eval=None, dense_output: bool = False, max_step: float = np.inf, progress=None):
     r"""Integrate the WN flow (``method="wn"``) or the gradient flow (``method="gd"``).
 
     Parameters
@@ -220,6 +221,8 @@ def flow(problem, *, g0=None, w0=None, x0=None, c=None, method: str = "wn", t_ma
         ``method``: DOP853 by default, ``"Radau"``/``"LSODA"`` for stiff problems).
     t_eval : times at which to save the path (default: every step the integrator takes).
     dense_output : keep the continuous solution (:meth:`FlowResult.x_at`).
+    progress : callable, optional
+        Called as ``progress(1)`` after each start of a batch (for progress bars).
 
     Returns
     -------
@@ -245,7 +248,11 @@ def flow(problem, *, g0=None, w0=None, x0=None, c=None, method: str = "wn", t_ma
         c = theory.check_c(c)
     elif c is not None:
         raise ValueError("c sets the speed of the scale g, which the gradient flow does not have; drop c")
+    if solver not in SOLVERS:
+        raise ValueError(f"unknown solver {solver!r}; use one of {', '.join(SOLVERS)} (scipy.integrate.solve_ivp)")
     t_max = _check_positive("t_max", t_max)
+    if not max_step > 0:
+        raise ValueError(f"max_step must be positive, got {max_step!r}")
     tol = _check_positive("tol", tol, allow_zero=True)
     rtol = _check_positive("rtol", rtol)
     atol = _check_positive("atol", atol, allow_zero=True)
@@ -255,8 +262,12 @@ def flow(problem, *, g0=None, w0=None, x0=None, c=None, method: str = "wn", t_ma
                 or t_eval[0] < 0 or t_eval[-1] > t_max:
             raise ValueError(f"t_eval must be increasing times in [0, t_max = {t_max:g}]")
     g0s, w0s, batched = _starts(problem, method, g0, w0, x0)
-    out = FlowBatch(_flow_one(problem, method, c, g, w, t_max, tol, rtol, atol, solver, t_eval,
-                              dense_output, max_step) for g, w in zip(g0s, w0s))
+    out = FlowBatch()
+    for g, w in zip(g0s, w0s):
+        out.append(_flow_one(problem, method, c, g, w, t_max, tol, rtol, atol, solver, t_eval, dense_output,
+                             max_step))
+        if progress is not None:
+            progress(1)
     return out if batched else out[0]
 
 

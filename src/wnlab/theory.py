@@ -29,7 +29,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
 
 from .problem import check_vector
 
@@ -152,6 +151,8 @@ class LimitDetails:
 
 def limit_details(problem, g0, w0, c) -> LimitDetails:
     """:func:`flow_limit` with everything it computed (see :class:`LimitDetails`)."""
+    from scipy.optimize import brentq
+
     c = check_c(c, positive=True)
     g0 = check_scale("g0", g0)
     w0 = unit_direction(problem, w0)
