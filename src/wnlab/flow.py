@@ -10,7 +10,8 @@ and the gradient flow :math:`\dot x = -A^T e`. Writing ``w = V a + beta n`` (``A
 
 .. math::  \dot g = -c p, \qquad \dot a = -g (r - p a), \qquad \dot\beta = g p \beta,
 
-and the gradient flow is ``da/dt = -s (s a - b)``, ``beta`` constant. :func:`flow` integrates it
+and the gradient flow is ``da/dt = -s (s a - b)``, ``beta`` constant (the WN right-hand side is
+:func:`wnlab.losses.wn_flow_rhs`, shared with the logistic flows). :func:`flow` integrates it
 with :func:`scipy.integrate.solve_ivp` (DOP853 by default) and stops at the first time the loss
 reaches ``tol`` (a terminal event). A batch of starts is integrated **one start at a time**
 (each start has its own stopping time and its own step-size control, so one stiff start does not
@@ -164,21 +165,6 @@ def _unpack(method, Y):
     return None, Y[..., :-1], Y[..., -1]
 
 
-def _rhs_wn(problem, c):
-    s, b = problem.s, problem.b
-
-    def rhs(t, y):
-        g, a, beta = y[0], y[1:-1], y[-1]
-        r = s * (s * (g * a) - b)
-        p = a @ r
-        out = np.empty_like(y)
-        out[0] = -c * p
-        out[1:-1] = -g * (r - p * a)
-        out[-1] = g * p * beta
-        return out
-    return rhs
-
-
 def _rhs_gd(problem):
     s, b = problem.s, problem.b
 
@@ -303,6 +289,8 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
     """One start. ``null_tol`` (WN, ``c = 0``): also stop when ``||w_null|| <= null_tol``."""
     from scipy.integrate import solve_ivp
 
+    from .losses import wn_flow_rhs
+
     a0, w_null = problem.to_reduced(w0)
     beta0 = float(np.linalg.norm(w_null))
     n_hat = w_null / beta0 if beta0 > 0 else np.zeros_like(w_null)
@@ -313,7 +301,7 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
 
     if method == "wn":
         y0 = np.concatenate([[g0], a0, [beta0]])
-        rhs = _rhs_wn(problem, c)
+        rhs = wn_flow_rhs(problem, c)
     else:
         y0 = np.concatenate([g0 * a0, [g0 * beta0]])
         rhs = _rhs_gd(problem)

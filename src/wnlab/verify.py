@@ -400,10 +400,20 @@ def check_prop33(cfg):
     return rows
 
 
+def check_beyond(cfg):
+    """Logistic loss (``wnlab.verify_beyond``): the invariant, growth of ``g`` on separable data, and the
+    max-margin direction."""
+    from .verify_beyond import beyond_rows
+
+    return [_row("beyond", r["statement"], r["prediction"], r["measured"], r["passed"], rel_gap=r["rel_gap"])
+            for r in beyond_rows(cfg.seed)]
+
+
 CHECKS = {
     "lemma2.2": check_lemma22, "lemma2.3": check_stationary, "lemma2.4": check_rate, "lemma2.5": check_invariant,
     "thm2.6-I": check_flow_limit, "example": check_example, "thm2.6-closer": check_closer,
     "thm2.6-II": check_part2, "thm2.7": check_time, "thm3.2": check_thm32, "prop3.3": check_prop33,
+    "beyond": check_beyond,
 }
 
 
