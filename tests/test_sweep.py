@@ -142,6 +142,7 @@ def _with(section, **kv):
     (_with("sweep", chunks=3), "sweep.chunks"),
     (dict(tiny(), extra={}), "extra"),
     (_with("grid", eta="fast"), "grid.eta"),
+    (_with("grid", eta="1/g^2"), "grid.eta"),
     (_with("grid", m="4"), "grid.m"),
     (_with("grid", d=24.5), "grid.d"),
     (_with("sweep", tol=-1.0), "sweep.tol"),

@@ -34,7 +34,7 @@ def test_torch_matches_numpy(method, kw):
     x0[0] *= 100.0                        # a run that diverges (eta too large for this g)
     kw = dict({"eta": 0.1}, **kw)
     args = dict(x0s=x0, tol=1e-9, max_iter=4000, **kw)
-    r_np = wnlab.solve_batch(p, method, **args)
+    r_np = wnlab.solve_batch(p, method, backend="numpy", **args)
     r_t = wnlab.solve_batch(p, method, backend="torch", **args)
     _same(r_np, r_t)
     np.testing.assert_allclose(r_t.x, r_np.x, rtol=0, atol=1e-10)
@@ -43,13 +43,13 @@ def test_torch_matches_numpy(method, kw):
 def test_torch_stalled_max_iter_and_reduced_starts():
     p = wnlab.paper_example()                  # g0 = 0 and y^T A w = 0: Lemma 2.3's stationary set
     r = dict(g0s=[0.0, 0.5], w0s=[[0.0, 1.0], [0.0, 1.0]], eta=0.1, c=1.0, tol=1e-12, max_iter=50)
-    _same(wnlab.solve_batch(p, "wn", **r), wnlab.solve_batch(p, "wn", backend="torch", **r))
+    _same(wnlab.solve_batch(p, "wn", backend="numpy", **r), wnlab.solve_batch(p, "wn", backend="torch", **r))
     from wnlab.sampling import gaussian_reduced_problem, gaussian_reduced_starts
 
     q = gaussian_reduced_problem(8, 10**8, seed=0)
     st = gaussian_reduced_starts(q, 50, sigma=1e-4, seed=1)
     r = dict(reduced_starts=st, eta=0.05, c=1.0, tol=1e-10)
-    _same(wnlab.solve_batch(q, "wn", **r), wnlab.solve_batch(q, "wn", backend="torch", **r))
+    _same(wnlab.solve_batch(q, "wn", backend="numpy", **r), wnlab.solve_batch(q, "wn", backend="torch", **r))
 
 
 def test_torch_bad_arguments():
@@ -70,7 +70,7 @@ def test_cli_backend_torch_sweep_and_figure1(tmp_path):
     cfg = tmp_path / "s.toml"
     cfg.write_text('[sweep]\nseeds = 2\ntol = 1e-8\n[grid]\nmethod = ["gd", "wn"]\nproblem = "gaussian"\nm = 4\n'
                    'd = 20\ninit_std = [0.05, 0.2]\neta = 0.05\ngamma = 0.05\n')
-    for b in ("numpy", "torch"):
+    for b in ("numpy", "torch"):  # numpy: the reference driver
         assert main(["sweep", str(cfg), "--backend", b, "--out", str(tmp_path / b), "--no-progress"]) == 0
     a, t = pd.read_csv(tmp_path / "numpy" / "results.csv"), pd.read_csv(tmp_path / "torch" / "results.csv")
     assert (a.n_iter == t.n_iter).all() and (a.status == t.status).all()

@@ -13,7 +13,7 @@ import sys
 from . import __version__
 
 #: sub-command name -> module in wnlab.commands (order = order in ``wnlab --help``)
-COMMANDS = ["solve", "reproduce", "sweep", "plot"]
+COMMANDS = ["solve", "flow", "verify", "reproduce", "sweep", "plot"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -138,27 +138,35 @@ def run(problem, method: str | type[Method], state, *, eta, gamma, tol: float, m
     max_dir = np.zeros(B)
     idx = np.arange(B)
     prev, prev_loss = state, None
-    zero_loss, zero_grad = problem.reduced_loss_grad(np.zeros((1, problem.m)))
+    zero_loss, zero_grad = problem.reduced_loss_grad(np.zeros((1, getattr(problem, "k", problem.m))))
+    # optional hook (stochastic methods): a space may compute the step's gradient from (t, run indices)
+    loss_grad_at = getattr(space, "loss_grad_at", None)
     grad_scale = float(np.linalg.norm(zero_grad))
     g_scale = max(problem.scale, 1e-300)
     rows: list[tuple[int, np.ndarray, dict]] = []
 
     for t in range(max_iter + 1):
         xa, xb = M.point(state)
-        loss, r = space.loss_grad(xa)
+        loss, r = space.loss_grad(xa) if loss_grad_at is None else loss_grad_at(xa, t, idx)
         if t == 0:
             limit = DIVERGE_FACTOR * np.maximum(loss, float(zero_loss[0]))
         converged = loss <= tol
         diverged = ~np.isfinite(loss) | (loss > limit[idx])
         stalled = np.zeros(len(idx), dtype=bool)
-        eta_t = _eval_step_size("eta", eta, t, state, idx)
-        gamma_t = _eval_step_size("gamma", gamma, t, state, idx) if M.has_scale else np.zeros_like(eta_t)
+        last = t == max_iter
+        eta_t = np.zeros(len(idx)) if last else _eval_step_size("eta", eta, t, state, idx)
+        gamma_t = (_eval_step_size("gamma", gamma, t, state, idx) if M.has_scale and not last
+                   else np.zeros_like(eta_t))
         if M.has_scale:  # Lemma 2.3's set S, or g = 0 with a zero step on g: the run cannot move
             at_zero = np.abs(state.g) <= STALL_RTOL * g_scale
-            flat = np.abs(M.scale_grad(state, r)) <= STALL_RTOL * np.maximum(np.linalg.norm(r, axis=1), grad_scale)
-            stalled = at_zero & (flat | (gamma_t == 0)) & ~converged
+            if at_zero.any():
+                z = np.flatnonzero(at_zero)
+                sub = _take(state, z)
+                flat = (np.abs(M.scale_grad(sub, r[z]))
+                        <= STALL_RTOL * np.maximum(np.linalg.norm(r[z], axis=1), grad_scale))
+                stalled[z] = (flat | ((gamma_t[z] == 0) & (not last))) & ~converged[z]
         bad_step = ~(np.isfinite(eta_t) & np.isfinite(gamma_t))
-        reason = np.select([converged, diverged | bad_step, stalled, np.full(len(idx), t == max_iter)],
+        reason = np.select([converged, diverged | bad_step, stalled, np.full(len(idx), last)],
                            [0, 1, 2, 3], default=-1)
         done = reason >= 0
 
@@ -172,24 +180,13 @@ def run(problem, method: str | type[Method], state, *, eta, gamma, tol: float, m
                 n_iter[i], final_loss[i] = t, loss[j]
                 for dst, src in zip(final, state):
                     dst[i] = src[j]
-                if reason[j] == 0:
-                    status[i] = Status.CONVERGED
-                elif reason[j] == 1:
-                    status[i] = Status.DIVERGED
-                    step = _describe_step(M, eta_t[j], gamma_t[j])
-                    messages[i] = f"diverged at step {t} (loss {loss[j]:.3g}); lower the step size: {step}"
-                    if t > 0 and not all(np.all(np.isfinite(f[j])) for f in state):
-                        # keep the last finite iterate: never NaNs in the output
-                        for dst, src in zip(final, prev):
-                            dst[i] = src[j]
-                        n_iter[i], final_loss[i] = t - 1, prev_loss[j]
-                elif reason[j] == 2:
-                    status[i] = Status.STALLED
-                    messages[i] = (f"stalled at step {t} on a stationary point that is not a minimum "
-                                   f"(Lemma 2.3: g = {state.g[j]:.3g}, loss = {loss[j]:.6g})")
-                else:
-                    status[i] = Status.MAX_ITER
-                    messages[i] = f"max_iter = {max_iter} reached with loss {loss[j]:.3g} > tol = {tol:g}"
+                if reason[j] == 1 and t > 0 and not all(np.all(np.isfinite(f[j])) for f in state):
+                    # keep the last finite iterate: never NaNs in the output
+                    for dst, src in zip(final, prev):
+                        dst[i] = src[j]
+                    n_iter[i], final_loss[i] = t - 1, prev_loss[j]
+                status[i], messages[i] = describe(reason[j], t, loss[j], state.g[j] if M.has_scale else None,
+                                                  eta_t[j], gamma_t[j], M, max_iter, tol)
             if progress is not None:
                 progress(len(fin))
             keep = ~done
@@ -202,9 +199,6 @@ def run(problem, method: str | type[Method], state, *, eta, gamma, tol: float, m
         state = M.step(state, r, eta_t, gamma_t)
 
     history = _assemble_history(rows, B) if record_every else None
-    for i in range(B):
-        if not messages[i]:
-            messages[i] = f"{status[i].value}: {status[i].advice}"
     return RunOutput(final, n_iter, status, messages, final_loss, max_dir, history)
 
 
@@ -231,10 +225,20 @@ def _record(M, space, state, xa, xb, loss):
     return rec
 
 
-def _describe_step(M, eta, gamma):
-    if not M.has_scale:
-        return f"eta = {eta:.4g} (eta * lambda_max must stay below 2 for GD)"
-    return f"eta = {eta:.4g} (direction), gamma = {gamma:.4g} (scale)"
+def describe(reason, t, loss, g, eta, gamma, M, max_iter, tol):
+    """``(Status, message)`` for a run that stopped at step ``t`` for ``reason``
+    (0 converged, 1 diverged, 2 stalled, 3 max_iter)."""
+    if reason == 0:
+        return Status.CONVERGED, f"converged at step {t}: loss {loss:.3g} <= tol = {tol:g}"
+    if reason == 1:
+        step = (f"eta = {eta:.4g} (eta * lambda_max must stay below 2 for GD)" if not M.has_scale
+                else f"eta = {eta:.4g} (direction), gamma = {gamma:.4g} (scale)")
+        return Status.DIVERGED, f"diverged at step {t} (loss {loss:.3g}); lower the step size: {step}"
+    if reason == 2:
+        return Status.STALLED, (f"stalled at step {t} on a stationary point that is not a minimum "
+                                f"(Lemma 2.3: g = {g:.3g}, loss = {loss:.6g}); change g0 or w0")
+    return Status.MAX_ITER, (f"max_iter = {max_iter} reached with loss {loss:.3g} > tol = {tol:g}; "
+                             "increase max_iter or the step sizes")
 
 
 def _assemble_history(rows, B):
@@ -248,11 +252,12 @@ def _assemble_history(rows, B):
     return out
 
 
-def warn_if_unstable(max_direction_step, lam_max):
-    ratio = np.max(max_direction_step) * lam_max
+def warn_if_unstable(stability_ratio):
+    ratio = np.max(stability_ratio)
     if ratio >= STABLE_LIMIT:
         warnings.warn(
-            f"eta g^2 lambda_max / ||w||^2 reached {ratio:.3g} >= 2: the direction step overshoots and only the "
-            "normalisation keeps w bounded; such runs amplify rounding, so two implementations "
+            f"the direction step eta g^2 lambda_max / ||w||^2 (eta lambda_max for GD; lambda_max/4 for "
+            f"logistic loss) reached {ratio:.3g} >= 2: "
+            "it overshoots, so the dynamics oscillate or amplify rounding and two implementations "
             "(e.g. engine='reduced' and engine='full') can disagree. Lower eta for reproducible digits.",
             StabilityWarning, stacklevel=3)

@@ -33,6 +33,9 @@ __all__ = ["GDState", "WNState", "METHODS", "Method"]
 
 
 def _dot(a, b):
+    """Row-wise dot products of two ``(B, k)`` arrays (NumPy: einsum, no temporary)."""
+    if isinstance(a, np.ndarray):
+        return np.einsum("ij,ij->i", a, b)
     return (a * b).sum(-1)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["LABELS", "aggregate", "errorbar_panel", "plot_table", "save_figure", "method_style"]
+__all__ = ["LABELS", "aggregate", "errorbar_panel", "plot_table", "save_figure", "method_style", "panels"]
 
 #: column -> axis label (symbols as in the paper)
 LABELS = {
@@ -79,7 +79,7 @@ def errorbar_panel(ax, groups: dict, *, x: str, y: str, hue: str | None, ref=Non
     """Draw :func:`aggregate`'s groups as error-bar lines on ``ax`` (with an optional horizontal
     reference line ``ref``, e.g. :math:`\\|x^*\\|`)."""
     for h, (xs, mean, std, _) in groups.items():
-        style = method_style(h) if hue == "method" else {"label": f"{hue} = {h}" if hue else None}
+        style = method_style(h) if hue == "method" else {"label": f"{hue} = {h}" if hue else None, "marker": "o"}
         ax.errorbar(xs, mean, yerr=std, capsize=3, markersize=4, linewidth=1.5, **style)
     if ref is not None:
         ax.axhline(ref, color="k", linewidth=1, linestyle="-.", label=ref_label, zorder=0)
@@ -129,4 +129,24 @@ def plot_table(rows: list[dict], x: str, y: str | list[str], hue: str | None, ou
                        ref_label=r"$\|x^*\|$ (minimum norm)" if ref is not None else None, logx=logx, logy=logy)
     if title:
         fig.suptitle(title)
+    return save_figure(fig, out)
+
+
+def panels(rows: list[dict], specs: list[tuple], out, *, x: str = "init_std", hue: str = "method",
+           title: str | None = None, vline=None) -> list[Path]:
+    """Side-by-side :func:`errorbar_panel` s, one per ``(y, ref, ref_label)`` in ``specs`` (``ref``:
+    a horizontal reference line or ``None``); ``vline = (x_value, label)`` marks a value of ``x``
+    on every panel. Saved with :func:`save_figure`."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.25 * len(specs), 4.0), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(specs)))
+    for ax, (y, ref, ref_label) in zip(axes, specs):
+        errorbar_panel(ax, aggregate(rows, x, y, hue), x=x, y=y, hue=hue, ref=ref, ref_label=ref_label)
+        if vline is not None:
+            ax.axvline(vline[0], color="grey", linestyle=":", linewidth=1)
+            ax.annotate(vline[1], (vline[0], 0.97), xycoords=("data", "axes fraction"), ha="right", va="top",
+                        rotation=90, fontsize=8, color="grey")
+    if title:
+        fig.suptitle(title, fontsize=10)
     return save_figure(fig, out)

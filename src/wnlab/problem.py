@@ -25,6 +25,7 @@ import scipy.sparse
 from . import linop as _linop
 
 __all__ = [
+    "LinearModel",
     "LeastSquares",
     "gaussian_problem",
     "orthonormal_problem",
@@ -72,7 +73,120 @@ def check_vector(name: str, v, shape: tuple, *, nonzero: bool = False) -> np.nda
 
 
 @dataclass(frozen=True, eq=False)
-class LeastSquares:
+class LinearModel:
+    r"""What every linear-model problem shares: data ``A`` (``m x d``, ``m < d``), targets ``y``,
+    the thin SVD ``A = U diag(s) V^T`` and the exact reduction ``z = V a + z_null``.
+
+    A subclass defines the loss through ``reduced_loss_grad`` and ``full_loss_grad`` (the only
+    numerical parts the engine needs), validates ``y`` in ``_check_y``, and may accept a
+    rank-deficient ``A`` (``full_row_rank = False``): the reduction then has dimension
+    ``k = rank(A) < m`` (``U`` is ``m x k``, ``s`` has length ``k``).
+    """
+
+    A: object
+    y: np.ndarray
+    U: np.ndarray = field(init=False, repr=False)
+    s: np.ndarray = field(init=False, repr=False)
+
+    #: class attribute: must ``A`` have full row rank (least squares) or may it be rank-deficient
+    full_row_rank = True
+
+    def __post_init__(self):
+        A, y = _validate_data(self.A, self.y, check_y=self._check_y)
+        U, s = _thin_svd(A)
+        m, d = A.shape
+        tol = s[0] * max(m, d) * np.finfo(np.float64).eps
+        rank = int(np.sum(s > tol))
+        if rank < m:
+            if self.full_row_rank:
+                raise ValueError(
+                    f"A must have full row rank m = {m}, but its numerical rank is {rank} "
+                    f"(smallest singular value {s[-1]:.3g} <= {tol:.3g}); remove dependent rows of A"
+                )
+            U, s = np.ascontiguousarray(U[:, :rank]), s[:rank]
+        for name, value in (("A", A), ("y", y), ("U", U), ("s", s)):
+            object.__setattr__(self, name, value)
+
+    @staticmethod
+    def _check_y(y: np.ndarray) -> None:
+        """Raise ``ValueError`` for targets the loss does not accept (``y`` is finite, shape ``(m,)``)."""
+
+    # -- sizes and spectrum -------------------------------------------------
+    @property
+    def m(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.A.shape[1]
+
+    @property
+    def k(self) -> int:
+        """Dimension of the reduced coordinates: ``rank(A)`` (``= m`` for least squares)."""
+        return len(self.s)
+
+    @property
+    def lam_max(self) -> float:
+        return float(self.s[0] ** 2)
+
+    @property
+    def curvature(self) -> float:
+        """An upper bound of the Hessian of the loss in ``x`` (``lambda_max`` for least squares,
+        ``lambda_max / 4`` for logistic loss): a direction step is stable while
+        ``eta g^2 curvature / ||w||^2 < 2``."""
+        loss_fn = getattr(self, "loss_fn", None)
+        return self.lam_max * (1.0 if loss_fn is None else loss_fn.max_curvature)
+
+    @property
+    def lam_min(self) -> float:
+        """Smallest nonzero eigenvalue of ``A A^T``."""
+        return float(self.s[-1] ** 2)
+
+    @property
+    def is_sparse(self) -> bool:
+        return scipy.sparse.issparse(self.A)
+
+    @property
+    def is_operator(self) -> bool:
+        """True when ``A`` is matrix-free (only ``matvec``/``rmatvec``): see :mod:`wnlab.linop`."""
+        return _linop.is_operator(self.A)
+
+    # -- products with A ---------------------------------------------------
+    def matvec(self, z: np.ndarray) -> np.ndarray:
+        """``A z`` for ``z`` of shape ``(d,)`` or ``z @ A^T`` for a batch ``(B, d)``."""
+        if self.is_operator:
+            return _linop.apply(self.A, z)
+        return (self.A @ z.T).T
+
+    def rmatvec(self, e: np.ndarray) -> np.ndarray:
+        """``A^T e`` for ``e`` of shape ``(m,)`` or ``e @ A`` for a batch ``(B, m)``."""
+        if self.is_operator:
+            return _linop.apply_adjoint(self.A, e)
+        return (self.A.T @ e.T).T
+
+    def loss(self, x: np.ndarray) -> np.ndarray:
+        r"""The loss at ``x`` (batched over leading axes)."""
+        return self.full_loss_grad(np.asarray(x, dtype=np.float64))[0]
+
+    # -- the exact reduction ----------------------------------------------
+    def to_reduced(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Split ``z = V a + z_null``: return ``(a, z_null)``; ``a`` has shape ``(..., k)``."""
+        a = (self.matvec(z) @ self.U) / self.s
+        return a, z - self.from_reduced(a)
+
+    def from_reduced(self, a: np.ndarray) -> np.ndarray:
+        """``V a`` (a vector of the row space of ``A``) from reduced coordinates ``a``."""
+        return self.rmatvec((a / self.s) @ self.U.T)
+
+    def split(self, z) -> tuple[np.ndarray, np.ndarray]:
+        """``(z_row, z_null)`` with ``z_row`` in the row space of ``A`` and ``A z_null = 0``."""
+        z = check_vector("z", z, np.shape(z)[:-1] + (self.d,))
+        a, z_null = self.to_reduced(z)
+        return z - z_null, z_null
+
+
+@dataclass(frozen=True, eq=False)
+class LeastSquares(LinearModel):
     r"""The problem :math:`\min_x \tfrac12\|Ax - y\|^2` with ``A`` of shape ``(m, d)``, ``m < d``.
 
     Parameters
@@ -103,52 +217,16 @@ class LeastSquares:
     (array([1., 0.]), 1.0)
     """
 
-    A: object
-    y: np.ndarray
-    U: np.ndarray = field(init=False, repr=False)
-    s: np.ndarray = field(init=False, repr=False)
     b: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
-        A, y = _validate_data(self.A, self.y)
-        U, s = _thin_svd(A)
-        m, d = A.shape
-        tol = s[0] * max(m, d) * np.finfo(np.float64).eps
-        rank = int(np.sum(s > tol))
-        if rank < m:
-            raise ValueError(
-                f"A must have full row rank m = {m}, but its numerical rank is {rank} "
-                f"(smallest singular value {s[-1]:.3g} <= {tol:.3g}); remove dependent rows of A"
-            )
-        b = U.T @ y
-        for name, value in (("A", A), ("y", y), ("U", U), ("s", s), ("b", b)):
-            object.__setattr__(self, name, value)
+        super().__post_init__()
+        object.__setattr__(self, "b", self.U.T @ self.y)
 
-    # -- sizes and spectrum -------------------------------------------------
-    @property
-    def m(self) -> int:
-        return self.A.shape[0]
-
-    @property
-    def d(self) -> int:
-        return self.A.shape[1]
-
-    @property
-    def lam_max(self) -> float:
-        return float(self.s[0] ** 2)
-
-    @property
-    def lam_min(self) -> float:
-        return float(self.s[-1] ** 2)
-
-    @property
-    def is_sparse(self) -> bool:
-        return scipy.sparse.issparse(self.A)
-
-    @property
-    def is_operator(self) -> bool:
-        """True when ``A`` is matrix-free (only ``matvec``/``rmatvec``): see :mod:`wnlab.linop`."""
-        return _linop.is_operator(self.A)
+    @staticmethod
+    def _check_y(y):
+        if not np.any(y):
+            raise ValueError("y = 0 makes x* = 0, which the paper excludes; pass a nonzero y")
 
     # -- the minimum-norm solution -----------------------------------------
     @property
@@ -163,23 +241,6 @@ class LeastSquares:
     @property
     def g_star(self) -> float:
         return float(np.linalg.norm(self.a_star))
-
-    # -- products with A ---------------------------------------------------
-    def matvec(self, z: np.ndarray) -> np.ndarray:
-        """``A z`` for ``z`` of shape ``(d,)`` or ``z @ A^T`` for a batch ``(B, d)``."""
-        if self.is_operator:
-            return _linop.apply(self.A, z)
-        return (self.A @ z.T).T
-
-    def rmatvec(self, e: np.ndarray) -> np.ndarray:
-        """``A^T e`` for ``e`` of shape ``(m,)`` or ``e @ A`` for a batch ``(B, m)``."""
-        if self.is_operator:
-            return _linop.apply_adjoint(self.A, e)
-        return (self.A.T @ e.T).T
-
-    def loss(self, x: np.ndarray) -> np.ndarray:
-        r"""``1/2 ||A x - y||^2`` (batched over leading axes)."""
-        return self.full_loss_grad(np.asarray(x, dtype=np.float64))[0]
 
     @property
     def scale(self) -> float:
@@ -200,29 +261,13 @@ class LeastSquares:
         e = self.matvec(x) - self.y
         return 0.5 * np.sum(e * e, axis=-1), self.rmatvec(e)
 
-    # -- the exact reduction ----------------------------------------------
-    def to_reduced(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Split ``z = V a + z_null``: return ``(a, z_null)``; ``a`` has shape ``(..., m)``."""
-        a = (self.matvec(z) @ self.U) / self.s
-        return a, z - self.from_reduced(a)
-
-    def from_reduced(self, a: np.ndarray) -> np.ndarray:
-        """``V a`` (a vector of the row space of ``A``) from reduced coordinates ``a``."""
-        return self.rmatvec((a / self.s) @ self.U.T)
-
-    def split(self, z) -> tuple[np.ndarray, np.ndarray]:
-        """``(z_row, z_null)`` with ``z_row`` in the row space of ``A`` and ``A z_null = 0``."""
-        z = check_vector("z", z, np.shape(z)[:-1] + (self.d,))
-        a, z_null = self.to_reduced(z)
-        return z - z_null, z_null
-
     def __repr__(self) -> str:
         kind = "sparse" if self.is_sparse else "operator" if self.is_operator else "dense"
         return (f"LeastSquares(m={self.m}, d={self.d}, {kind}, g*={self.g_star:.6g}, "
                 f"lam_min={self.lam_min:.4g}, lam_max={self.lam_max:.4g})")
 
 
-def _validate_data(A, y):
+def _validate_data(A, y, check_y=None):
     if _linop.is_operator(A):
         m, d = _linop.check_operator(A)
         values = np.zeros(1)  # finiteness is checked on A A^T in _thin_svd
@@ -256,8 +301,8 @@ def _validate_data(A, y):
         raise ValueError(f"y must have shape (m,) = ({m},) to match A {A.shape}, got {y.shape}{hint}")
     if not np.all(np.isfinite(y)):
         raise ValueError("y contains NaN or inf; pass finite values")
-    if not np.any(y):
-        raise ValueError("y = 0 makes x* = 0, which the paper excludes; pass a nonzero y")
+    if check_y is not None:
+        check_y(y)
     return A, y
 
 
@@ -346,9 +391,7 @@ def _read_array(path: Path, key: str):
                 raise ValueError(f"{path}: .npz has arrays {z.files}; name one '{key}'")
         if suffix in (".csv", ".txt"):
             return np.loadtxt(path, delimiter="," if suffix == ".csv" else None, ndmin=1)
-    except ValueError:
-        raise
-    except Exception as exc:  # unreadable, corrupt, permission denied, ...
+    except Exception as exc:  # unreadable, corrupt, pickled, permission denied, ...
         raise ValueError(f"cannot read {path}: {exc}") from None
     raise ValueError(f"cannot read {path}: unknown file type {suffix!r}; use .npy, .npz or .csv")
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from .problem import LeastSquares, _check_sizes, _positive, as_generator
+from .problem import LeastSquares, LinearModel, _check_sizes, _positive, as_generator
 
 __all__ = ["ReducedProblem", "gaussian_reduced_problem", "gaussian_reduced_starts", "rescale", "NoFullVectorError"]
 
@@ -86,7 +86,8 @@ class ReducedProblem:
         for name, value in (("U", U), ("s", s), ("b", b), ("d", int(self.d))):
             object.__setattr__(self, name, value)
 
-    m = property(lambda self: self.s.shape[0])
+    m = k = property(lambda self: self.s.shape[0])
+    curvature = LinearModel.curvature
     y = property(lambda self: self.U @ self.b, doc="``y = U b``.")
     lam_max, lam_min = LeastSquares.lam_max, LeastSquares.lam_min
     a_star, g_star, scale = LeastSquares.a_star, LeastSquares.g_star, LeastSquares.scale

@@ -7,6 +7,7 @@ from functools import cached_property
 
 import numpy as np
 
+from . import _fast
 from . import engine as _engine
 from .engine import FullSpace, ReducedSpace, Status
 from .methods import METHODS, GDState, WNState
@@ -16,6 +17,7 @@ from .schedules import Constant, Ratio, Schedule, as_schedule
 __all__ = ["solve", "solve_batch", "Result", "BatchResult", "ALL_METHODS", "DEFAULT_MAX_ITER"]
 
 ALL_METHODS = ("gd", "wn", "rpgd", "rpgd-then-gd")
+BACKENDS = ("auto", "numpy", "numba", "torch")
 DEFAULT_MAX_ITER = 100_000
 _SUMMARY_FIELDS = ("loss", "x_norm", "dist", "x_null_norm", "w_null_norm")
 
@@ -32,8 +34,9 @@ class Result:
     status : :class:`Status`; ``message`` says why, with the step size to lower on divergence.
     loss, x_norm, dist, x_null_norm, w_null_norm : ``1/2||Ax-y||^2``, ``||x||``, ``||x - x*||``,
         ``||x_null||``, ``||w_null||/||w||`` at the end.
-    stability_ratio : the largest ``eta g^2 lambda_max/||w||^2`` over the run (``eta lambda_max``
-        for GD); above 2 the dynamics amplify rounding (MATH.md, "Stability").
+    stability_ratio : the largest ``eta g^2 curvature/||w||^2`` over the run (``eta curvature``
+        for GD), with ``curvature = lambda_max(A A^T)`` for least squares (a quarter of it for
+        logistic loss); above 2 the dynamics amplify rounding (MATH.md, "Stability").
     history : dict of arrays ``t, loss, g, w_null_norm, x_norm, dist, x_null_norm`` or ``None``.
     """
 
@@ -209,7 +212,8 @@ def _schedules(problem, method, B, max_iter, eta, gamma, c, per_run):
 def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamma=None, c=None,
                 tol: float = 1e-5, max_iter: int = DEFAULT_MAX_ITER, engine: str = "reduced",
                 record_every: int | None = None, t1: int | None = None, eta_gd=None,
-                progress=None, reduced_starts=None, backend: str = "numpy", _per_run: bool = True) -> BatchResult:
+                progress=None, backend: str = "auto", reduced_starts=None, _per_run: bool = True,
+                _wrap_space=None) -> BatchResult:
     r"""Run ``B`` runs of one method at once.
 
     Parameters
@@ -231,26 +235,31 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
     t1, eta_gd : for ``"rpgd-then-gd"``: rPGD with ``g`` fixed for ``t1`` steps, then GD
         with step ``eta_gd`` (default ``1/lambda_max``) from ``g0 w_{t1}``.
     progress : callable ``progress(n_finished_now)``, for progress bars.
+    backend : ``"auto"`` (default: the compiled loop of :mod:`wnlab._fast` when Numba is
+        installed and the run qualifies — reduced engine, constant step sizes, no history —
+        else NumPy), ``"numpy"`` (the batched NumPy driver, the reference), ``"numba"``, or
+        ``"torch"`` (:mod:`wnlab.torch_backend`: the NumPy driver's steps and stopping rules on float64
+        PyTorch tensors, on CUDA when available; least squares, reduced engine, no history).
     reduced_starts : tuple ``(a0, beta0)`` of arrays (B, m) and (B,), optional
         The starts ``x0 = V a0 + beta0 n`` given in reduced coordinates (``beta0 = ||x0_null|| >= 0``),
         instead of ``x0s``; e.g. drawn exactly in law by :func:`wnlab.sampling.gaussian_reduced_starts`.
         WN/rPGD start at ``g0 = ||x0||``, ``w0 = x0/||x0||``. The null direction ``n`` is never
         drawn, so the result's ``x``/``w`` raise; all summaries are exact. Reduced engine only.
-    backend : ``"numpy"`` (default) or ``"torch"``
-        ``"torch"`` runs the reduced engine on float64 PyTorch tensors, on CUDA when available
-        (:mod:`wnlab.torch_backend`): same steps, same stopping, results equal to rounding; no history.
 
     Returns
     -------
     BatchResult
     """
     _check_method(method)
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
     if engine not in ("reduced", "full"):
         raise ValueError(f"unknown engine {engine!r}; use 'reduced' or 'full'")
     _check_tol_iter(tol, max_iter)
-    runner = _runner(backend, engine, record_every)
     if record_every is not None and (not isinstance(record_every, (int, np.integer)) or record_every < 1):
         raise ValueError(f"record_every must be a positive int or None, got {record_every!r}")
+    if backend == "torch":
+        _check_torch(problem, engine, record_every, _wrap_space)
     if reduced_starts is not None:
         a, beta, g0 = _reduced_starts(problem, method, engine, reduced_starts, (x0s, g0s, w0s))
         B = len(a)
@@ -269,6 +278,8 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
         raise ValueError("t1 and eta_gd apply only to method 'rpgd-then-gd'")
 
     space = ReducedSpace(problem) if engine == "reduced" else FullSpace(problem)
+    if _wrap_space is not None:  # e.g. mini-batch gradients (wnlab.stochastic)
+        space = _wrap_space(space)
     if reduced_starts is not None:
         null = None
     elif engine == "reduced":
@@ -277,13 +288,15 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
     else:
         a, null, beta = z.copy(), None, np.zeros(B)
     state = GDState(a, beta) if g0 is None else WNState(g0, a, beta)
-    common = dict(tol=tol, space=space, record_every=record_every, progress=progress)
+    if backend == "numba" and not _fast.numba_available():
+        raise ValueError("backend='numba' needs Numba: pip install 'wnlab[fast]' (or use backend='numpy')")
+    common = dict(tol=tol, space=space, record_every=record_every, progress=progress, backend=backend)
 
     if method != "rpgd-then-gd":
-        out = runner(problem, method, state, eta=eta_s, gamma=gamma_s, max_iter=max_iter, **common)
-        stability = out.max_direction_step * problem.lam_max
+        out = _drive(problem, method, state, eta=eta_s, gamma=gamma_s, max_iter=max_iter, **common)
+        stability = out.max_direction_step * problem.curvature
     else:
-        out, stability = _two_phase(problem, state, eta_s, gamma_s, eta_gd_s, t1, max_iter, common, runner)
+        out, stability = _two_phase(problem, state, eta_s, gamma_s, eta_gd_s, t1, max_iter, common)
 
     def to_full(xa, xb):
         if engine == "full":
@@ -300,34 +313,52 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
     return BatchResult(method, problem, out, to_full, stability, engine)
 
 
-def _runner(backend, engine, record_every):
-    """The driver of ``backend``: :func:`wnlab.engine.run`, or its PyTorch twin."""
-    if backend == "numpy":
-        return _engine.run
-    if backend != "torch":
-        raise ValueError(f"unknown backend {backend!r}; use 'numpy' or 'torch'")
-    if engine != "reduced" or record_every is not None:
-        raise ValueError("backend='torch' runs the reduced engine without history: use engine='reduced' and "
-                         "record_every=None (or backend='numpy')")
+def _drive(problem, method, state, *, eta, gamma, tol, max_iter, space, record_every, progress, backend):
+    """Run one method through the compiled loop when it applies (and is asked for), else NumPy."""
+    if backend == "torch":
+        from . import torch_backend
+
+        return torch_backend.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter,
+                                 progress=progress)
+    if backend != "numpy" and _fast.numba_available() and _fast.applicable(
+            problem, method, eta, gamma, record_every, space.name):
+        out = _fast.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter)
+        if progress is not None:
+            progress(len(out.n_iter))
+        return out
+    if backend == "numba":
+        raise ValueError("backend='numba' covers GD/WN/rPGD in the reduced engine with constant step sizes "
+                         "and no history; use backend='numpy' (or 'auto') for this run")
+    return _engine.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter, space=space,
+                       record_every=record_every, progress=progress)
+
+
+def _check_torch(problem, engine, record_every, wrap_space):
+    """``backend="torch"`` covers least squares in the reduced engine, without history."""
     from . import torch_backend
 
     torch_backend._torch()  # a clear error now if PyTorch is missing
-    return torch_backend.run
+    if engine != "reduced" or record_every is not None or wrap_space is not None:
+        raise ValueError("backend='torch' runs the reduced engine without history: use engine='reduced' and "
+                         "record_every=None (or backend='numpy')")
+    if getattr(problem, "loss_fn", None) is not None:
+        raise ValueError("backend='torch' covers least squares only; use backend='numpy' for other losses")
 
 
-def _two_phase(problem, state, eta_s, gamma_s, eta_gd_s, t1, max_iter, common, runner=_engine.run):
+def _two_phase(problem, state, eta_s, gamma_s, eta_gd_s, t1, max_iter, common):
     """rPGD with the scale fixed for ``t1`` steps, then GD from ``x = g0 w_{t1}``."""
     progress = common.pop("progress")
-    p1 = runner(problem, "rpgd", state, eta=eta_s, gamma=gamma_s, max_iter=min(t1, max_iter), **common)
+    p1 = _drive(problem, "rpgd", state, eta=eta_s, gamma=gamma_s, max_iter=min(t1, max_iter), progress=None,
+                **common)
     xa, xb = METHODS["rpgd"].point(p1.state)
     go_on = np.array([s is not Status.DIVERGED for s in p1.status])
-    p2 = runner(problem, "gd", GDState(xa[go_on], xb[go_on]), eta=_subset(eta_gd_s, go_on),
+    p2 = _drive(problem, "gd", GDState(xa[go_on], xb[go_on]), eta=_subset(eta_gd_s, go_on),
                      gamma=Constant(0.0), max_iter=max_iter - p1.n_iter[go_on].max(initial=0)
                      if go_on.any() else 0, progress=progress, **common) if go_on.any() else None
     n_iter = p1.n_iter.copy()
     status, messages, loss = p1.status.copy(), list(p1.messages), p1.loss.copy()
     final = GDState(xa.copy(), xb.copy())
-    stab = p1.max_direction_step * problem.lam_max
+    stab = p1.max_direction_step * problem.curvature
     if p2 is not None:
         sel = np.flatnonzero(go_on)
         final.a[sel], final.beta[sel] = p2.state.a, p2.state.beta
@@ -335,9 +366,9 @@ def _two_phase(problem, state, eta_s, gamma_s, eta_gd_s, t1, max_iter, common, r
         status[sel], loss[sel] = p2.status, p2.loss
         for k, i in enumerate(sel):
             messages[i] = p2.messages[k]
-        stab[sel] = np.maximum(stab[sel], p2.max_direction_step * problem.lam_max)
+        stab[sel] = np.maximum(stab[sel], p2.max_direction_step * problem.curvature)
     history = _concat_history(p1.history, p2.history if p2 is not None else None, p1.n_iter, go_on)
-    return _engine.RunOutput(final, n_iter, status, messages, loss, stab / problem.lam_max, history), stab
+    return _engine.RunOutput(final, n_iter, status, messages, loss, stab / problem.curvature, history), stab
 
 
 def _subset(sched: Schedule, keep: np.ndarray) -> Schedule:
@@ -380,7 +411,7 @@ def _reduced_starts(problem, method, engine, starts, others):
     if a0.ndim != 2:
         raise ValueError(f"reduced_starts: a0 must have shape (B, m), got {a0.shape}")
     B = a0.shape[0]
-    a0 = check_vector("reduced_starts a0", a0, (B, problem.m))
+    a0 = check_vector("reduced_starts a0", a0, (B, getattr(problem, "k", problem.m)))
     beta0 = check_vector("reduced_starts beta0", np.asarray(beta0, dtype=np.float64).reshape(-1), (B,))
     if np.any(beta0 < 0):
         raise ValueError("reduced_starts: beta0 is the norm of the null part and must be >= 0")
@@ -407,7 +438,7 @@ def _batch_size(x0s, g0s, w0s):
 
 def solve(problem, method: str, *, x0=None, g0=None, w0=None, eta, gamma=None, c=None, tol: float = 1e-5,
           max_iter: int = DEFAULT_MAX_ITER, engine: str = "reduced", record_every: int | None = 1,
-          t1: int | None = None, eta_gd=None) -> Result:
+          t1: int | None = None, eta_gd=None, _wrap_space=None) -> Result:
     r"""Run one method from one start. Same parameters as :func:`solve_batch` for a single run,
     except that a 1-D array ``eta`` (or ``gamma``) is a per-iteration sequence.
 
@@ -425,6 +456,6 @@ def solve(problem, method: str, *, x0=None, g0=None, w0=None, eta, gamma=None, c
     lift = lambda name, v: None if v is None else check_vector(name, v, (d,))[None]
     res = solve_batch(problem, method, x0s=lift("x0", x0), g0s=None if g0 is None else [g0], w0s=lift("w0", w0),
                       eta=eta, gamma=gamma, c=c, tol=tol, max_iter=max_iter, engine=engine,
-                      record_every=record_every, t1=t1, eta_gd=eta_gd, _per_run=False)
-    _engine.warn_if_unstable(res.stability_ratio / problem.lam_max, problem.lam_max)
+                      record_every=record_every, t1=t1, eta_gd=eta_gd, _per_run=False, _wrap_space=_wrap_space)
+    _engine.warn_if_unstable(res.stability_ratio)
     return res[0]

@@ -64,7 +64,7 @@ import numpy as np
 from .solve import ALL_METHODS
 
 __all__ = ["load_config", "plan", "Plan", "make_problem", "run_chunk", "execute", "serial_backend",
-           "ProcessBackend", "run_sweep", "RESULT_COLUMNS"]
+           "ProcessBackend", "run_sweep", "RESULT_COLUMNS", "start_direction", "shared_starts"]
 
 PROBLEMS = ("gaussian", "orthonormal", "paper", "file")
 ENGINES = ("reduced", "full")
@@ -260,7 +260,10 @@ def _axes(grid, zips):
         if len(set(lengths.values())) > 1:
             raise ValueError(f"grid.zip: the lists {group} must have equal lengths, got {lengths}")
     axes, done = [], set()
-    for key in GRID_PARAMS:  # canonical order, so the run order does not depend on the TOML layout
+    # canonical order (settings first, then init_std, then seed innermost), so the run order does not
+    # depend on the TOML layout and the runs of one setting sit together
+    order = [k for k in GRID_PARAMS if k not in ("init_std", "seed")] + ["init_std", "seed"]
+    for key in order:
         if key not in values or key in done:
             continue
         group = zipped.get(key, [key])
@@ -271,6 +274,8 @@ def _axes(grid, zips):
 
 def _check_run(run, base_dir):
     method, kind = run["method"], run["problem"]
+    if method == "gd" and isinstance(run["eta"], str):
+        raise ValueError(f"grid.eta: {run['eta']!r} depends on g, which GD does not have; give GD a number")
     if method in ("wn", "rpgd"):
         if (run["gamma"] is None) == (run["c"] is None):
             raise ValueError(f"grid.gamma / grid.c: method {method!r} needs exactly one of gamma (step on g) "
@@ -372,6 +377,18 @@ def start_direction(base_seed: int, seed: int, d: int) -> np.ndarray:
     return rng.standard_normal(d)
 
 
+def shared_starts(stds, n_seeds: int, base_seed: int, d: int):
+    """Starts ``x0 = sigma * z_s`` for every ``sigma`` in ``stds`` (outer) and seed ``s < n_seeds``
+    (inner), one :func:`start_direction` per seed shared by all ``sigma``.
+
+    Returns ``(x0s, stds, seeds)`` of shapes ``(B, d)``, ``(B,)``, ``(B,)``, ``B = len(stds) n_seeds``.
+    """
+    z = np.stack([start_direction(base_seed, s, d) for s in range(n_seeds)])
+    col = np.repeat(np.asarray(stds, dtype=float), n_seeds)
+    seeds = np.tile(np.arange(n_seeds), len(stds))
+    return col[:, None] * z[seeds], col, seeds
+
+
 def reduced_start_direction(base_seed: int, seed: int, problem) -> tuple[np.ndarray, float]:
     """Exact-in-law twin of :func:`start_direction`: ``(V^T z, ||z_null||)`` of ``z ~ N(0, I_d)``,
     drawn by :func:`wnlab.sampling.gaussian_reduced_starts` from the same seed stream (same law,
@@ -381,6 +398,16 @@ def reduced_start_direction(base_seed: int, seed: int, problem) -> tuple[np.ndar
     rng = np.random.default_rng(np.random.SeedSequence(base_seed, spawn_key=(START_STREAM, seed)))
     a, beta = gaussian_reduced_starts(problem, 1, sigma=1.0, seed=rng)
     return a[0], float(beta[0])
+
+
+def shared_reduced_starts(stds, n_seeds: int, base_seed: int, problem):
+    """Exact-in-law twin of :func:`shared_starts`: ``((a0, beta0), stds, seeds)`` with ``x0 = sigma z_s``
+    in reduced coordinates (:func:`reduced_start_direction`), shapes ``(B, m)``, ``(B,)``, ``(B,)``, ``(B,)``."""
+    zs = [reduced_start_direction(base_seed, s, problem) for s in range(n_seeds)]
+    a, beta = np.stack([z[0] for z in zs]), np.array([z[1] for z in zs])
+    col = np.repeat(np.asarray(stds, dtype=float), n_seeds)
+    seeds = np.tile(np.arange(n_seeds), len(stds))
+    return (col[:, None] * a[seeds], col * beta[seeds]), col, seeds
 
 
 def run_chunk(chunk: dict) -> list[dict]:
@@ -407,7 +434,7 @@ def run_chunk(chunk: dict) -> list[dict]:
         g0 = np.linalg.norm(x0s, axis=1)
     res = solve_batch(problem, first["method"], eta=first["eta"], tol=first["tol"],
                       max_iter=first["max_iter"], engine=first["engine"],
-                      backend=chunk.get("array_backend", "numpy"), **kwargs)
+                      backend=chunk.get("array_backend", "auto"), **kwargs)
     summ = res.summaries()
     rows = []
     for i, (rid, run) in enumerate(zip(chunk["run_ids"], runs)):
@@ -457,7 +484,7 @@ class ProcessBackend:
 def with_array_backend(backend, name: str):
     """Wrap an executor ``backend`` so that its chunks run on the array backend ``name`` (``"torch"``):
     the chunks get an ``array_backend`` entry (their keys and run ids are unchanged)."""
-    if name == "numpy":
+    if name == "auto":
         return backend
     return lambda fn, chunks: backend(fn, [dict(c, array_backend=name) for c in chunks])
 

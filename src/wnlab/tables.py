@@ -16,7 +16,7 @@ import platform
 import sys
 from pathlib import Path
 
-__all__ = ["atomic_write_text", "write_table", "read_table", "package_versions", "write_manifest"]
+__all__ = ["atomic_write_text", "write_table", "read_table", "package_versions", "write_manifest", "summary_rows"]
 
 
 def atomic_write_text(path, text: str) -> None:
@@ -88,6 +88,21 @@ def read_table(path) -> list[dict]:
                 for r in df.to_dict("records")]
     with open(path, newline="", encoding="utf-8") as fh:
         return [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def summary_rows(summaries: dict, columns: list[str], **per_run) -> list[dict]:
+    """Tidy rows from ``{method: BatchResult.summaries()-like dict}``: one row per method and run,
+    with ``method``, the per-run arrays ``per_run`` (e.g. ``init_std``, ``seed``, ``g0``) and the
+    summary arrays named in ``columns``, as plain Python numbers."""
+    rows = []
+    for method, summ in summaries.items():
+        for i in range(len(next(iter(per_run.values())))):
+            row = {"method": method}
+            row.update({k: v[i].item() if hasattr(v[i], "item") else v[i] for k, v in per_run.items()})
+            row.update({k: summ[k][i].item() if hasattr(summ[k][i], "item") else summ[k][i]
+                        for k in columns if k in summ})
+            rows.append(row)
+    return rows
 
 
 def package_versions() -> dict:

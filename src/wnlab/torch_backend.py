@@ -77,7 +77,7 @@ def run(problem, method, state, *, eta, gamma, tol, max_iter, space=None, record
     final_loss = np.full(B, np.nan)
     max_dir = torch.zeros(B, dtype=torch.float64, device=device)
     idx = torch.arange(B, device=device)
-    zero_loss, zero_grad = problem.reduced_loss_grad(np.zeros((1, problem.m)))
+    zero_loss, zero_grad = problem.reduced_loss_grad(np.zeros((1, len(problem.s))))
     grad_scale, g_scale = float(np.linalg.norm(zero_grad)), max(problem.scale, 1e-300)
     eta_f, gamma_f = _Steps(torch, eta, B, device), _Steps(torch, gamma, B, device)
     prev, prev_loss = st, None
@@ -88,17 +88,18 @@ def run(problem, method, state, *, eta, gamma, tol, max_iter, space=None, record
         loss, r = 0.5 * (e * e).sum(-1), e * s
         if t == 0:
             limit = _engine.DIVERGE_FACTOR * torch.clamp(loss, min=float(zero_loss[0]))
+        last = t == max_iter  # no step follows: step sizes are not evaluated (as in engine.run)
         idx_np = idx.cpu().numpy() if (eta_f.const is None or gamma_f.const is None) else None
-        eta_t = eta_f("eta", t, st, idx_np, idx)
-        gamma_t = gamma_f("gamma", t, st, idx_np, idx) if M.has_scale else torch.zeros_like(eta_t)
+        eta_t = torch.zeros_like(loss) if last else eta_f("eta", t, st, idx_np, idx)
+        gamma_t = gamma_f("gamma", t, st, idx_np, idx) if M.has_scale and not last else torch.zeros_like(eta_t)
         converged = loss <= tol
         diverged = ~torch.isfinite(loss) | (loss > limit[idx]) | ~(torch.isfinite(eta_t) & torch.isfinite(gamma_t))
         stalled = torch.zeros_like(converged)
         if M.has_scale:
             at_zero = st.g.abs() <= _engine.STALL_RTOL * g_scale
             flat = M.scale_grad(st, r).abs() <= _engine.STALL_RTOL * torch.clamp(torch.linalg.norm(r, dim=1), min=grad_scale)
-            stalled = at_zero & (flat | (gamma_t == 0)) & ~converged
-        done = converged | diverged | stalled | bool(t == max_iter)
+            stalled = at_zero & (flat | ((gamma_t == 0) & (not last))) & ~converged
+        done = converged | diverged | stalled | last
         if bool(done.any()):
             _retire(M, t, done, converged, diverged, stalled, st, prev, loss, prev_loss, eta_t, gamma_t, idx,
                     final, n_iter, final_loss, status, messages, max_iter, tol)
@@ -113,9 +114,6 @@ def run(problem, method, state, *, eta, gamma, tol, max_iter, space=None, record
         prev, prev_loss = st, loss
         st = M.step(st, r, eta_t, gamma_t)
 
-    for i in range(B):
-        if not messages[i]:
-            messages[i] = f"{status[i].value}: {status[i].advice}"
     return _engine.RunOutput(final, n_iter, status, messages, final_loss, max_dir.cpu().numpy(), None)
 
 
@@ -128,23 +126,13 @@ def _retire(M, t, done, converged, diverged, stalled, st, prev, loss, prev_loss,
     lo, lo_prev = host(loss), host(prev_loss) if t > 0 else None
     conv, div, stal, et, gt = (host(v) for v in (converged, diverged, stalled, eta_t, gamma_t))
     for j, i in enumerate(rows):
+        reason = 0 if conv[j] else 1 if div[j] else 2 if stal[j] else 3
         n_iter[i], final_loss[i] = t, lo[j]
         for dst, src in zip(final, cur):
             dst[i] = src[j]
-        if conv[j]:
-            status[i] = _engine.Status.CONVERGED
-        elif div[j]:
-            status[i] = _engine.Status.DIVERGED
-            messages[i] = (f"diverged at step {t} (loss {lo[j]:.3g}); lower the step size: "
-                           f"{_engine._describe_step(M, et[j], gt[j])}")
-            if t > 0 and not all(np.all(np.isfinite(f[j])) for f in cur):
-                for dst, src in zip(final, old):  # keep the last finite iterate
-                    dst[i] = src[j]
-                n_iter[i], final_loss[i] = t - 1, lo_prev[j]
-        elif stal[j]:
-            status[i] = _engine.Status.STALLED
-            messages[i] = (f"stalled at step {t} on a stationary point that is not a minimum "
-                           f"(Lemma 2.3: g = {cur[0][j]:.3g}, loss = {lo[j]:.6g})")
-        else:
-            status[i] = _engine.Status.MAX_ITER
-            messages[i] = f"max_iter = {max_iter} reached with loss {lo[j]:.3g} > tol = {tol:g}"
+        if reason == 1 and t > 0 and not all(np.all(np.isfinite(f[j])) for f in cur):
+            for dst, src in zip(final, old):  # keep the last finite iterate
+                dst[i] = src[j]
+            n_iter[i], final_loss[i] = t - 1, lo_prev[j]
+        status[i], messages[i] = _engine.describe(reason, t, lo[j], cur[0][j] if M.has_scale else None,
+                                                  et[j], gt[j], M, max_iter, tol)

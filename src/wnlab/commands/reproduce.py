@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 
 #: target name -> module in wnlab.experiments
-TARGETS = {"figure1": "figure1", "real-data": "real_data"}
+TARGETS = {"figure1": "figure1", "figure2": "figure2", "example": "example", "real-data": "real_data",
+           "batch-bias": "batch_bias", "last-layer": "last_layer"}
 
 
 def add_parser(sub) -> None:

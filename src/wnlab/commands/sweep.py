@@ -18,8 +18,9 @@ def add_parser(sub) -> None:
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="run the chunks on an existing Dask cluster (needs dask.distributed; wnlab on the workers)")
     p.add_argument("--dask-local", type=int, metavar="N", help="run the chunks on a local Dask cluster of N processes")
-    p.add_argument("--backend", choices=("numpy", "torch"), default="numpy",
-                   help="array backend of the batched engine (torch: float64 tensors, on CUDA when available)")
+    p.add_argument("--backend", choices=("auto", "numpy", "numba", "torch"), default="auto",
+                   help="engine backend (default auto: compiled Numba loop when it applies, else NumPy; "
+                        "torch: float64 tensors, on CUDA when available)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -37,7 +38,7 @@ def run(args) -> int:
         backend = DaskBackend(args.scheduler, args.dask_local)
     else:
         backend = serial_backend if args.workers == 1 else ProcessBackend(args.workers)
-    if args.backend != "numpy":
+    if args.backend != "auto":
         from ..sweep import with_array_backend
 
         backend = with_array_backend(backend, args.backend)

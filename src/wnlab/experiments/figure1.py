@@ -56,8 +56,8 @@ class Config:
     #: "full" (d numbers per start, as the paper) or "exact-in-law" (reduced coordinates, any d;
     #: same law, not the same sample: wnlab.sampling)
     sampling: str = "full"
-    #: "numpy" or "torch" (wnlab.torch_backend: float64 tensors, CUDA when available)
-    backend: str = "numpy"
+    #: engine backend of solve_batch: "auto", "numpy", "numba" or "torch" (float64 tensors, CUDA when available)
+    backend: str = "auto"
 
 
 SAMPLINGS = ("full", "exact-in-law")
@@ -97,18 +97,13 @@ def make_problem_in_law(config: Config):
 
 def draw_reduced_starts(config: Config, problem):
     r"""Exact-in-law version of :func:`draw_starts`: ``z_s`` as ``(V^T z_s, ||z_s,null||)`` from
-    :func:`wnlab.sweep.reduced_start_direction` (same seed stream, same law), then ``x0 = sigma z_s``.
+    :func:`wnlab.sweep.shared_reduced_starts` (same seed stream, same law), then ``x0 = sigma z_s``.
 
     Returns ``((a0, beta0), stds, seeds)`` with shapes ``(B, m)``, ``(B,)``, ``(B,)``, ``(B,)``.
     """
-    from ..sweep import reduced_start_direction
+    from ..sweep import shared_reduced_starts
 
-    zs = [reduced_start_direction(config.base_seed, s, problem) for s in range(config.n_seeds)]
-    a = np.stack([z[0] for z in zs])
-    beta = np.array([z[1] for z in zs])
-    stds = np.repeat(np.asarray(config.stds, dtype=float), config.n_seeds)
-    seeds = np.tile(np.arange(config.n_seeds), len(config.stds))
-    return (stds[:, None] * a[seeds], stds * beta[seeds]), stds, seeds
+    return shared_reduced_starts(config.stds, config.n_seeds, config.base_seed, problem)
 
 
 def draw_starts(config: Config, problem):
@@ -119,12 +114,9 @@ def draw_starts(config: Config, problem):
 
     Returns ``(x0s, stds, seeds)`` with shapes ``(B, d)``, ``(B,)``, ``(B,)``.
     """
-    from ..sweep import start_direction
+    from ..sweep import shared_starts
 
-    z = np.stack([start_direction(config.base_seed, s, problem.d) for s in range(config.n_seeds)])
-    stds = np.repeat(np.asarray(config.stds, dtype=float), config.n_seeds)
-    seeds = np.tile(np.arange(config.n_seeds), len(config.stds))
-    return stds[:, None] * z[seeds], stds, seeds
+    return shared_starts(config.stds, config.n_seeds, config.base_seed, problem.d)
 
 
 def run_methods(config: Config, problem, x0s, progress=None, reduced_starts=None) -> dict:
@@ -169,23 +161,13 @@ def claims(rows: list[dict], g_star: float, d: int) -> dict:
 
 def plot(rows: list[dict], config: Config, g_star: float, out_stem):
     """Two panels: :math:`\\|\\hat x\\|` with :math:`\\|x^*\\|` as a line, and :math:`\\|\\hat x - x^*\\|`."""
-    from matplotlib.figure import Figure
+    from ..plots import panels
 
-    from ..plots import aggregate, errorbar_panel, save_figure
-
-    fig = Figure(figsize=(10.5, 4.0), layout="constrained")
-    ax1, ax2 = fig.subplots(1, 2)
-    errorbar_panel(ax1, aggregate(rows, "init_std", "x_norm", "method"), x="init_std", y="x_norm", hue="method",
-                   ref=g_star, ref_label=r"$\|x^*\|$ (minimum norm)")
-    errorbar_panel(ax2, aggregate(rows, "init_std", "dist", "method"), x="init_std", y="dist", hue="method")
-    for ax in (ax1, ax2):
-        ax.axvline(g_star / np.sqrt(config.d), color="grey", linestyle=":", linewidth=1)
-        ax.annotate(r"$\sigma\sqrt{d} = \|x^*\|$", (g_star / np.sqrt(config.d), 0.97), xycoords=("data", "axes fraction"),
-                    ha="right", va="top", rotation=90, fontsize=8, color="grey")
-    fig.suptitle(rf"Figure 1: $m = {config.m}$, $d = {config.d}$, $\lambda_{{max}}(AA^T) = {config.lam_max:g}$, "
-                 rf"$\eta = \gamma = {config.eta:g}$, stop at loss $\leq$ {config.tol:g}; "
-                 rf"mean $\pm$ std over {config.n_seeds} seeds", fontsize=10)
-    return save_figure(fig, out_stem)
+    title = (rf"Figure 1: $m = {config.m}$, $d = {config.d}$, $\lambda_{{max}}(AA^T) = {config.lam_max:g}$, "
+             rf"$\eta = \gamma = {config.eta:g}$, stop at loss $\leq$ {config.tol:g}; "
+             rf"mean $\pm$ std over {config.n_seeds} seeds")
+    return panels(rows, [("x_norm", g_star, r"$\|x^*\|$ (minimum norm)"), ("dist", None, None)], out_stem,
+                  title=title, vline=(g_star / np.sqrt(config.d), r"$\sigma\sqrt{d} = \|x^*\|$"))
 
 
 COLUMNS = ["method", "init_std", "seed", "g0", "x_norm", "dist", "x_null_norm", "w_null_norm", "g", "loss",
@@ -197,7 +179,7 @@ def run(config: Config, out_dir, progress=None) -> dict:
     ``metadata.json`` under ``out_dir``; return the metadata dict."""
     from pathlib import Path
 
-    from ..tables import write_manifest, write_table
+    from ..tables import summary_rows, write_manifest, write_table
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -215,13 +197,7 @@ def run(config: Config, out_dir, progress=None) -> dict:
         g0 = np.linalg.norm(x0s, axis=1)
         summaries = run_methods(config, problem, x0s, progress)
     t_solve = time.perf_counter() - t0
-    rows = []
-    for method, summ in summaries.items():
-        for i in range(len(stds)):
-            row = {"method": method, "init_std": float(stds[i]), "seed": int(seeds[i]), "g0": float(g0[i])}
-            row.update({k: (summ[k][i].item() if hasattr(summ[k][i], "item") else summ[k][i])
-                        for k in COLUMNS[4:]})
-            rows.append(row)
+    rows = summary_rows(summaries, COLUMNS[4:], init_std=stds, seed=seeds, g0=g0)
     files = write_table(rows, COLUMNS, out / "figure1")
     files += plot(rows, config, problem.g_star, out / "figure1")
     meta = {"target": "figure1", "config": asdict(config), "setting": SETTING_NOTE,
@@ -251,8 +227,9 @@ def add_arguments(parser) -> None:
                         help="full: d numbers per start (as the paper); exact-in-law: Gaussian problem and starts "
                              f"drawn in reduced coordinates, same law at any d (wnlab.sampling); auto (default): "
                              f"exact-in-law when d > {AUTO_EXACT_ABOVE_D:,}")
-    parser.add_argument("--backend", choices=("numpy", "torch"), default="numpy",
-                        help="array backend of the batched engine (torch: float64 tensors, on CUDA when available)")
+    parser.add_argument("--backend", choices=("auto", "numpy", "numba", "torch"), default="auto",
+                        help="engine backend (default auto: compiled Numba loop when it applies, else NumPy; "
+                             "torch: float64 tensors, on CUDA when available)")
 
 
 def config_from_args(args) -> Config:
@@ -274,7 +251,7 @@ def config_from_args(args) -> Config:
     sampling = getattr(args, "sampling", "auto")
     if sampling == "auto":
         sampling = "exact-in-law" if config.d > AUTO_EXACT_ABOVE_D else "full"
-    return replace(config, sampling=sampling, backend=getattr(args, "backend", "numpy"))
+    return replace(config, sampling=sampling, backend=getattr(args, "backend", "auto"))
 
 
 def main(args) -> int:

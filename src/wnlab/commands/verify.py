@@ -1,0 +1,59 @@
+"""``wnlab verify``: check every lemma and theorem of the paper on generated problems."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("verify", help="check every lemma and theorem of the paper on numbers",
+                       description="Run each statement of the paper (Lemmas 2.2-2.5, Theorems 2.6, 2.7, 3.2, "
+                                   "Proposition 3.3, the worked example, and the invariant for logistic loss) on generated problems and print "
+                                   "prediction, measurement, relative gap and pass/fail. Exit code 1 if "
+                                   "anything fails.")
+    p.add_argument("--only", nargs="+", metavar="CHECK",
+                   help="run only these checks (names of the 'check' column: lemma2.2 lemma2.3 lemma2.4 "
+                        "lemma2.5 thm2.6-I example thm2.6-closer thm2.6-II thm2.7 thm3.2 prop3.3 beyond)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random starts (default 0)")
+    p.add_argument("--json", metavar="FILE", help="write the rows as JSON here")
+    p.add_argument("--markdown", metavar="FILE", help="write the table as markdown here")
+    p.add_argument("--failures-only", action="store_true", help="print only the rows that fail")
+    p.set_defaults(func=run)
+
+
+def _check_out(path):
+    if path is not None:
+        parent = Path(path).parent
+        if not parent.is_dir():
+            raise ValueError(f"cannot write {path}: directory {parent} does not exist")
+
+
+def run(args) -> int:
+    import sys
+    import time
+
+    from .. import __version__
+    from ..problem import as_generator
+    from ..verify import VerifyConfig, format_table, run_checks, to_markdown
+    from . import write_json
+
+    _check_out(args.json)
+    _check_out(args.markdown)
+    as_generator(args.seed)  # validates the seed
+    start = time.perf_counter()
+    tty = sys.stderr.isatty()
+    rows = run_checks(args.only, VerifyConfig(seed=args.seed),
+                      progress=(lambda name: print(f"  {name} done", file=sys.stderr)) if tty else None)
+    elapsed = time.perf_counter() - start
+    n_fail = sum(not r["pass"] for r in rows)
+    shown = [r for r in rows if not r["pass"]] if args.failures_only else rows
+    print(format_table(shown))
+    print(f"\n{len(rows) - n_fail}/{len(rows)} statements hold ({n_fail} failed) in {elapsed:.1f} s")
+    write_json(args.json, {"wnlab_version": __version__, "seed": args.seed, "elapsed_s": elapsed,
+                           "n_rows": len(rows), "n_failed": n_fail, "rows": rows})
+    if args.markdown:
+        out = Path(args.markdown)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(to_markdown(rows))
+        tmp.replace(out)
+    return 1 if n_fail else 0

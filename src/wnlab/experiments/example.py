@@ -1,0 +1,247 @@
+r"""The worked example of Section 2: the paper's formula, the exact limit, the flow, WN, rPGD and GD.
+
+``A = [1, 0]``, ``y = 1``, ``w0 = [0, 1]``, ``c = 1`` (the paper's concrete example). For each
+``g0`` the table holds the second coordinate of the limit (the first is 1 for every method):
+
+* ``paper``: the paper's :math:`\exp((g_0^2 - 1)/2)` (eq. 7 with ``g*`` where the flow's own limit
+  ``g_inf`` belongs: an approximation);
+* ``exact``: :func:`wnlab.theory.flow_limit`, :math:`g_\infty e^{(g_0^2 - g_\infty^2)/2}` with
+  ``g_inf^2`` the root of the scalar equation of MATH.md;
+* ``flow``: the WN flow integrated with DOP853 (:func:`wnlab.flow`);
+* ``wn``, ``rpgd``: the discrete methods with ``gamma = c eta`` at a small ``eta`` (Lemma 2.2:
+  ``O(eta)`` from the flow);
+* ``gd``: gradient descent's limit from ``x0 = g0 w0``, i.e. ``[1, g0]``.
+
+Writes ``example.csv``, ``example.md`` (the table), ``example.png/.svg`` (x2 against g0) and
+``metadata.json``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Config:
+    """The worked example (the paper's values by default)."""
+
+    g0s: tuple = (0.1, 0.3, 0.5, 0.7, 0.9, 1.2, 1.5)
+    w0: tuple = (0.0, 1.0)
+    c: float = 1.0
+    eta: float = 1e-3
+    tol: float = 1e-12
+    max_iter: int = 200_000
+    flow_tol: float = 1e-24
+
+
+PRESETS = {
+    "default": Config(),
+    "tiny": Config(g0s=(0.1, 1.5), eta=1e-2, tol=1e-10),
+}
+
+COLUMNS = ["g0", "paper", "exact", "flow", "wn", "rpgd", "gd", "flow_minus_exact", "wn_minus_flow",
+           "rpgd_minus_flow", "paper_minus_exact", "wn_closer_than_gd", "wn_status", "rpgd_status", "wn_n_iter",
+           "rpgd_n_iter"]
+
+
+# -- output helpers shared with figure2 ------------------------------------------------------
+
+def versions() -> dict:
+    import platform
+
+    import scipy
+
+    from .. import __version__
+
+    out = {"wnlab": __version__, "numpy": np.__version__, "scipy": scipy.__version__,
+           "python": platform.python_version()}
+    try:
+        import matplotlib
+
+        out["matplotlib"] = matplotlib.__version__
+    except ImportError:  # pragma: no cover - plots are optional
+        pass
+    return out
+
+
+def write_csv(path, rows: list[dict], columns: list[str]) -> None:
+    """A tidy CSV (atomic write)."""
+    import csv
+
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as fh:
+        wr = csv.DictWriter(fh, fieldnames=columns)
+        wr.writeheader()
+        for r in rows:
+            wr.writerow({k: (repr(float(v)) if isinstance(v, (float, np.floating)) else v) for k, v in r.items()})
+    tmp.replace(path)
+
+
+def write_metadata(out_dir, target: str, config, elapsed: float, extra: dict) -> dict:
+    import json
+    import sys
+
+    meta = {"target": target, "config": asdict(config), "seeds": "none: the example is deterministic",
+            "versions": versions(), "command": sys.argv, "elapsed_s": elapsed, **extra}
+    path = out_dir / "metadata.json"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(meta, indent=2, default=_jsonable) + "\n")
+    tmp.replace(path)
+    return meta
+
+
+def _jsonable(v):
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, np.generic):
+        return v.item()
+    return str(v)
+
+
+def save_figure(fig, stem) -> list[str]:
+    paths = []
+    for ext in ("png", "svg"):
+        p = stem.with_suffix("." + ext)
+        fig.savefig(p, dpi=120, bbox_inches="tight")
+        paths.append(str(p))
+    return paths
+
+
+def new_figure(figsize):
+    """A matplotlib Figure that never touches pyplot or a GUI backend (works under Agg and headless)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    return fig, fig.add_subplot()
+
+
+def prepare_out(out_dir):
+    from pathlib import Path
+
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot create output directory {out}: {exc}") from None
+    return out
+
+
+def add_preset_arguments(parser, presets) -> None:
+    parser.add_argument("--preset", choices=list(presets), default="default",
+                        help=f"named configuration (default 'default'; {', '.join(presets)})")
+
+
+def config_from_args(args, presets, checks: dict):
+    """The preset named by ``--preset`` with the given options replaced; ``checks`` maps a field to
+    ``(predicate, requirement)``, and a value failing its predicate is a ``ValueError``."""
+    config = presets[args.preset]
+    for name, (ok, need) in checks.items():
+        value = getattr(args, name)
+        if value is None:
+            continue
+        if not ok(value):
+            raise ValueError(f"--{name} must be {need}, got {value}")
+        config = replace(config, **{name: value})
+    return config
+
+
+# -- the experiment ------------------------------------------------------------------------------
+
+def table(config: Config) -> list[dict]:
+    """One row per ``g0`` (see the module docstring)."""
+    from .. import theory
+    from ..flow import flow
+    from ..problem import paper_example
+    from ..solve import solve_batch
+
+    P = paper_example()
+    w0 = np.asarray(config.w0, dtype=np.float64)
+    g0s = np.asarray(config.g0s, dtype=np.float64)
+    W0 = np.tile(w0 / np.linalg.norm(w0), (len(g0s), 1))
+    batches = {m: solve_batch(P, m, g0s=g0s, w0s=W0, eta=config.eta, c=config.c, tol=config.tol,
+                              max_iter=config.max_iter) for m in ("wn", "rpgd")}
+    rows = []
+    for i, g0 in enumerate(config.g0s):
+        exact = theory.flow_limit(P, g0, w0, config.c)
+        fl = flow(P, g0=g0, w0=w0, c=config.c, tol=config.flow_tol, rtol=1e-12, atol=1e-15, t_max=1e5)
+        disc = {m: b[i] for m, b in batches.items()}
+        gd = theory.gd_limit(P, g0 * w0 / np.linalg.norm(w0))
+        paper = math.exp((g0 * g0 - P.g_star ** 2) / (2 * config.c)) if tuple(config.w0) == (0.0, 1.0) \
+            else float("nan")
+        rows.append({
+            "g0": g0, "paper": paper, "exact": float(exact[1]), "flow": float(fl.x[1]),
+            "wn": float(disc["wn"].x[1]), "rpgd": float(disc["rpgd"].x[1]), "gd": float(gd[1]),
+            "flow_minus_exact": float(fl.x[1] - exact[1]), "wn_minus_flow": float(disc["wn"].x[1] - fl.x[1]),
+            "rpgd_minus_flow": float(disc["rpgd"].x[1] - fl.x[1]), "paper_minus_exact": paper - float(exact[1]),
+            "wn_closer_than_gd": bool(theory.wn_closer_than_gd(P, g0, w0, config.c)),
+            "wn_status": disc["wn"].status.value, "rpgd_status": disc["rpgd"].status.value,
+            "wn_n_iter": disc["wn"].n_iter, "rpgd_n_iter": disc["rpgd"].n_iter,
+        })
+    return rows
+
+
+def markdown(rows: list[dict], config: Config) -> str:
+    head = ["g0", "paper exp((g0²−1)/2)", "exact limit", "WN flow", f"WN (η={config.eta:g})",
+            f"rPGD (η={config.eta:g})", "GD", "WN closer than GD"]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [f"{r['g0']:g}", f"{r['paper']:.6f}", f"{r['exact']:.6f}", f"{r['flow']:.6f}", f"{r['wn']:.6f}",
+                 f"{r['rpgd']:.6f}", f"{r['gd']:.6f}", "yes" if r["wn_closer_than_gd"] else "no"]
+        out.append("| " + " | ".join(cells) + " |")
+    note = (f"\nSecond coordinate x2 of the limit (x1 = 1 for every method); A = [1, 0], y = 1, "
+            f"w0 = {list(config.w0)}, c = {config.c:g}.\n")
+    return "\n".join(out) + "\n" + note
+
+
+def plot(rows: list[dict], config: Config, stem) -> list[str]:
+    g0 = np.array([r["g0"] for r in rows])
+    fig, ax = new_figure((6, 4))
+    ax.plot(g0, [r["gd"] for r in rows], "k--", label=r"GD limit $x_2 = g_0$")
+    ax.plot(g0, [r["paper"] for r in rows], "C3:", marker="x", label=r"paper: $e^{(g_0^2-1)/2}$")
+    ax.plot(g0, [r["exact"] for r in rows], "C0-", marker="o", label=r"exact WN-flow limit")
+    ax.plot(g0, [r["wn"] for r in rows], "C1", ls="none", marker="s", mfc="none", label=fr"WN, $\eta={config.eta:g}$")
+    ax.plot(g0, [r["rpgd"] for r in rows], "C2", ls="none", marker="^", mfc="none",
+            label=fr"rPGD, $\eta={config.eta:g}$")
+    ax.set_xlabel(r"initial scale $g_0$ ($x_0 = g_0 w_0$, $w_0 = [0, 1]$)")
+    ax.set_ylabel(r"$x_2$ of the limit (distance to $x^* = [1, 0]$)")
+    ax.set_title(fr"Worked example: $A = [1, 0]$, $y = 1$, $c = {config.c:g}$")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return save_figure(fig, stem)
+
+
+def run(config: Config, out_dir) -> dict:
+    """Compute the table; write ``example.csv``, ``example.md``, ``example.png/.svg``, ``metadata.json``."""
+    out = prepare_out(out_dir)
+    start = time.perf_counter()
+    rows = table(config)
+    write_csv(out / "example.csv", rows, COLUMNS)
+    md = markdown(rows, config)
+    (out / "example.md").write_text(md)
+    files = plot(rows, config, out / "example")
+    return write_metadata(out, "example", config, time.perf_counter() - start, {
+        "files": [str(out / "example.csv"), str(out / "example.md"), *files], "table_markdown": md,
+        "note": ("The paper's formula replaces the flow's limit g_inf by g* = 1 in eq. (7); the exact limit "
+                 "solves s = ||x*||^2 + s ||w0_null||^2 exp((g0^2 - s)/c) for s = g_inf^2 (MATH.md). "
+                 "With w0 = [0, 1] and c = 1, GD from x0 = [0, g0] ends at [1, g0]: WN's limit is closer "
+                 "to x* than GD's only for larger g0 (the paper compares with [1, 1])."),
+    })
+
+
+def add_arguments(parser) -> None:
+    add_preset_arguments(parser, PRESETS)
+    parser.add_argument("--c", type=float, help="ratio gamma/eta (default 1, the paper's)")
+    parser.add_argument("--eta", type=float, help="step size of the discrete WN and rPGD (default 1e-3)")
+
+
+def main(args) -> int:
+    config = config_from_args(args, PRESETS, {"c": (lambda v: v > 0, "> 0 (the limit needs the scale to move)"),
+                                              "eta": (lambda v: 0 < v < 1, "in (0, 1)")})
+    meta = run(config, args.out)
+    print(meta["table_markdown"])
+    print(f"wrote {', '.join(meta['files'])} and {args.out}/metadata.json")
+    return 0

@@ -1,0 +1,292 @@
+r"""Losses beyond least squares: any loss that depends on ``x`` only through ``z = A x``.
+
+A :class:`Loss` gives the value ``L(z, y) = sum_i l(z_i, y_i)`` and the per-row derivative
+``l'(z_i, y_i)``; the gradient in ``x`` is ``A^T l'(Ax, y)``. Built in: :class:`SquaredLoss`
+(``l = (z - y)^2 / 2``, the paper's loss) and :class:`LogisticLoss` (labels ``+-1``,
+``l = log(1 + exp(-y z))``).
+
+:class:`LinearLossProblem` is a linear-model problem with such a loss. It reuses the exact
+reduction of :class:`wnlab.problem.LinearModel` (MATH.md): with ``A = U diag(s) V^T`` and a point
+``x = V a + beta n``, ``z = A x = U (s * a)`` and ``V^T A^T l'(z) = s * (U^T l'(z))``. So the
+engine runs GD, WN and rPGD on it unchanged, at ``O(m k)`` per run-step (``k = rank A``),
+independent of ``d``. :class:`LogisticRegression` is the logistic case, with data generators
+:func:`separable_problem` (``m < d`` Gaussian data: always linearly separable) and
+:func:`nonseparable_problem` (rank-deficient ``A`` with noisy labels: not separable).
+
+Logistic regression has no minimiser on separable data (the loss tends to 0 as ``||x|| -> oo``)
+and a positive minimum otherwise. So ``a_star``/``x_star`` are NaN and the distances the engine
+reports (``dist``) are NaN; ``loss <= tol`` is reached only asymptotically (separable) or never
+(non-separable): pass ``tol=0, max_iter=N`` for an implicit-bias study (``docs/beyond.md``).
+
+The WN flow for any such loss, in reduced coordinates (``||w|| = 1``): with ``p = a . r``,
+``r = s * (U^T l'(g U (s * a)))``,
+
+    a' = -g (r - p a),    beta' = g p beta,    g' = -c p,
+
+which conserves ``beta^2 exp(g^2 / c)`` = ``||w_null||^2 exp(g^2/c)`` (Lemma 2.5 holds for every
+loss of ``Ax``): :func:`wn_flow_rhs`, :func:`integrate_wn_flow`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import scipy.special
+
+from .problem import LinearModel, _check_sizes, as_generator, check_vector
+
+__all__ = [
+    "Loss", "SquaredLoss", "LogisticLoss", "LinearLossProblem", "LogisticRegression",
+    "separable_problem", "nonseparable_problem", "is_separable", "max_margin_direction",
+    "wn_flow_rhs", "integrate_wn_flow",
+]
+
+
+class Loss:
+    """A separable loss ``L(z, y) = sum_i l(z_i, y_i)`` of the predictions ``z = A x``."""
+
+    name: str = ""
+    #: an upper bound of ``l''(z, y)`` (the loss's curvature), used for the stability ratio
+    max_curvature: float = 1.0
+
+    def value(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """``sum_i l(z_i, y_i)`` over the last axis."""
+        raise NotImplementedError
+
+    def deriv(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """``dl/dz`` elementwise."""
+        raise NotImplementedError
+
+    def check_y(self, y: np.ndarray) -> None:
+        """Raise ``ValueError`` for targets this loss does not accept."""
+
+
+class SquaredLoss(Loss):
+    r"""``l(z, y) = (z - y)^2 / 2``, ``l' = z - y`` (the paper's loss)."""
+
+    name = "squared"
+
+    def value(self, z, y):
+        e = z - y
+        return 0.5 * np.sum(e * e, axis=-1)
+
+    def deriv(self, z, y):
+        return z - y
+
+
+class LogisticLoss(Loss):
+    r"""``l(z, y) = log(1 + exp(-y z))`` for labels ``y in {-1, +1}``; ``l' = -y sigma(-y z)``.
+
+    Computed as ``logaddexp(0, -y z)`` and ``expit``: no overflow for large ``|z|``.
+    """
+
+    name = "logistic"
+    max_curvature = 0.25  # sigma(1 - sigma) <= 1/4
+
+    def value(self, z, y):
+        return np.sum(np.logaddexp(0.0, -y * z), axis=-1)
+
+    def deriv(self, z, y):
+        return -y * scipy.special.expit(-y * z)
+
+    def check_y(self, y):
+        bad = (y != 1.0) & (y != -1.0)
+        if np.any(bad):
+            raise ValueError(f"logistic loss needs labels y in {{-1, +1}}, got {y[bad][0]!r} "
+                             f"at index {int(np.flatnonzero(bad)[0])}; map labels with y = 2*(label == positive) - 1")
+
+
+@dataclass(frozen=True, eq=False)
+class LinearLossProblem(LinearModel):
+    r"""``min_x L(A x, y)`` for a separable :class:`Loss` ``L`` (class attribute ``loss_fn``).
+
+    ``A`` may be rank-deficient (the reduction then has dimension ``k = rank A``). The minimiser
+    need not exist, so ``a_star``, ``x_star`` and ``g_star`` are NaN and ``scale`` is 1
+    (used only for relative tolerances in the engine).
+    """
+
+    loss_fn = SquaredLoss()
+    full_row_rank = False
+
+    def _check_y(self, y):  # type: ignore[override]
+        self.loss_fn.check_y(y)
+
+    @cached_property
+    def a_star(self) -> np.ndarray:
+        """No minimum-norm minimiser in general: NaN (so reported distances are NaN)."""
+        return np.full(self.k, np.nan)
+
+    @cached_property
+    def x_star(self) -> np.ndarray:
+        return np.full(self.d, np.nan)
+
+    @property
+    def g_star(self) -> float:
+        return float("nan")
+
+    @property
+    def scale(self) -> float:
+        return 1.0
+
+    def reduced_loss_grad(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r"""Loss and ``V^T A^T l'(z)`` at ``x = V a + (null part)``: ``z = U (s a)``,
+        ``r = s (U^T l'(z))``; ``O(B m k)``, independent of ``d``."""
+        z = (a * self.s) @ self.U.T
+        return self.loss_fn.value(z, self.y), self.s * (self.loss_fn.deriv(z, self.y) @ self.U)
+
+    def full_loss_grad(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Loss and ``A^T l'(A x)`` for full vectors ``x``: ``O(B m d)`` (the reference)."""
+        z = self.matvec(x)
+        return self.loss_fn.value(z, self.y), self.rmatvec(self.loss_fn.deriv(z, self.y))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(m={self.m}, d={self.d}, rank={self.k}, loss={self.loss_fn.name})"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class LogisticRegression(LinearLossProblem):
+    r"""Overparametrized logistic regression ``min_x sum_i log(1 + exp(-y_i a_i^T x))``.
+
+    Parameters
+    ----------
+    A : array_like or scipy.sparse matrix, shape (m, d), ``m < d``; may be rank-deficient.
+    y : array_like, shape (m,), labels in ``{-1, +1}``.
+
+    Examples
+    --------
+    >>> import numpy as np, wnlab.losses as L
+    >>> p = L.LogisticRegression(np.array([[1.0, 0.0]]), np.array([1.0]))
+    >>> float(p.loss(np.zeros(2)))  # log 2
+    0.6931471805599453
+    """
+
+    loss_fn = LogisticLoss()
+
+
+def separable_problem(m: int, d: int, *, seed, scale: float | None = None) -> LogisticRegression:
+    r"""Gaussian ``A`` (``A_ij ~ N(0, scale^2)``, default ``1/sqrt(d)``), ``y = sign(A x_true)``.
+
+    With ``m < d`` and full row rank, every labelling is linearly separable (``A x = y`` has a
+    solution), so this data is always separable.
+    """
+    _check_sizes(m, d)
+    rng = as_generator(seed)
+    scale = 1.0 / np.sqrt(d) if scale is None else float(scale)
+    A = scale * rng.standard_normal((m, d))
+    z = A @ rng.standard_normal(d)
+    return LogisticRegression(A, np.where(z >= 0, 1.0, -1.0))
+
+
+def nonseparable_problem(m: int, d: int, rank: int, *, seed, flip: float = 0.2) -> LogisticRegression:
+    r"""Non-separable data in an overparametrized model: ``A = Z Q`` with ``Z`` (``m x rank``)
+    Gaussian and ``Q`` (``rank x d``) with orthonormal rows, so ``A`` has rank ``rank < m < d``;
+    labels ``y = sign(Z theta)`` with a fraction ``flip`` of them flipped (at least one).
+
+    The result is checked with :func:`is_separable` and redrawn (same generator) until it is not
+    separable; raises ``ValueError`` if 20 draws all are (raise ``m/rank`` or ``flip``).
+    """
+    _check_sizes(m, d)
+    if not (isinstance(rank, (int, np.integer)) and 0 < rank < m):
+        raise ValueError(f"rank must be an int with 0 < rank < m = {m} (else the data is separable), got {rank!r}")
+    if not 0 < flip < 1:
+        raise ValueError(f"flip must be in (0, 1), got {flip!r}")
+    rng = as_generator(seed)
+    Q, _ = np.linalg.qr(rng.standard_normal((d, rank)))
+    for _ in range(20):
+        Z = rng.standard_normal((m, rank))
+        y = np.where(Z @ rng.standard_normal(rank) >= 0, 1.0, -1.0)
+        n_flip = max(1, int(round(flip * m)))
+        y[rng.choice(m, n_flip, replace=False)] *= -1
+        A = Z @ Q.T / np.sqrt(rank)
+        if not is_separable(A, y):
+            return LogisticRegression(A, y)
+    raise ValueError(f"20 draws with m = {m}, rank = {rank}, flip = {flip} were all separable; "
+                     "raise m/rank or flip")
+
+
+def is_separable(A, y) -> bool:
+    r"""Is there ``x`` with ``y_i a_i^T x >= 1`` for all ``i``? (A linear feasibility problem,
+    solved with SciPy's HiGHS ``linprog``.)"""
+    import scipy.optimize
+    A = np.asarray(A.toarray() if hasattr(A, "toarray") else A, dtype=np.float64)
+    m, d = A.shape
+    res = scipy.optimize.linprog(np.zeros(d), A_ub=-(y[:, None] * A), b_ub=-np.ones(m),
+                                 bounds=[(None, None)] * d, method="highs")
+    return res.status == 0
+
+
+def max_margin_direction(A, y) -> np.ndarray:
+    r"""Unit direction of the hard-margin SVM through the origin,
+    ``argmin ||u||^2 s.t. y_i a_i^T u >= 1``, normalised: the limit direction of GD on separable
+    logistic regression (Soudry et al. 2018).
+
+    Solved exactly through the dual ``min_{alpha >= 0} alpha^T K alpha / 2 - 1^T alpha`` with
+    ``K = (y y^T) * (A A^T) = L L^T`` (Cholesky): it equals ``||L^T alpha - L^{-1} 1||^2 / 2`` up to a
+    constant, a non-negative least-squares problem (SciPy's ``nnls``); ``u = sum_i alpha_i y_i a_i``.
+    Independent of wnlab's SVD reduction. ``ValueError`` if the data is not separable.
+    """
+    import scipy.linalg
+    import scipy.optimize
+    A = np.asarray(A.toarray() if hasattr(A, "toarray") else A, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if not is_separable(A, y):
+        raise ValueError("the data is not linearly separable: there is no max-margin direction")
+    Y = y[:, None] * A
+    try:
+        Lc = scipy.linalg.cholesky(Y @ Y.T, lower=True)
+    except np.linalg.LinAlgError:
+        raise ValueError("A must have full row rank for max_margin_direction") from None
+    alpha, _ = scipy.optimize.nnls(Lc.T, scipy.linalg.solve_triangular(Lc, np.ones(len(y)), lower=True),
+                                   maxiter=50 * len(y))
+    u = Y.T @ alpha
+    return u / np.linalg.norm(u)
+
+
+# -- the WN flow for any loss of Ax, in reduced coordinates -------------------------------------
+
+def wn_flow_rhs(problem, c: float):
+    r"""Right-hand side ``f(t, y)`` of the WN flow (Lemma 2.2) for any problem with
+    ``reduced_loss_grad``, on the packed state ``y = [g, a_1..a_k, beta]`` (``||w|| = 1``):
+
+    ``g' = -c p``, ``a' = -g (r - p a)``, ``beta' = g p beta`` with ``r = V^T grad L(g w)``,
+    ``p = a . r`` (the null part of the gradient is 0, so ``w_null = beta n`` only rescales).
+    """
+    c = float(c)
+
+    def rhs(t, y):
+        g, a, beta = y[0], y[1:-1], y[-1]
+        _, r = problem.reduced_loss_grad((g * a)[None])
+        r = r[0]
+        p = a @ r
+        return np.concatenate(([-c * p], -g * (r - p * a), [g * p * beta]))
+
+    return rhs
+
+
+def integrate_wn_flow(problem, g0: float, w0, *, c: float, t_end: float, n_eval: int = 50,
+                      rtol: float = 1e-12, atol: float = 1e-14):
+    r"""Integrate the WN flow from ``(g0, w0)`` (``w0`` is normalised) with SciPy's DOP853.
+
+    Returns a dict with ``t``, ``g``, ``a`` (``(n, k)``), ``beta`` (``||w_null||``), ``x_norm``
+    and the invariant ``beta^2 exp(g^2/c)`` at ``n_eval`` times in ``[0, t_end]``.
+    """
+    import scipy.integrate
+    if not (np.isfinite(c) and c > 0):
+        raise ValueError(f"c must be a positive finite number (c = 0 freezes g: the invariant needs c > 0), got {c!r}")
+    if not (np.isfinite(g0) and np.isfinite(t_end) and t_end > 0):
+        raise ValueError(f"need a finite g0 and t_end > 0, got g0 = {g0!r}, t_end = {t_end!r}")
+    w0 = check_vector("w0", w0, (problem.d,), nonzero=True)
+    w0 = w0 / np.linalg.norm(w0)
+    a0, null = problem.to_reduced(w0)
+    y0 = np.concatenate(([float(g0)], a0, [np.linalg.norm(null)]))
+    t_eval = np.linspace(0.0, float(t_end), n_eval)
+    sol = scipy.integrate.solve_ivp(wn_flow_rhs(problem, c), (0.0, float(t_end)), y0, method="DOP853",
+                                    t_eval=t_eval, rtol=rtol, atol=atol)
+    if not sol.success:
+        raise ValueError(f"the flow integration failed: {sol.message}")
+    g, a, beta = sol.y[0], sol.y[1:-1].T, sol.y[-1]
+    wn2 = np.einsum("ij,ij->i", a, a) + beta ** 2
+    return {"t": sol.t, "g": g, "a": a, "beta": beta, "w_norm": np.sqrt(wn2),
+            "x_norm": np.abs(g) * np.sqrt(wn2), "invariant": beta ** 2 * np.exp(g ** 2 / c)}

@@ -1,0 +1,152 @@
+r"""Mini-batch and one-row-at-a-time (NLMS / randomized-Kaczmarz-like) GD, WN and rPGD.
+
+At step ``t`` run ``i`` uses the rows ``S = rows(seed_i, t)`` (``batch_size`` distinct rows,
+uniformly at random without replacement) and the unbiased mini-batch gradient of the summed
+loss ``L(Ax, y) = sum_j l(a_j^T x, y_j)``:
+
+    grad_S = (m / |S|) sum_{j in S} l'(a_j^T x, y_j) a_j.
+
+It lies in the row space of ``A``, so the exact reduction still holds (MATH.md): in reduced
+coordinates, with ``z_S = U_S (s * a)`` (``U_S`` the rows ``S`` of ``U``),
+``V^T grad_S = (m/|S|) s * (U_S^T l'(z_S, y_S))``; for the squared loss
+``l'(z_S) = e_S = U_S (s * a) - y_S``. A step costs ``O(|S| k)`` per run, independent of ``d``.
+
+* The rows depend only on ``(seed_i, t)`` (a counter-based hash, :func:`batch_rows`), never on
+  which other runs share the batch or when they stop: the same seed gives the same run.
+* With ``batch_size = m`` every step uses all rows: the runs are exactly the full-batch runs of
+  :func:`wnlab.solve_batch` (the same code path computes the gradient).
+* Runs stop on the *full* loss (``loss <= tol``), evaluated at every step, like full-batch runs.
+* ``batch_size = 1`` is online SGD. ``normalize=True`` divides each row's gradient by
+  ``||a_j||^2`` and averages over the batch (NLMS): with ``batch_size = 1`` GD is
+  ``x+ = x - eta (a_j^T x - y_j) a_j/||a_j||^2``, i.e. NLMS with step ``eta`` and, at ``eta = 1``,
+  randomized Kaczmarz with rows drawn uniformly. WN and rPGD use the same gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .solve import _batch_size
+from .solve import solve as _solve_one
+from .solve import solve_batch as _solve_batch
+from .losses import SquaredLoss
+
+__all__ = ["batch_rows", "minibatch_grad", "MiniBatchSpace", "solve", "solve_batch"]
+
+_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser, vectorised over uint64 arrays (wrapping arithmetic)."""
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def batch_rows(seeds, t: int, m: int, batch_size: int) -> np.ndarray:
+    r"""The rows each run uses at step ``t``: shape ``(len(seeds), batch_size)``.
+
+    Row ``j`` gets the key ``hash(hash(seed, t), j)`` and the ``batch_size`` smallest keys win:
+    a uniformly random subset (without replacement) that depends only on ``(seed, t)``.
+    """
+    seeds = np.asarray(seeds, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        h = _splitmix64(_splitmix64(seeds) ^ np.uint64(t))
+        keys = _splitmix64(h[:, None] ^ (np.arange(m, dtype=np.uint64)[None, :] * np.uint64(0xD1B54A32D192ED03)))
+    if batch_size == m:
+        return np.argsort(keys, axis=1, kind="stable")
+    return np.argpartition(keys, batch_size - 1, axis=1)[:, :batch_size]
+
+
+def _loss_fn(problem):
+    return getattr(problem, "loss_fn", None) or SquaredLoss()
+
+
+def minibatch_grad(problem, xa: np.ndarray, rows: np.ndarray, *, reduced: bool,
+                   normalize: bool = False) -> np.ndarray:
+    r"""The mini-batch gradient for rows ``rows`` (``(B, b)``), per run.
+
+    ``normalize=False``: ``(m/b) sum_{j in S} l'_j a_j`` (unbiased for the full gradient).
+    ``normalize=True`` (NLMS): ``(1/b) sum_{j in S} l'_j a_j / ||a_j||^2``.
+    ``reduced=True``: ``xa`` are reduced coordinates ``a`` and the result is ``V^T`` of the above
+    (``a_j = V (s * U_j)``, so ``a_j^T x = U_j . (s * a)`` and ``||a_j||^2 = ||s * U_j||^2``);
+    ``reduced=False``: full vectors, ``A_S`` taken from ``A`` itself.
+    """
+    m, b = problem.m, rows.shape[1]
+    if reduced:
+        RS = problem.U[rows] * problem.s                       # (B, b, k): rows of A in V coordinates
+        z = np.einsum("ijk,ik->ij", RS, xa)
+    else:
+        A = problem.A
+        RS = (A[rows.ravel()].toarray() if hasattr(A, "toarray") else A[rows.ravel()]).reshape(rows.shape + (-1,))
+        z = np.einsum("ijk,ik->ij", RS, xa)
+    lp = _loss_fn(problem).deriv(z, problem.y[rows])
+    lp = lp / (b * np.einsum("ijk,ijk->ij", RS, RS)) if normalize else (m / b) * lp
+    return np.einsum("ijk,ij->ik", RS, lp)
+
+
+class MiniBatchSpace:
+    """Wraps a :class:`wnlab.engine.ReducedSpace` or ``FullSpace``: full loss for stopping, the
+    mini-batch gradient of :func:`batch_rows` for the step (the engine's ``loss_grad_at`` hook)."""
+
+    def __init__(self, space, batch_size: int, seeds: np.ndarray, normalize: bool = False):
+        self.base, self.batch_size, self.seeds, self.normalize = space, batch_size, seeds, normalize
+        self.reduced = space.name == "reduced"
+        self.full_batch = batch_size == space.problem.m and not normalize
+        # a new name keeps compiled full-batch loops (wnlab._fast) from taking over mini-batch runs
+        self.name = space.name if self.full_batch else f"{space.name}+minibatch"
+
+    def __getattr__(self, name):  # summaries, null_fraction, name, loss_grad, ...
+        return getattr(self.base, name)
+
+    def loss_grad_at(self, xa, t, idx):
+        loss, r = self.base.loss_grad(xa)
+        problem = self.base.problem
+        if self.full_batch:  # all rows: exactly the full-batch gradient
+            return loss, r
+        rows = batch_rows(self.seeds[idx], t, problem.m, self.batch_size)
+        return loss, minibatch_grad(problem, xa, rows, reduced=self.reduced, normalize=self.normalize)
+
+
+def _check(problem, batch_size, seeds, B):
+    m = problem.m
+    if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)):
+        raise ValueError(f"batch_size must be an int in 1..m = {m}, got {batch_size!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size = {batch_size}: a mini-batch needs at least one row; pass 1..m = {m}")
+    if batch_size > m:
+        raise ValueError(f"batch_size = {batch_size} is larger than the number of rows m = {m}; "
+                         f"pass 1..{m} (batch_size = m is full-batch)")
+    if seeds is None:
+        raise ValueError("stochastic runs need seeds: pass seed=<int> (solve) or seeds=<B ints> (solve_batch)")
+    seeds = np.atleast_1d(np.asarray(seeds))
+    if seeds.shape != (B,) or seeds.dtype.kind not in "iu" or np.any(seeds < 0):
+        raise ValueError(f"seeds must be {B} non-negative ints (one per run), got {seeds!r}")
+    return int(batch_size), seeds.astype(np.uint64)
+
+
+def solve_batch(problem, method: str, *, batch_size: int, seeds, normalize: bool = False, **kwargs):
+    r"""Mini-batch version of :func:`wnlab.solve_batch`: same parameters and result, plus
+
+    Parameters
+    ----------
+    batch_size : int in ``1..m``
+        Rows per step (``m``: full batch, identical to :func:`wnlab.solve_batch`).
+    seeds : ints, shape (B,)
+        One seed per run; run ``i`` uses rows :func:`batch_rows` ``(seeds[i], t)`` at step ``t``.
+    normalize : bool
+        NLMS: each row's gradient divided by ``||a_j||^2`` and the batch averaged (see
+        :func:`minibatch_grad`); with ``batch_size=1``, GD with ``eta = 1`` is randomized Kaczmarz.
+    """
+    B = _batch_size(kwargs.get("x0s"), kwargs.get("g0s"), kwargs.get("w0s"))
+    batch_size, seeds = _check(problem, batch_size, seeds, B)
+    return _solve_batch(problem, method, _wrap_space=lambda sp: MiniBatchSpace(sp, batch_size, seeds, bool(normalize)),
+                        **kwargs)
+
+
+def solve(problem, method: str, *, batch_size: int, seed, normalize: bool = False, **kwargs):
+    """Mini-batch version of :func:`wnlab.solve` (one run, ``seed`` an int); see :func:`solve_batch`."""
+    batch_size, seeds = _check(problem, batch_size, seed, 1)
+    return _solve_one(problem, method, _wrap_space=lambda sp: MiniBatchSpace(sp, batch_size, seeds, bool(normalize)),
+                      **kwargs)
