@@ -41,6 +41,12 @@ def _timed(fn, *args, **kw):
     return out, time.perf_counter() - t
 
 
+def _best(repeats, fn, *args, **kw):
+    """``(result, best time)`` over ``repeats`` calls."""
+    runs = [_timed(fn, *args, **kw) for _ in range(repeats)]
+    return runs[0][0], min(t for _, t in runs)
+
+
 def _kwargs(method, step):
     return {} if method == "gd" else {"gamma": step}
 
@@ -115,17 +121,21 @@ def figure1_workload(preset, subset, have_torch):
     out = {"workload": f"wnlab reproduce figure1 --preset {preset}: m={cfg.m}, d={cfg.d}, {len(cfg.stds)} stds x "
                        f"{cfg.n_seeds} seeds x {len(cfg.methods)} methods, eta = gamma = {cfg.eta}, tol = {cfg.tol}",
            "runs": len(x0) * len(cfg.methods)}
-    t_wnlab, steps, per_method = 0.0, 0, {}
+    t_wnlab, t_wnlab_np, steps, per_method = 0.0, 0.0, 0, {}
     loops = {"numpy": naive_numpy} | ({"torch": naive_torch} if have_torch else {})
     loop_time = {k: 0.0 for k in loops}
     for method in cfg.methods:
         kw = _kwargs(method, cfg.gamma)
-        res, t = _timed(wnlab.solve_batch, p, method, x0s=x0, eta=cfg.eta, tol=cfg.tol, max_iter=cfg.max_iter, **kw)
+        wnlab.solve_batch(p, method, x0s=x0[:2], eta=cfg.eta, tol=cfg.tol, max_iter=5, **kw)  # compile (Numba)
+        res, t = _best(3, wnlab.solve_batch, p, method, x0s=x0, eta=cfg.eta, tol=cfg.tol, max_iter=cfg.max_iter, **kw)
+        _, t_np = _best(3, wnlab.solve_batch, p, method, x0s=x0, eta=cfg.eta, tol=cfg.tol, max_iter=cfg.max_iter,
+                        backend="numpy", **kw)
         t_wnlab += t
+        t_wnlab_np += t_np
         steps_m = int(res.n_iter.sum())
         steps += steps_m
         pick = np.linspace(0, len(x0) - 1, subset).astype(int)
-        per_method[method] = {"wnlab_s": t, "steps": steps_m,
+        per_method[method] = {"wnlab_s": t, "wnlab_numpy_driver_s": t_np, "steps": steps_m,
                               "statuses": {s: int((res.summaries()["status"] == s).sum()) for s in ("converged", "max_iter", "diverged")}}
         for name, fn in loops.items():
             n_done, t_loop = 0, 0.0
@@ -138,10 +148,11 @@ def figure1_workload(preset, subset, have_torch):
             per_step = t_loop / max(n_done, 1)
             loop_time[name] += per_step * steps_m
             per_method[method][f"{name}_s_per_step"] = per_step
-    out.update(per_method=per_method, total_steps=steps, wnlab_s=t_wnlab)
+    out.update(per_method=per_method, total_steps=steps, wnlab_s=t_wnlab, wnlab_numpy_driver_s=t_wnlab_np)
     for name, tt in loop_time.items():
         out[f"{name}_loop_s (extrapolated from {subset} runs per method)"] = tt
         out[f"speedup_vs_{name}_loop"] = tt / t_wnlab
+        out[f"speedup_vs_{name}_loop (numpy driver)"] = tt / t_wnlab_np
     return out
 
 
@@ -170,12 +181,14 @@ def growth_with_d(ds, m, B, steps, full_d_max, naive_d_max):
 
 
 def growth_with_B(Bs, m, d, steps):
-    p = gaussian_reduced_problem(m, d, seed=0)
+    p = wnlab.gaussian_problem(m, d, seed=0)  # a LeastSquares: the compiled loop applies to it
     rows = []
     for B in Bs:
         a_b = gaussian_reduced_starts(p, B, sigma=1 / np.sqrt(d), seed=1)
         _, t = _timed(wnlab.solve_batch, p, "wn", reduced_starts=a_b, eta=0.1, c=1.0, tol=0.0, max_iter=steps)
-        rows.append({"B": B, "wnlab_s": t, "run_steps_per_s": B * steps / t})
+        _, t_np = _timed(wnlab.solve_batch, p, "wn", reduced_starts=a_b, eta=0.1, c=1.0, tol=0.0, max_iter=steps,
+                         backend="numpy")
+        rows.append({"B": B, "wnlab_s": t, "run_steps_per_s": B * steps / t, "wnlab_numpy_driver_s": t_np})
     return rows
 
 
@@ -189,31 +202,29 @@ def bandwidth(nbytes, repeats):
 
 
 def throughput(B, m, steps, bw_bytes, repeats, have_torch=False):
-    p = gaussian_reduced_problem(m, 10 * m, seed=0)
+    """Run-steps/s of one WN batch (tol = 0: every run takes every step) per backend, against the
+    copy bandwidth. Traffic models: the minimal one (read and write the state ``a``: 16 m bytes per
+    run-step, what a fused loop moves) and, for the NumPy driver, the traffic it really generates:
+    29 reads + 15 writes of a (B, m) array per WN step (counted from engine.run + methods.WN: point
+    3R2W, loss/grad 5R3W, stall check 8R3W, direction_step 2R1W, step 11R6W), 44 x 8 m bytes."""
+    p = wnlab.gaussian_problem(m, 10 * m, seed=0)  # a LeastSquares: the compiled loop applies to it
     a_b = gaussian_reduced_starts(p, B, sigma=1 / np.sqrt(10 * m), seed=1)
-    best = min(_timed(wnlab.solve_batch, p, "wn", reduced_starts=a_b, eta=0.1, c=1.0, tol=0.0, max_iter=steps)[1]
-               for _ in range(repeats))
-    rate = B * steps / best
-    # the unavoidable traffic of one WN run-step: read the state a (m doubles), write it back
-    min_bytes = 16 * m
-    out = {"B": B, "m": m, "B*m": B * m, "steps": steps, "run_steps_per_s": rate,
-           "min_bytes_per_run_step": min_bytes, "achieved_GBps_at_min_bytes": rate * min_bytes / 1e9,
-           "copy_bandwidth_GBps": bw_bytes / 1e9}
-    out["bandwidth_bound_run_steps_per_s"] = bw_bytes / min_bytes
-    out["ratio_to_bandwidth_limit"] = out["bandwidth_bound_run_steps_per_s"] / rate
-    # what the NumPy engine really moves: 29 reads + 15 writes of a (B, m) float64 array per WN step
-    # (counted from engine.run + methods.WN: point 3R2W, loss/grad 5R3W, stall check 8R3W,
-    # direction_step 2R1W, step 11R6W), i.e. 44 x 8 m bytes per run-step -- an estimate from the code
-    counted = 44 * 8 * m
-    out["counted_bytes_per_run_step"] = counted
-    out["achieved_GBps_at_counted_bytes"] = rate * counted / 1e9
-    out["ratio_to_bandwidth_at_counted_bytes"] = bw_bytes / (rate * counted)
-    if have_torch:  # the same batch on backend="torch" (CPU here: no GPU in this session)
-        from wnlab.torch_backend import default_device
-
-        t = min(_timed(wnlab.solve_batch, p, "wn", reduced_starts=a_b, eta=0.1, c=1.0, tol=0.0, max_iter=steps,
-                       backend="torch")[1] for _ in range(repeats))
-        out[f"torch_{default_device()}_run_steps_per_s"] = B * steps / t
+    min_bytes, counted = 16 * m, 44 * 8 * m
+    out = {"B": B, "m": m, "B*m": B * m, "steps": steps, "copy_bandwidth_GBps": bw_bytes / 1e9,
+           "min_bytes_per_run_step": min_bytes, "numpy_counted_bytes_per_run_step": counted,
+           "bandwidth_bound_run_steps_per_s": bw_bytes / min_bytes}
+    backends = ["auto", "numpy"] + (["torch"] if have_torch else [])
+    for backend in backends:
+        best = min(_timed(wnlab.solve_batch, p, "wn", reduced_starts=a_b, eta=0.1, c=1.0, tol=0.0, max_iter=steps,
+                          backend=backend)[1] for _ in range(repeats))
+        rate = B * steps / best
+        name = backend
+        if backend == "torch":
+            from wnlab.torch_backend import default_device
+            name = f"torch_{default_device()}"
+        out[f"{name}_run_steps_per_s"] = rate
+        out[f"{name}_ratio_to_bandwidth_limit (min traffic)"] = out["bandwidth_bound_run_steps_per_s"] / rate
+    out["numpy_ratio_to_bandwidth (counted traffic)"] = bw_bytes / (out["numpy_run_steps_per_s"] * counted)
     return out
 
 
@@ -232,7 +243,8 @@ def plot(res, path):
             f"B={res['growth_d_params']['B']}, {res['growth_d_params']['steps']} WN steps)")
     ax1.legend(fontsize=8)
     rows = res["growth_B"]
-    ax2.loglog([r["B"] for r in rows], [r["wnlab_s"] for r in rows], "o-", label="wnlab (batched)")
+    ax2.loglog([r["B"] for r in rows], [r["wnlab_s"] for r in rows], "o-", label="wnlab (batched, auto backend)")
+    ax2.loglog([r["B"] for r in rows], [r["wnlab_numpy_driver_s"] for r in rows], "s-", label="wnlab (NumPy driver)")
     ax2.loglog([r["B"] for r in rows], [rows[0]["wnlab_s"] * r["B"] for r in rows], "k--", label="B x (B = 1 time)")
     ax2.set(xlabel="B (runs)", ylabel="seconds", title=f"cost vs B (m={res['growth_B_params']['m']}, "
             f"{res['growth_B_params']['steps']} WN steps)")
@@ -256,6 +268,11 @@ def main(argv=None) -> dict:
     except ImportError:
         have_torch = False
     q = args.quick
+    # warm-up: the first call of the compiled (Numba) loop compiles it; keep that out of the timings
+    wp = wnlab.gaussian_problem(3, 10, seed=0)
+    for method, kw in (("gd", {}), ("wn", {"c": 1.0}), ("rpgd", {"c": 1.0})):
+        wnlab.solve_batch(wp, method, reduced_starts=gaussian_reduced_starts(wp, 2, sigma=0.1, seed=0), eta=0.1,
+                          max_iter=5, **kw)
     res = {"command": " ".join([Path(sys.executable).name] + sys.argv), "quick": q,
            "machine": {"python": platform.python_version(), "numpy": np.__version__, "cpu": platform.processor() or platform.machine(),
                        "gpu": "none in this session"}}
@@ -278,12 +295,16 @@ def main(argv=None) -> dict:
     plot(res, out_dir / "scaling.png")
     (out_dir / "results.json").write_text(json.dumps(res, indent=2, default=float) + "\n")
     f = res["figure1"]
-    print(f"figure1 workload: {f['runs']} runs, {f['total_steps']} steps; wnlab {f['wnlab_s']:.3g}s; "
-          + "; ".join(f"{f[k]:.3g}x faster than the {k.split('_')[-2]} loop" for k in f if k.startswith("speedup")))
+    print(f"figure1 workload: {f['runs']} runs, {f['total_steps']} steps; wnlab {f['wnlab_s']:.3g}s "
+          f"(NumPy driver {f['wnlab_numpy_driver_s']:.3g}s); "
+          + "; ".join(f"{k.replace('speedup_vs_', 'vs ').replace('_loop', ' loop')}: {f[k]:.3g}x" for k in f
+                      if k.startswith("speedup")))
     t = res["throughput"]
-    print(f"throughput at B*m = {t['B*m']}: {t['run_steps_per_s']:.3g} run-steps/s; copy bandwidth "
-          f"{t['copy_bandwidth_GBps']:.3g} GB/s; {t['ratio_to_bandwidth_limit']:.2f}x from the bandwidth limit "
-          f"at the minimal traffic, {t['ratio_to_bandwidth_at_counted_bytes']:.2f}x at the traffic NumPy really moves")
+    print(f"throughput at B*m = {t['B*m']} (copy bandwidth {t['copy_bandwidth_GBps']:.3g} GB/s): "
+          + "; ".join(f"{k.split('_run')[0]} {v:.3g} run-steps/s ({t[k.split('_run')[0] + '_ratio_to_bandwidth_limit (min traffic)']:.2f}x "
+                      "from the minimal-traffic limit)" for k, v in t.items() if k.endswith("_run_steps_per_s")
+                      and not k.startswith("bandwidth"))
+          + f"; numpy driver {t['numpy_ratio_to_bandwidth (counted traffic)']:.2f}x from the limit at the traffic it moves")
     return res
 
 

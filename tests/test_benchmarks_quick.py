@@ -38,7 +38,7 @@ def test_quick_benchmark_runs(tmp_path):
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["figure1"]["runs"] == res["figure1"]["runs"] > 0
     assert (tmp_path / "scaling.png").stat().st_size > 1000
-    assert saved["throughput"]["run_steps_per_s"] > 0
+    assert saved["throughput"]["numpy_run_steps_per_s"] > 0 and saved["throughput"]["auto_run_steps_per_s"] > 0
 
 
 def test_large_d_script_small():
