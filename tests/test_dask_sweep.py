@@ -12,7 +12,8 @@ pytest.importorskip("distributed")
 
 
 def config():
-    # tol = 0: every run takes exactly max_iter steps, so chunks take long enough to be mid-flight
+    # tol = 0: every run takes exactly max_iter steps; with the NumPy driver (below) a chunk takes
+    # about 0.2 s, so chunks are still queued or running on both workers when the first one is stored
     grid = {"method": ["gd", "wn", "rpgd"], "problem": "gaussian", "m": 4, "d": 24, "problem_seed": 3,
             "lam_max": 10.0, "g_star": 2.0, "init_std": [0.01, 0.1, 0.2], "eta": 0.02, "gamma": 0.02}
     return {"sweep": {"seeds": 8, "tol": 0.0, "max_iter": 2000, "chunk_size": 4}, "grid": grid}
@@ -22,22 +23,24 @@ def test_dask_local_cluster_with_a_killed_worker_gives_the_serial_table(tmp_path
     from wnlab.dask_backend import DaskBackend
 
     cfg = config()
-    serial = S.run_sweep(cfg, tmp_path / "serial", workers=1, progress=False)
-    backend = DaskBackend(local_workers=2)
+    serial = S.run_sweep(cfg, tmp_path / "serial", backend=S.with_array_backend(S.serial_backend, "numpy"),
+                         progress=False)
+    dask = DaskBackend(local_workers=2)
     killed, after_kill = {}, []
 
     def on_chunk(chunk):
         if killed:
             after_kill.append(chunk["key"])
             return
-        client = backend.client
+        client = dask.client
         busy = client.processing()                    # worker address -> keys of its tasks
         victim = max(busy, key=lambda w: len(busy[w]))
         killed["tasks"] = len(busy[victim])
         killed["pid"] = client.run(os.getpid, workers=[victim])[victim]
         os.kill(killed["pid"], signal.SIGKILL)
 
-    summary = S.run_sweep(cfg, tmp_path / "dask", backend=backend, progress=False, on_chunk=on_chunk)
+    summary = S.run_sweep(cfg, tmp_path / "dask", backend=S.with_array_backend(dask, "numpy"), progress=False,
+                          on_chunk=on_chunk)
     assert killed["tasks"] > 0, "the killed worker held no chunk: nothing was retried"
     with pytest.raises(ProcessLookupError):
         os.kill(killed["pid"], 0)                     # it is really gone
