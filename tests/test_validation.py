@@ -141,3 +141,18 @@ def test_cli_unknown_option_exits_2(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["solve", "--problem", "paper", "--method", "gd", "--eta", "0.1", "--bogus"])
     assert exc.value.code == 2
+
+
+def test_cli_solve_minibatch(tmp_path):
+    from wnlab import stochastic
+
+    out = tmp_path / "r.json"
+    rc = main(["solve", "--problem", "gaussian", "--m", "6", "--d", "20", "--method", "gd", "--eta", "0.2",
+               "--batch-size", "2", "--batch-seed", "5", "--out", str(out)])
+    ref = stochastic.solve(wnlab.gaussian_problem(6, 20, seed=0), "gd", eta=0.2, batch_size=2, seed=5)
+    data = json.loads(out.read_text())
+    assert rc == (0 if ref.converged else 1)
+    assert data["n_iter"] == ref.n_iter and data["batch_size"] == 2
+    np.testing.assert_allclose(data["x"], ref.x, atol=1e-15)
+    assert main(["solve", "--problem", "paper", "--method", "gd", "--eta", "0.1", "--batch-size", "2",
+                 "--batch-seed", "0"]) == 2

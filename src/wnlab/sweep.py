@@ -70,6 +70,7 @@ PROBLEMS = ("gaussian", "orthonormal", "paper", "file")
 ENGINES = ("reduced", "full")
 STEP_RULES = ("1/g^2", "1/(g^2lmax)")
 START_STREAM = 0x5354  # spawn-key tag of the start stream, see start_direction
+BATCH_STREAM = 0x4D42  # spawn-key tag of the mini-batch row stream, see batch_seed
 
 
 def _int(lo):
@@ -91,6 +92,10 @@ def _choice(options):
 
 def _string(v):
     return isinstance(v, str) and v != "", "a non-empty string (a file path)"
+
+
+def _bool(v):
+    return isinstance(v, bool), "true or false"
 
 
 def _step(v):
@@ -119,6 +124,8 @@ GRID_PARAMS = {
     "c": (_float(0, False), False),
     "t1": (_int(0), False),
     "eta_gd": (_float(0, True), False),
+    "batch_size": (_int(1), False),
+    "normalize": (_bool, False),
 }
 PROBLEM_KEYS = tuple(k for k, (_, is_problem) in GRID_PARAMS.items() if is_problem)
 SETTINGS = {
@@ -295,6 +302,12 @@ def _check_run(run, base_dir):
             raise ValueError(f"grid.m / grid.d: need m < d (overparametrized), got m = {run['m']}, d = {run['d']}")
         if run["problem_seed"] is None:
             run["problem_seed"] = 0
+    if run["normalize"] is not None and run["batch_size"] is None:
+        raise ValueError("grid.normalize applies to mini-batch runs only; set grid.batch_size too")
+    rows = {"paper": 1}.get(kind, run["m"])
+    if run["batch_size"] is not None and rows is not None and run["batch_size"] > rows:
+        raise ValueError(f"grid.batch_size = {run['batch_size']} is larger than the number of rows m = {rows}; "
+                         "use 1..m (m is full batch)")
     if kind == "file":
         if run["A"] is None:
             raise ValueError("grid.A: problem 'file' needs A = 'path/to/A.npy' (and y unless A is an .npz with y)")
@@ -377,6 +390,11 @@ def start_direction(base_seed: int, seed: int, d: int) -> np.ndarray:
     return rng.standard_normal(d)
 
 
+def batch_seed(base_seed: int, seed: int) -> int:
+    """The seed of a mini-batch run's row stream (independent of its start's stream)."""
+    return int(np.random.SeedSequence(base_seed, spawn_key=(BATCH_STREAM, seed)).generate_state(1, np.uint64)[0])
+
+
 def shared_starts(stds, n_seeds: int, base_seed: int, d: int):
     """Starts ``x0 = sigma * z_s`` for every ``sigma`` in ``stds`` (outer) and seed ``s < n_seeds``
     (inner), one :func:`start_direction` per seed shared by all ``sigma``.
@@ -422,6 +440,13 @@ def run_chunk(chunk: dict) -> list[dict]:
         spec["sampling"] = first["sampling"]
     problem = _cached_problem(json.dumps(spec, sort_keys=True), chunk["base_dir"])
     kwargs = {k: first[k] for k in ("gamma", "c", "t1", "eta_gd") if first[k] is not None}
+    solver = solve_batch
+    if first.get("batch_size") is not None:  # mini-batch / online variants (wnlab.stochastic)
+        from . import stochastic
+
+        solver = stochastic.solve_batch
+        kwargs.update(batch_size=first["batch_size"], normalize=bool(first.get("normalize")),
+                      seeds=np.array([batch_seed(r["base_seed"], r["seed"]) for r in runs], dtype=np.uint64))
     if "sampling" in spec:
         zs = [reduced_start_direction(r["base_seed"], r["seed"], problem) for r in runs]
         std = np.array([r["init_std"] for r in runs])
@@ -432,7 +457,7 @@ def run_chunk(chunk: dict) -> list[dict]:
         x0s = np.stack([r["init_std"] * start_direction(r["base_seed"], r["seed"], problem.d) for r in runs])
         kwargs["x0s"] = x0s
         g0 = np.linalg.norm(x0s, axis=1)
-    res = solve_batch(problem, first["method"], eta=first["eta"], tol=first["tol"],
+    res = solver(problem, first["method"], eta=first["eta"], tol=first["tol"],
                       max_iter=first["max_iter"], engine=first["engine"],
                       backend=chunk.get("array_backend", "auto"), **kwargs)
     summ = res.summaries()

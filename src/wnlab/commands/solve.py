@@ -21,6 +21,10 @@ def add_parser(sub) -> None:
     st.add_argument("--c", type=float, help="ratio gamma/eta (Condition 2.1)")
     st.add_argument("--t1", type=int, help="rpgd-then-gd: steps with the scale fixed")
     st.add_argument("--eta-gd", type=float, help="rpgd-then-gd: GD step of phase 2 (default 1/lambda_max)")
+    sb = p.add_argument_group("mini-batch / online variants (wnlab.stochastic)")
+    sb.add_argument("--batch-size", type=int, help="rows per step, 1..m (default: full batch)")
+    sb.add_argument("--batch-seed", type=int, help="seed of the row stream (required with --batch-size)")
+    sb.add_argument("--normalize", action="store_true", help="NLMS: divide each row's gradient by ||a_j||^2")
     p.add_argument("--tol", type=float, default=1e-5, help="stop at loss <= tol (default 1e-5)")
     p.add_argument("--max-iter", type=int, default=100_000, help="at most this many steps (default 100000)")
     p.add_argument("--engine", choices=["reduced", "full"], default="reduced")
@@ -34,11 +38,20 @@ def run(args) -> int:
     from ..solve import solve
 
     problem = problem_from_args(args)
+    kw = {}
+    if args.batch_size is not None:
+        from .. import stochastic
+
+        solve = stochastic.solve
+        kw = dict(batch_size=args.batch_size, seed=args.batch_seed, normalize=args.normalize)
+    elif args.batch_seed is not None or args.normalize:
+        raise ValueError("--batch-seed and --normalize apply to mini-batch runs; add --batch-size")
     res = solve(problem, args.method, x0=vector_arg(args.x0, "x0"), g0=args.g0, w0=vector_arg(args.w0, "w0"),
                 eta=args.eta, gamma=args.gamma, c=args.c, tol=args.tol, max_iter=args.max_iter,
-                engine=args.engine, t1=args.t1, eta_gd=args.eta_gd, record_every=None)
+                engine=args.engine, t1=args.t1, eta_gd=args.eta_gd, record_every=None, **kw)
     payload = {
-        "method": res.method, "status": res.status.value, "message": res.message, "n_iter": res.n_iter,
+        "method": res.method, **({"batch_size": args.batch_size, "batch_seed": args.batch_seed}
+                                 if args.batch_size else {}), "status": res.status.value, "message": res.message, "n_iter": res.n_iter,
         "loss": res.loss, "x_norm": res.x_norm, "dist_to_x_star": res.dist, "x_star_norm": problem.g_star,
         "g": res.g, "stability_ratio": res.stability_ratio, "x": res.x, "w": res.w,
     }
