@@ -171,8 +171,26 @@ class LinearModel:
     # -- the exact reduction ----------------------------------------------
     def to_reduced(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Split ``z = V a + z_null``: return ``(a, z_null)``; ``a`` has shape ``(..., k)``."""
-        a = (self.matvec(z) @ self.U) / self.s
+        a = self.reduced_coords(z)
         return a, z - self.from_reduced(a)
+
+    def reduced_coords(self, z: np.ndarray) -> np.ndarray:
+        """``a = V^T z = diag(1/s) U^T A z`` (one product with ``A``)."""
+        return (self.matvec(z) @ self.U) / self.s
+
+    def null_norm(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """``||z_null||`` of a batch ``z`` (``(B, d)``) with reduced coordinates ``a``.
+
+        ``||z_null||^2 = ||z||^2 - ||a||^2`` costs no product with ``A`` and is accurate to a few
+        ulps where the null part holds at least half of ``||z||^2``; the other rows are computed
+        from ``z - V a`` (no cancellation)."""
+        z2 = np.einsum("ij,ij->i", z, z)
+        n2 = z2 - np.einsum("ij,ij->i", a, a)
+        out = np.sqrt(np.clip(n2, 0.0, None))
+        exact = n2 < 0.5 * z2
+        if exact.any():
+            out[exact] = np.linalg.norm(z[exact] - self.from_reduced(a[exact]), axis=1)
+        return out
 
     def from_reduced(self, a: np.ndarray) -> np.ndarray:
         """``V a`` (a vector of the row space of ``A``) from reduced coordinates ``a``."""

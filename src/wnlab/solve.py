@@ -283,8 +283,10 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
     if reduced_starts is not None:
         null = None
     elif engine == "reduced":
-        a, null = problem.to_reduced(z)
-        beta = np.linalg.norm(null, axis=1)
+        # the null parts (B x d) are formed only if the full x is asked for (BatchResult.x)
+        a, null = problem.reduced_coords(z), np.array(z, copy=True)  # (a copy: x0s may change later)
+        beta = problem.null_norm(z, a)
+        a0 = a.copy()
     else:
         a, null, beta = z.copy(), None, np.zeros(B)
     state = GDState(a, beta) if g0 is None else WNState(g0, a, beta)
@@ -308,7 +310,7 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
         x = problem.from_reduced(xa)
         with np.errstate(invalid="ignore", divide="ignore"):
             coef = np.where(beta > 0, xb / np.where(beta > 0, beta, 1.0), 0.0)
-        return x + coef[:, None] * null
+        return x + coef[:, None] * (null - problem.from_reduced(a0))
 
     return BatchResult(method, problem, out, to_full, stability, engine)
 
