@@ -166,11 +166,11 @@ def _unpack(method, Y):
 
 
 def _rhs_gd(problem):
-    s, b = problem.s, problem.b
+    """Gradient flow ``x' = -grad L(x)`` on ``y = [a, beta]`` (any loss of ``Ax``; ``beta`` is constant)."""
 
     def rhs(t, y):
         out = np.zeros_like(y)
-        out[:-1] = -s * (s * y[:-1] - b)
+        out[:-1] = -problem.reduced_loss_grad(y[None, :-1])[1][0]
         return out
     return rhs
 
@@ -390,20 +390,17 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
 
 
 def _loss(problem, method, y):
-    if method == "wn":
-        e = problem.s * (y[0] * y[1:-1]) - problem.b
-    else:
-        e = problem.s * y[:-1] - problem.b
-    return 0.5 * float(e @ e)
+    xa = y[0] * y[1:-1] if method == "wn" else y[:-1]
+    return float(problem.reduced_loss_grad(xa[None])[0][0])
 
 
 def _on_spurious_set(problem, y, c, rtol=0.0) -> bool:
     """Whether the WN state ``y = (g, a, beta)`` cannot move: ``g = 0`` and (``df/dg = 0`` or
-    ``c = 0``), up to ``rtol``."""
+    ``c = 0``), up to ``rtol`` (relative to ``||grad L(0)||``, i.e. ``||A^T y||`` for least squares)."""
     g, a = y[0], y[1:-1]
-    scale = float(np.linalg.norm(problem.s * problem.b))  # ||A^T y||
-    p = float(a @ (problem.s * (problem.s * (g * a) - problem.b)))
-    return abs(g) <= rtol * problem.g_star and (c == 0 or abs(p) <= rtol * scale)
+    scale = float(np.linalg.norm(problem.reduced_loss_grad(np.zeros((1, len(a))))[1]))
+    p = float(a @ problem.reduced_loss_grad((g * a)[None])[1][0])
+    return abs(g) <= rtol * problem.scale and (c == 0 or abs(p) <= rtol * scale)
 
 
 def flow_two_phase(problem, *, g0, w0, c, null_tol: float = 1e-10, t_max: float = 1e4, **kwargs):

@@ -35,7 +35,7 @@ from functools import cached_property
 import numpy as np
 import scipy.special
 
-from .problem import LinearModel, _check_sizes, as_generator, check_vector
+from .problem import LinearModel, _check_sizes, as_generator
 
 __all__ = [
     "Loss", "SquaredLoss", "LogisticLoss", "LinearLossProblem", "LogisticRegression",
@@ -267,26 +267,22 @@ def wn_flow_rhs(problem, c: float):
 
 def integrate_wn_flow(problem, g0: float, w0, *, c: float, t_end: float, n_eval: int = 50,
                       rtol: float = 1e-12, atol: float = 1e-14):
-    r"""Integrate the WN flow from ``(g0, w0)`` (``w0`` is normalised) with SciPy's DOP853.
-
-    Returns a dict with ``t``, ``g``, ``a`` (``(n, k)``), ``beta`` (``||w_null||``), ``x_norm``
-    and the invariant ``beta^2 exp(g^2/c)`` at ``n_eval`` times in ``[0, t_end]``.
+    r"""The WN flow from ``(g0, w0)`` (``w0`` is normalised) on ``[0, t_end]``, saved at ``n_eval``
+    times: :func:`wnlab.flow` with ``tol = 0`` (so it runs to ``t_end``), as a dict of arrays
+    ``t``, ``g``, ``a`` (``(n, k)``), ``beta`` (``||w_null||``), ``w_norm``, ``x_norm`` and the
+    invariant ``beta^2 exp(g^2/c)``. A failed integration raises ``ValueError``.
     """
-    import scipy.integrate
+    from .flow import FlowStatus, flow
+
     if not (np.isfinite(c) and c > 0):
         raise ValueError(f"c must be a positive finite number (c = 0 freezes g: the invariant needs c > 0), got {c!r}")
     if not (np.isfinite(g0) and np.isfinite(t_end) and t_end > 0):
         raise ValueError(f"need a finite g0 and t_end > 0, got g0 = {g0!r}, t_end = {t_end!r}")
-    w0 = check_vector("w0", w0, (problem.d,), nonzero=True)
-    w0 = w0 / np.linalg.norm(w0)
-    a0, null = problem.to_reduced(w0)
-    y0 = np.concatenate(([float(g0)], a0, [np.linalg.norm(null)]))
-    t_eval = np.linspace(0.0, float(t_end), n_eval)
-    sol = scipy.integrate.solve_ivp(wn_flow_rhs(problem, c), (0.0, float(t_end)), y0, method="DOP853",
-                                    t_eval=t_eval, rtol=rtol, atol=atol)
-    if not sol.success:
-        raise ValueError(f"the flow integration failed: {sol.message}")
-    g, a, beta = sol.y[0], sol.y[1:-1].T, sol.y[-1]
+    res = flow(problem, g0=float(g0), w0=w0, c=float(c), t_max=float(t_end), tol=0.0, rtol=rtol, atol=atol,
+               t_eval=np.linspace(0.0, float(t_end), n_eval))
+    if res.status is FlowStatus.FAILED:
+        raise ValueError(f"the flow integration failed: {res.message}")
+    g, a, beta = res.path["g"], res.path["a"], res.path["beta"]
     wn2 = np.einsum("ij,ij->i", a, a) + beta ** 2
-    return {"t": sol.t, "g": g, "a": a, "beta": beta, "w_norm": np.sqrt(wn2),
+    return {"t": res.ts, "g": g, "a": a, "beta": beta, "w_norm": np.sqrt(wn2),
             "x_norm": np.abs(g) * np.sqrt(wn2), "invariant": beta ** 2 * np.exp(g ** 2 / c)}
