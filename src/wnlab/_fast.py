@@ -4,13 +4,15 @@ The NumPy driver (:func:`wnlab.engine.run`) advances all runs in lock-step and p
 passes over ``(B, m)`` arrays per step. Here each run is advanced to its end by one compiled loop
 whose working set (``m`` numbers) stays in cache, runs are spread over threads with ``prange``,
 and nothing is allocated per step. It applies when the problem is a :class:`LeastSquares` in
-reduced coordinates, the method is GD, WN or rPGD, step sizes are per-run constants and no
-history is recorded; :func:`wnlab.solve_batch` falls back to the NumPy driver otherwise.
+reduced coordinates (or its exact-in-law reduced form), the method is GD, WN or rPGD, step
+sizes are per-run constants and no history is recorded; :func:`wnlab.solve_batch` falls back to the NumPy driver otherwise.
 
 The arithmetic is the same as :mod:`wnlab.methods` written out per coordinate, so results agree
-with the NumPy driver to rounding (dot products are summed in another order: ~1e-16 relative per
-step; the tests check 1e-12 in the stable regime) and each run's result does not depend on the
-number of threads or on which other runs share the batch.
+with the NumPy driver to rounding: the loop is compiled with ``fastmath={"reassoc", "contract"}``
+(sums are vectorised in another order and multiply-adds fused: ~1e-16 relative per step, 1.8x
+faster; no assumption about NaN or inf, so divergence is still detected), and the tests check
+1e-12 against NumPy in the stable regime. Each run's result is the same bits whatever the number
+of threads and whichever other runs share the batch (tested).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def constant_steps(sched, B):
 def _build():
     from numba import njit, prange
 
-    @njit(parallel=True, cache=True, nogil=True)
+    @njit(parallel=True, cache=True, nogil=True, fastmath={"reassoc", "contract"})
     def kernel(code, s, b, g, a, beta, eta, gamma, tol, max_iter, zero_loss, g_scale, grad_scale,
                diverge, stall_rtol, n_iter, reason, loss_out, max_dir):
         B, m = a.shape
@@ -165,9 +167,9 @@ def run(problem, method, state, *, eta, gamma, tol, max_iter):
 def applicable(problem, method, eta, gamma, record_every, engine) -> bool:
     from .problem import LeastSquares
 
+    # least squares in reduced form: LeastSquares, or wnlab.sampling.ReducedProblem (same loss)
     return (engine == "reduced" and record_every is None and method in _CODES
-            and isinstance(problem, LeastSquares)
-            and type(problem).reduced_loss_grad is LeastSquares.reduced_loss_grad
+            and getattr(type(problem), "reduced_loss_grad", None) is LeastSquares.reduced_loss_grad
             and _is_constant(eta) and (method == "gd" or _is_constant(gamma)))
 
 

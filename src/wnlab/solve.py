@@ -307,10 +307,13 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
             from .sampling import EXACT_IN_LAW_NOTE, NoFullVectorError
             raise NoFullVectorError(f"these runs were started from reduced coordinates ({EXACT_IN_LAW_NOTE}); "
                                     "no full d-vector exists: use the summaries (loss, x_norm, dist, x_null_norm, g)")
-        x = problem.from_reduced(xa)
         with np.errstate(invalid="ignore", divide="ignore"):
             coef = np.where(beta > 0, xb / np.where(beta > 0, beta, 1.0), 0.0)
-        return x + coef[:, None] * (null - problem.from_reduced(a0))
+        x, z_null = problem.from_reduced(xa), problem.from_reduced(a0)
+        np.subtract(null, z_null, out=z_null)  # the starts' null parts, in place (peak memory)
+        z_null *= coef[:, None]
+        x += z_null
+        return x
 
     return BatchResult(method, problem, out, to_full, stability, engine)
 
