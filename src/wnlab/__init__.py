@@ -14,6 +14,19 @@ from .solve import ALL_METHODS, BatchResult, Result, solve, solve_batch
 
 __version__ = "0.1.0"
 
+#: submodules loaded on first access (``wnlab.stochastic.solve(...)`` works after ``import wnlab``);
+#: ``wnlab.torch`` and ``wnlab.dask_backend`` import their optional dependency only then
+_LAZY = ("losses", "stochastic", "sampling", "sweep", "plots", "tables", "verify", "torch", "dask_backend",
+         "torch_backend", "experiments")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'wnlab' has no attribute {name!r}")
+
 __all__ = [
     "LeastSquares", "gaussian_problem", "orthonormal_problem", "paper_example", "load_problem",
     "solve", "solve_batch", "Result", "BatchResult", "Status", "StabilityWarning", "ALL_METHODS",

@@ -256,8 +256,6 @@ def warn_if_unstable(stability_ratio):
     ratio = np.max(stability_ratio)
     if ratio >= STABLE_LIMIT:
         warnings.warn(
-            f"the direction step eta g^2 lambda_max / ||w||^2 (eta lambda_max for GD; lambda_max/4 for "
-            f"logistic loss) reached {ratio:.3g} >= 2: "
-            "it overshoots, so the dynamics oscillate or amplify rounding and two implementations "
-            "(e.g. engine='reduced' and engine='full') can disagree. Lower eta for reproducible digits.",
-            StabilityWarning, stacklevel=3)
+            f"unstable regime: the direction step eta g^2 lambda_max/||w||^2 reached {ratio:.3g} >= 2, so the "
+            "dynamics overshoot and amplify rounding (results are not reproducible to the last digits); "
+            "lower eta", StabilityWarning, stacklevel=3)
