@@ -156,3 +156,13 @@ def test_cli_solve_minibatch(tmp_path):
     np.testing.assert_allclose(data["x"], ref.x, atol=1e-15)
     assert main(["solve", "--problem", "paper", "--method", "gd", "--eta", "0.1", "--batch-size", "2",
                  "--batch-seed", "0"]) == 2
+
+
+def test_missing_optional_dependency_fails_before_work(monkeypatch, tmp_path, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    assert main(["reproduce", "figure1", "--preset", "tiny", "--out", str(tmp_path / "f")]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'wnlab[plot]'" in err and not (tmp_path / "f").exists()

@@ -16,6 +16,27 @@ from . import __version__
 COMMANDS = ["solve", "flow", "verify", "reproduce", "sweep", "plot"]
 
 
+#: optional dependency -> the extra that installs it
+EXTRAS = {"matplotlib": "plot", "pandas": "table", "pyarrow": "table", "sklearn": "data", "torch": "torch",
+          "dask": "dask", "distributed": "dask", "numba": "fast", "tqdm": "progress"}
+
+
+def missing_extra_message(module: str | None) -> str:
+    top = (module or "").split(".")[0]
+    extra = EXTRAS.get(top)
+    hint = f"pip install 'wnlab[{extra}]'" if extra else f"pip install {top}"
+    return f"this needs the optional package {top!r}, which is not installed: {hint}"
+
+
+def require(*modules: str) -> None:
+    """Fail before any work if an optional dependency is missing (``ImportError`` -> exit 2)."""
+    import importlib.util
+
+    for mod in modules:
+        if importlib.util.find_spec(mod) is None:
+            raise ImportError(missing_extra_message(mod), name=mod)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wnlab",
@@ -34,6 +55,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except ImportError as exc:  # an optional dependency is missing
+        print(f"wnlab {args.command}: error: {missing_extra_message(exc.name)}", file=sys.stderr)
+        return 2
     except (ValueError, OSError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"wnlab {args.command}: error: {msg}", file=sys.stderr)

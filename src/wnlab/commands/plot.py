@@ -46,6 +46,9 @@ def _num(text):
 
 
 def run(args) -> int:
+    from ..cli import require
+
+    require("matplotlib")
     from ..plots import plot_table
     from ..tables import read_table
 

@@ -27,4 +27,14 @@ def add_parser(sub) -> None:
         tp.add_argument("--out", metavar="DIR", default=f"wnlab-out/{name}",
                         help=f"output directory (default wnlab-out/{name})")
         mod.add_arguments(tp)
-        tp.set_defaults(func=mod.main)
+        tp.set_defaults(func=_checked(mod.main, getattr(mod, "REQUIRES", ("matplotlib",))))
+
+
+def _checked(main, modules):
+    """Check the target's optional dependencies (plots need matplotlib) before any work."""
+    def run(args):
+        from ..cli import require
+
+        require(*modules)
+        return main(args)
+    return run

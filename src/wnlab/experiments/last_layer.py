@@ -28,6 +28,9 @@ import numpy as np
 
 from .batch_bias import write_metadata, write_table
 
+#: optional packages this target needs (checked before any work)
+REQUIRES = ("matplotlib", "sklearn")
+
 __all__ = ["Config", "PRESETS", "features", "run", "add_arguments", "main"]
 
 

@@ -19,6 +19,9 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+#: optional packages this target needs (checked before any work)
+REQUIRES = ("matplotlib", "sklearn")
+
 METHODS = ("gd", "wn", "rpgd", "rpgd-then-gd")
 
 STEP_NOTE = (
