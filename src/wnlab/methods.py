@@ -95,7 +95,9 @@ class GD(Method):
 
     @staticmethod
     def step(state, r, eta, gamma):
-        return GDState(state.a - eta[:, None] * r, state.beta)
+        a_new = r * (-eta)[:, None]
+        a_new += state.a
+        return GDState(a_new, state.beta)
 
 
 class WN(Method):
@@ -126,7 +128,10 @@ class WN(Method):
         p = _dot(a, r) / nw                       # u . r = df/dg
         k = eta * g / nw
         q = p / nw                                 # projection coefficient of r on u, over ||w||
-        a_new = a - k[:, None] * (r - q[:, None] * a)
+        a_new = a * q[:, None]                     # a - k (r - q a), with one temporary
+        a_new -= r
+        a_new *= k[:, None]
+        a_new += a
         beta_new = beta * (1.0 + k * q)
         return WNState(g - gamma * p, a_new, beta_new)
 
@@ -150,9 +155,11 @@ class RPGD(Method):
     def step(state, r, eta, gamma):
         g, a, beta = state
         p = _dot(a, r)
-        va = a - (eta * g)[:, None] * r
+        va = r * (-eta * g)[:, None]               # v = a - eta g r, then v/||v||, in place
+        va += a
         nv = (_dot(va, va) + beta * beta) ** 0.5
-        return WNState(g - gamma * p, va / nv[:, None], beta / nv)
+        va /= nv[:, None]
+        return WNState(g - gamma * p, va, beta / nv)
 
 
 METHODS: dict[str, type[Method]] = {"gd": GD, "wn": WN, "rpgd": RPGD}

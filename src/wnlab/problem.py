@@ -271,8 +271,11 @@ class LeastSquares(LinearModel):
 
         ``e = U (s a - b)``, so ``||e|| = ||s a - b||`` and ``V^T A^T e = s (s a - b)``.
         """
-        e = a * self.s - self.b
-        return 0.5 * np.einsum("ij,ij->i", e, e), e * self.s
+        e = a * self.s
+        e -= self.b
+        loss = 0.5 * np.einsum("ij,ij->i", e, e)
+        e *= self.s  # r = s e, in place
+        return loss, e
 
     def full_loss_grad(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Loss and ``A^T (A x - y)`` for a batch of full vectors ``x`` (``(B, d)``): ``O(Bmd)``."""
