@@ -16,7 +16,8 @@ import platform
 import sys
 from pathlib import Path
 
-__all__ = ["atomic_write_text", "write_table", "read_table", "package_versions", "write_manifest", "summary_rows"]
+__all__ = ["atomic_write_text", "write_json", "write_table", "read_table", "package_versions", "write_manifest",
+           "summary_rows"]
 
 
 def atomic_write_text(path, text: str) -> None:
@@ -38,8 +39,8 @@ def _cell(v):
     return str(v)
 
 
-def write_table(rows: list[dict], columns: list[str], path_stem) -> list[Path]:
-    """Write ``rows`` as ``<stem>.csv`` (and ``<stem>.parquet`` if pandas/pyarrow import).
+def write_table(rows: list[dict], columns: list[str], path_stem, *, parquet: bool = True) -> list[Path]:
+    """Write ``rows`` as ``<stem>.csv`` (and ``<stem>.parquet`` if ``parquet`` and pandas/pyarrow import).
 
     Returns the paths written. Missing values (``None``, NaN) are empty CSV cells.
     """
@@ -52,6 +53,8 @@ def write_table(rows: list[dict], columns: list[str], path_stem) -> list[Path]:
     csv_path = stem.with_suffix(".csv")
     atomic_write_text(csv_path, buf.getvalue())
     written = [csv_path]
+    if not parquet:
+        return written
     try:
         import pandas as pd
         import pyarrow  # noqa: F401
@@ -118,12 +121,17 @@ def package_versions() -> dict:
     return out
 
 
+def write_json(path, payload: dict) -> None:
+    """``payload`` as indented JSON (NumPy arrays and scalars, enums and paths converted), atomically."""
+    atomic_write_text(path, json.dumps(payload, indent=2, default=_jsonable) + "\n")
+
+
 def write_manifest(path, payload: dict) -> None:
     """``payload`` plus package versions and the command line, as JSON, atomically."""
     full = dict(payload)
     full.setdefault("command_line", list(sys.argv))
     full.setdefault("versions", package_versions())
-    atomic_write_text(path, json.dumps(full, indent=2, sort_keys=False, default=_jsonable) + "\n")
+    write_json(path, full)
 
 
 def _jsonable(v):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -64,19 +63,9 @@ def step_arg(text: str):
 def write_json(path: str | None, payload: dict) -> None:
     if path is None:
         return
+    from ..tables import write_json as _write
+
     out = Path(path)
     if out.parent and not out.parent.exists():
         raise ValueError(f"cannot write {out}: directory {out.parent} does not exist")
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=_jsonable) + "\n")
-    tmp.replace(out)
-
-
-def _jsonable(v):
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, np.generic):
-        return v.item()
-    if hasattr(v, "value"):
-        return v.value
-    raise TypeError(f"not JSON-serialisable: {type(v).__name__}")
+    _write(out, payload)

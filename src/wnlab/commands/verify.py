@@ -52,8 +52,7 @@ def run(args) -> int:
     write_json(args.json, {"wnlab_version": __version__, "seed": args.seed, "elapsed_s": elapsed,
                            "n_rows": len(rows), "n_failed": n_fail, "rows": rows})
     if args.markdown:
-        out = Path(args.markdown)
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(to_markdown(rows))
-        tmp.replace(out)
+        from ..tables import atomic_write_text
+
+        atomic_write_text(args.markdown, to_markdown(rows))
     return 1 if n_fail else 0

@@ -16,9 +16,6 @@ bias.
 
 from __future__ import annotations
 
-import csv
-import json
-import platform
 import sys
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -118,22 +115,17 @@ def _plot(cfg, rows, g_star, stem):
 
 
 def write_table(path, rows) -> None:
-    """A tidy CSV (one row per dict, columns = keys of the first row)."""
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    """A tidy CSV (one row per dict, columns = keys of the first row), atomically."""
+    from ..tables import write_table as _write
+
+    _write(rows, list(rows[0]), Path(path).with_suffix(""), parquet=False)
 
 
 def write_metadata(out: Path, cfg, seeds: dict) -> None:
     """``metadata.json``: config, seeds, package versions and command line."""
-    import scipy
-    versions = {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__}
-    for mod in ("wnlab", "matplotlib", "sklearn", "torch"):
-        if mod in sys.modules:
-            versions[mod] = getattr(sys.modules[mod], "__version__", "?")
-    meta = {"config": asdict(cfg), "seeds": seeds, "versions": versions, "command": sys.argv}
-    (out / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
+    from ..tables import write_manifest
+
+    write_manifest(Path(out) / "metadata.json", {"config": asdict(cfg), "seeds": seeds, "command": sys.argv})
 
 
 def add_arguments(parser) -> None:

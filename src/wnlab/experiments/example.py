@@ -50,56 +50,23 @@ COLUMNS = ["g0", "paper", "exact", "flow", "wn", "rpgd", "gd", "flow_minus_exact
 
 # -- output helpers shared with figure2 ------------------------------------------------------
 
-def versions() -> dict:
-    import platform
-
-    import scipy
-
-    from .. import __version__
-
-    out = {"wnlab": __version__, "numpy": np.__version__, "scipy": scipy.__version__,
-           "python": platform.python_version()}
-    try:
-        import matplotlib
-
-        out["matplotlib"] = matplotlib.__version__
-    except ImportError:  # pragma: no cover - plots are optional
-        pass
-    return out
-
-
 def write_csv(path, rows: list[dict], columns: list[str]) -> None:
-    """A tidy CSV (atomic write)."""
-    import csv
+    """A tidy CSV (atomic write; floats written exactly): :func:`wnlab.tables.write_table`."""
+    from ..tables import write_table
 
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as fh:
-        wr = csv.DictWriter(fh, fieldnames=columns)
-        wr.writeheader()
-        for r in rows:
-            wr.writerow({k: (repr(float(v)) if isinstance(v, (float, np.floating)) else v) for k, v in r.items()})
-    tmp.replace(path)
+    write_table(rows, columns, path.with_suffix(""), parquet=False)
 
 
 def write_metadata(out_dir, target: str, config, elapsed: float, extra: dict) -> dict:
-    import json
+    """``metadata.json`` (config, package versions, command line, ``extra``), atomically."""
     import sys
 
+    from ..tables import package_versions, write_manifest
+
     meta = {"target": target, "config": asdict(config), "seeds": "none: the example is deterministic",
-            "versions": versions(), "command": sys.argv, "elapsed_s": elapsed, **extra}
-    path = out_dir / "metadata.json"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=2, default=_jsonable) + "\n")
-    tmp.replace(path)
+            "versions": package_versions(), "command": sys.argv, "elapsed_s": elapsed, **extra}
+    write_manifest(out_dir / "metadata.json", meta)
     return meta
-
-
-def _jsonable(v):
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, np.generic):
-        return v.item()
-    return str(v)
 
 
 def save_figure(fig, stem) -> list[str]:
