@@ -99,7 +99,7 @@ def _unique(rows, col):
     return vals.pop() if len(vals) == 1 and _number(next(iter(vals), None)) else None
 
 
-def save_figure(fig, path) -> list[Path]:
+def save_figure(fig, path, *, dpi: int = 110) -> list[Path]:
     """Save ``fig`` to ``path``; a path without ``.png``/``.svg`` gets both. Returns the paths."""
     path = Path(path)
     targets = [path] if path.suffix in (".png", ".svg", ".pdf") else [path.with_suffix(".png"), path.with_suffix(".svg")]
@@ -107,7 +107,7 @@ def save_figure(fig, path) -> list[Path]:
         if not t.parent.is_dir():
             raise ValueError(f"cannot write {t}: directory {t.parent} does not exist")
         meta = {"Date": None} if t.suffix == ".svg" else {}
-        fig.savefig(t, dpi=110, bbox_inches="tight", metadata=meta)
+        fig.savefig(t, dpi=dpi, bbox_inches="tight", metadata=meta)
     return targets
 
 

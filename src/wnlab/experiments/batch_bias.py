@@ -93,10 +93,9 @@ def run(config: Config, out_dir) -> dict:
 
 
 def _plot(cfg, rows, g_star, stem):
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(cfg.methods), figsize=(4.2 * len(cfg.methods), 3.4), squeeze=False)
+    from .example import new_figure, save_figure
+
+    fig, axes = new_figure((4.2 * len(cfg.methods), 3.4), 1, len(cfg.methods))
     for ax, method in zip(axes[0], cfg.methods):
         for b in cfg.batch_sizes:
             sel = [r for r in rows if r["method"] == method and r["batch_size"] == b]
@@ -108,10 +107,7 @@ def _plot(cfg, rows, g_star, stem):
         ax.set_ylabel("final ||x||")
         ax.set_title(method.upper())
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    for ext in ("png", "svg"):
-        fig.savefig(f"{stem}.{ext}", dpi=120)
-    plt.close(fig)
+    save_figure(fig, Path(stem))
 
 
 def write_table(path, rows) -> None:

@@ -70,20 +70,19 @@ def write_metadata(out_dir, target: str, config, elapsed: float, extra: dict) ->
 
 
 def save_figure(fig, stem) -> list[str]:
-    paths = []
-    for ext in ("png", "svg"):
-        p = stem.with_suffix("." + ext)
-        fig.savefig(p, dpi=120, bbox_inches="tight")
-        paths.append(str(p))
-    return paths
+    """PNG and SVG at 120 dpi (:func:`wnlab.plots.save_figure`); the paths as strings."""
+    from ..plots import save_figure as _save
+
+    return [str(p) for p in _save(fig, stem.with_suffix(""), dpi=120)]
 
 
-def new_figure(figsize):
-    """A matplotlib Figure that never touches pyplot or a GUI backend (works under Agg and headless)."""
+def new_figure(figsize, nrows: int = 1, ncols: int = 1):
+    """A matplotlib Figure that never touches pyplot or a GUI backend (works under Agg and headless),
+    and its axes (one, or a ``(nrows, ncols)`` array)."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=figsize)
-    return fig, fig.add_subplot()
+    fig = Figure(figsize=figsize, layout="tight")
+    return fig, (fig.add_subplot() if nrows * ncols == 1 else fig.subplots(nrows, ncols, squeeze=False))
 
 
 def prepare_out(out_dir):

@@ -110,10 +110,10 @@ def run(config: Config, out_dir) -> dict:
 
 
 def _plot(rows, stem):
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(7.5, 3))
+    from .example import new_figure, save_figure
+
+    fig, axes = new_figure((7.5, 3), 1, 2)
+    axes = axes[0]
     names = [r["variant"] for r in rows]
     axes[0].bar(names, [r["heldout_error"] for r in rows])
     axes[0].set_ylabel("held-out error")
@@ -121,10 +121,7 @@ def _plot(rows, stem):
     axes[1].axhline(rows[0]["min_norm_x_norm"], ls="--", c="k", lw=1, label="||x*|| (min-norm)")
     axes[1].set_ylabel("||x||")
     axes[1].legend(fontsize=7)
-    fig.tight_layout()
-    for ext in ("png", "svg"):
-        fig.savefig(f"{stem}.{ext}", dpi=120)
-    plt.close(fig)
+    save_figure(fig, Path(stem))
 
 
 def add_arguments(parser) -> None:
