@@ -280,6 +280,10 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
     space = ReducedSpace(problem) if engine == "reduced" else FullSpace(problem)
     if _wrap_space is not None:  # e.g. mini-batch gradients (wnlab.stochastic)
         space = _wrap_space(space)
+    if backend == "numba":
+        phases = ([("rpgd", eta_s, gamma_s), ("gd", eta_gd_s, Constant(0.0))] if method == "rpgd-then-gd"
+                  else [(method, eta_s, gamma_s)])
+        _check_numba(problem, phases, record_every, space.name)
     if reduced_starts is not None:
         null = None
     elif engine == "reduced":
@@ -290,8 +294,6 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
     else:
         a, null, beta = z.copy(), None, np.zeros(B)
     state = GDState(a, beta) if g0 is None else WNState(g0, a, beta)
-    if backend == "numba" and not _fast.numba_available():
-        raise ValueError("backend='numba' needs Numba: pip install 'wnlab[fast]' (or use backend='numpy')")
     common = dict(tol=tol, space=space, record_every=record_every, progress=progress, backend=backend)
 
     if method != "rpgd-then-gd":
@@ -331,11 +333,17 @@ def _drive(problem, method, state, *, eta, gamma, tol, max_iter, space, record_e
         if progress is not None:
             progress(len(out.n_iter))
         return out
-    if backend == "numba":
-        raise ValueError("backend='numba' covers GD/WN/rPGD in the reduced engine with constant step sizes "
-                         "and no history; use backend='numpy' (or 'auto') for this run")
     return _engine.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter, space=space,
                        record_every=record_every, progress=progress)
+
+
+def _check_numba(problem, phases, record_every, space_name):
+    """``backend="numba"``: fail before any work if Numba is missing or a phase does not qualify."""
+    if not _fast.numba_available():
+        raise ValueError("backend='numba' needs Numba: pip install 'wnlab[fast]' (or use backend='numpy')")
+    if not all(_fast.applicable(problem, m, eta, gamma, record_every, space_name) for m, eta, gamma in phases):
+        raise ValueError("backend='numba' covers GD/WN/rPGD in the reduced engine with constant step sizes "
+                         "and no history; use backend='numpy' (or 'auto') for this run")
 
 
 def _check_torch(problem, engine, record_every, wrap_space):
