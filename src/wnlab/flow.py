@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import theory
-from .problem import check_vector
+from .problem import _positive, check_vector
 
 __all__ = ["flow", "FlowResult", "FlowBatch", "FlowStatus", "flow_two_phase", "FLOW_METHODS"]
 
@@ -175,15 +175,6 @@ def _rhs_gd(problem):
     return rhs
 
 
-def _check_positive(name, v, allow_zero=False):
-    if isinstance(v, (bool, np.bool_)) or np.ndim(v) != 0:
-        raise ValueError(f"{name} must be a number, got {v!r}")
-    v = float(v)
-    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} finite number, got {v}")
-    return v
-
-
 def flow(problem, *, g0=None, w0=None, x0=None, c=None, method: str = "wn", t_max: float = 1e4,
          tol: float = 1e-12, rtol: float = 1e-10, atol: float = 1e-13, solver: str = "DOP853",
          t_eval=None, dense_output: bool = False, max_step: float = np.inf, progress=None):
@@ -236,12 +227,12 @@ def flow(problem, *, g0=None, w0=None, x0=None, c=None, method: str = "wn", t_ma
         raise ValueError("c sets the speed of the scale g, which the gradient flow does not have; drop c")
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r}; use one of {', '.join(SOLVERS)} (scipy.integrate.solve_ivp)")
-    t_max = _check_positive("t_max", t_max)
+    t_max = _positive("t_max", t_max)
     if not max_step > 0:
         raise ValueError(f"max_step must be positive, got {max_step!r}")
-    tol = _check_positive("tol", tol, allow_zero=True)
-    rtol = _check_positive("rtol", rtol)
-    atol = _check_positive("atol", atol, allow_zero=True)
+    tol = _positive("tol", tol, allow_zero=True)
+    rtol = _positive("rtol", rtol)
+    atol = _positive("atol", atol, allow_zero=True)
     if t_eval is not None:
         t_eval = np.asarray(t_eval, dtype=np.float64)
         if t_eval.ndim != 1 or not np.all(np.isfinite(t_eval)) or np.any(np.diff(t_eval) <= 0) \
@@ -417,7 +408,7 @@ def flow_two_phase(problem, *, g0, w0, c, null_tol: float = 1e-10, t_max: float 
     Returns ``(phase1, phase2)``, two :class:`FlowResult`.
     """
     c = theory.check_c(c, positive=True)
-    null_tol = _check_positive("null_tol", null_tol)
+    null_tol = _positive("null_tol", null_tol)
     w0 = theory.unit_direction(problem, w0)
     g0 = theory.check_scale("g0", g0)
     opts = dict(tol=1e-12, rtol=1e-10, atol=1e-13, solver="DOP853", t_eval=None, dense=False, max_step=np.inf)

@@ -389,10 +389,13 @@ def _check_sizes(m, d):
         raise ValueError(f"need integers 0 < m < d, got m = {m!r}, d = {d!r}")
 
 
-def _positive(name, v):
+def _positive(name, v, allow_zero: bool = False) -> float:
+    """``v`` as a float after checking it is one finite number, positive (or ``>= 0``)."""
+    if isinstance(v, (bool, np.bool_)) or np.ndim(v) != 0:
+        raise ValueError(f"{name} must be a number, got {v!r}")
     v = float(v)
-    if not (np.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {v}")
+    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        raise ValueError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} finite number, got {v}")
     return v
 
 
