@@ -76,11 +76,10 @@ def minibatch_grad(problem, xa: np.ndarray, rows: np.ndarray, *, reduced: bool,
     m, b = problem.m, rows.shape[1]
     if reduced:
         RS = problem.U[rows] * problem.s                       # (B, b, k): rows of A in V coordinates
-        z = np.einsum("ijk,ik->ij", RS, xa)
     else:
         A = problem.A
         RS = (A[rows.ravel()].toarray() if hasattr(A, "toarray") else A[rows.ravel()]).reshape(rows.shape + (-1,))
-        z = np.einsum("ijk,ik->ij", RS, xa)
+    z = np.einsum("ijk,ik->ij", RS, xa)
     lp = _loss_fn(problem).deriv(z, problem.y[rows])
     lp = lp / (b * np.einsum("ijk,ijk->ij", RS, RS)) if normalize else (m / b) * lp
     return np.einsum("ijk,ij->ik", RS, lp)
