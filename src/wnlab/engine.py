@@ -13,49 +13,16 @@ Two coordinate systems ("spaces") share the same driver and step functions:
 
 from __future__ import annotations
 
-import enum
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from .methods import METHODS, GDState, Method, WNState
+from .status import StabilityWarning, Status
+from .stopping import DIVERGE_FACTOR, STABLE_LIMIT, STALL_RTOL
 
 __all__ = ["Status", "StabilityWarning", "run", "ReducedSpace", "FullSpace", "DIVERGE_FACTOR", "STABLE_LIMIT"]
-
-#: a run whose loss exceeds this multiple of ``max(initial loss, loss at x = 0)`` has diverged
-DIVERGE_FACTOR = 1e10
-#: the direction dynamics are stable while ``eta g^2 lambda_max / ||w||^2`` stays below this
-STABLE_LIMIT = 2.0
-#: ``|g|`` and ``|df/dg|`` below this (relative) count as 0 for Lemma 2.3's set S
-STALL_RTOL = 1e-12
-
-
-class Status(enum.Enum):
-    """Why a run stopped."""
-
-    CONVERGED = "converged"
-    MAX_ITER = "max_iter"
-    DIVERGED = "diverged"
-    STALLED = "stalled"
-
-    @property
-    def advice(self) -> str:
-        return {
-            Status.CONVERGED: "the loss reached tol.",
-            Status.MAX_ITER: "max_iter steps were taken before the loss reached tol; increase max_iter or the step sizes.",
-            Status.DIVERGED: "the loss blew up; lower the step size named in the message.",
-            Status.STALLED: ("the run sits on a stationary point that is not a minimum "
-                             "(Lemma 2.3: g = 0 and y^T A w = 0) and cannot leave it; change g0 or w0."),
-        }[self]
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class StabilityWarning(UserWarning):
-    """A run's direction step exceeded ``2/lambda_max``: its dynamics amplify rounding (MATH.md)."""
-
 
 class ReducedSpace:
     """Coordinates ``a = V^T x`` (length ``m``) plus a null coefficient: ``O(m)`` per run-step."""
