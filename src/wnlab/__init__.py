@@ -6,7 +6,7 @@ reparametrized projected gradient descent (rPGD) on overparametrized least squar
 """
 
 from . import theory
-from .engine import StabilityWarning, Status
+from .status import StabilityWarning, Status
 from .flow import FlowResult, FlowStatus, flow
 from .problem import LeastSquares, gaussian_problem, load_problem, orthonormal_problem, paper_example
 from .schedules import InverseGSquared, Sequence, TwoStage

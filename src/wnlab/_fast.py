@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import engine as _engine
+from . import stopping as _stopping
+from .methods import METHODS
 from .schedules import Constant, Ratio
 
 _CODES = {"gd": 0, "wn": 1, "rpgd": 2}
@@ -139,7 +141,7 @@ def run(problem, method, state, *, eta, gamma, tol, max_iter):
     if _kernel is None:
         _kernel = _build()
     B = len(state.a)
-    M = _engine.METHODS[method]
+    M = METHODS[method]
     has_g = M.has_scale
     g = np.array(state.g, dtype=np.float64) if has_g else np.zeros(B)
     a = np.array(state.a, dtype=np.float64, order="C")
@@ -153,7 +155,7 @@ def run(problem, method, state, *, eta, gamma, tol, max_iter):
     zero_loss, zero_grad = problem.reduced_loss_grad(np.zeros((1, problem.m)))
     _kernel(_CODES[method], problem.s, problem.b, g, a, beta, eta_v, gamma_v, float(tol), int(max_iter),
             float(zero_loss[0]), max(problem.scale, 1e-300), float(np.linalg.norm(zero_grad)),
-            _engine.DIVERGE_FACTOR, _engine.STALL_RTOL, n_iter, reason, loss, max_dir)
+            _stopping.DIVERGE_FACTOR, _stopping.STALL_RTOL, n_iter, reason, loss, max_dir)
     final = type(state)(g, a, beta) if has_g else type(state)(a, beta)
     status, messages = [], []
     for i in range(B):

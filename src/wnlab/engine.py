@@ -1,14 +1,21 @@
 """The one driver: batching, stopping, recording, and why each run stopped.
 
 :func:`run` advances a batch of ``B`` runs of one method in lock-step. At step ``t`` it
-evaluates the loss and gradient at every active run's current point, records history,
-retires the runs that are done (converged, diverged, stalled, or at ``max_iter``), and
-takes one step for the others. Retired runs leave the working arrays, so a batch whose
-runs stop at different times costs only what the active runs cost.
+evaluates the loss and gradient at every active run's current point, records history, retires
+the runs that are done (the rule of :mod:`wnlab.stopping`: converged, diverged, stalled, or at
+``max_iter``), and takes one step for the others. Retired runs leave the working arrays, so a
+batch whose runs stop at different times costs only what the active runs cost.
 
-Two coordinate systems ("spaces") share the same driver and step functions:
-:class:`ReducedSpace` (``O(m)`` per run-step, the default) and :class:`FullSpace`
-(the plain ``d``-dimensional reference, ``engine="full"``).
+The same driver runs on NumPy arrays and on PyTorch tensors (``backend="torch"``): the state,
+the problem's constants and the step sizes live on the array's device, and the driver touches
+them only through operators, indexing and a handful of namespace functions (:func:`_namespace`).
+Finished runs are copied back to NumPy as they retire; step-size schedules are evaluated on the
+host (constants are uploaded once).
+
+Two coordinate systems ("spaces") share the driver and the step functions:
+:class:`ReducedSpace` (``O(m)`` per run-step, the default) and :class:`FullSpace` (the plain
+``d``-dimensional reference, ``engine="full"``). A method made of phases (:class:`wnlab.methods.Then`)
+is run phase after phase by :func:`run_phases`, each phase through whichever loop applies.
 """
 
 from __future__ import annotations
@@ -18,11 +25,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .methods import METHODS, GDState, Method, WNState
+from .methods import GDState, Method, WNState
 from .status import StabilityWarning, Status
-from .stopping import DIVERGE_FACTOR, STABLE_LIMIT, STALL_RTOL
+from .stopping import (CONVERGED, DIVERGED, MAX_ITER, STABLE_LIMIT, STALL_RTOL, STATUS_OF_CODE, STALLED,
+                       divergence_limit, on_stationary_set, stop_code)
 
-__all__ = ["Status", "StabilityWarning", "run", "ReducedSpace", "FullSpace", "DIVERGE_FACTOR", "STABLE_LIMIT"]
+__all__ = ["Status", "StabilityWarning", "run", "run_phases", "ReducedSpace", "FullSpace", "RunOutput",
+           "describe", "HISTORY_KEYS", "STABLE_LIMIT"]
+
 
 class ReducedSpace:
     """Coordinates ``a = V^T x`` (length ``m``) plus a null coefficient: ``O(m)`` per run-step."""
@@ -67,6 +77,23 @@ class FullSpace:
         return np.linalg.norm(a_null, axis=1) / np.linalg.norm(a, axis=1)
 
 
+class TorchSpace:
+    """Least squares in reduced coordinates on PyTorch tensors (``s`` and ``b`` on the device)."""
+
+    name = "reduced"
+
+    def __init__(self, problem, device):
+        import torch
+
+        self.problem = problem
+        self.s = torch.as_tensor(np.asarray(problem.s, dtype=np.float64), device=device)
+        self.b = torch.as_tensor(np.asarray(problem.b, dtype=np.float64), device=device)
+
+    def loss_grad(self, a):
+        e = a * self.s - self.b
+        return 0.5 * (e * e).sum(-1), e * self.s
+
+
 HISTORY_KEYS = ("loss", "g", "w_null_norm", "x_norm", "dist", "x_null_norm")
 
 
@@ -83,94 +110,148 @@ class RunOutput:
     history: dict | None
 
 
+def _namespace(x):
+    """The array namespace of ``x``: NumPy itself, or PyTorch through ``array-api-compat``."""
+    if isinstance(x, np.ndarray):
+        return np
+    import array_api_compat
+
+    return array_api_compat.array_namespace(x)
+
+
+def _host(x) -> np.ndarray:
+    return x if isinstance(x, np.ndarray) else x.detach().cpu().numpy()
+
+
 def _take(state, keep):
     return type(state)(*(f[keep] for f in state))
 
 
-def run(problem, method: str | type[Method], state, *, eta, gamma, tol: float, max_iter: int,
-        space, record_every: int | None = None, progress=None) -> RunOutput:
-    """Advance a batch of runs until each one stops. See the module docstring.
+class _Steps:
+    """A schedule evaluated for the active runs, on the state's device (constants uploaded once)."""
 
-    ``state`` is a :class:`GDState` or :class:`WNState` of ``B`` runs in the coordinates of
-    ``space``; ``eta`` and ``gamma`` are :mod:`wnlab.schedules` schedules (``gamma``
-    ignored for GD). ``progress``, if given, is called as ``progress(n_finished)``.
+    def __init__(self, name, sched, B, like):
+        from .schedules import Constant
+
+        self.name, self.sched = name, sched
+        self.host = isinstance(like, np.ndarray)
+        self.const = None
+        if isinstance(sched, Constant) and not self.host:
+            self.const = _to_device(np.broadcast_to(np.asarray(sched.value, dtype=np.float64), (B,)).copy(), like)
+
+    def __call__(self, t, g, idx_host, idx, like):
+        if self.const is not None:
+            return self.const[idx]
+        g = None if g is None or not self.sched.depends_on_g else _host(g)
+        v = _eval_step_size(self.name, self.sched, t, g, idx_host)
+        return v if self.host else _to_device(np.array(v, dtype=np.float64), like)
+
+
+def _to_device(v, like):
+    if isinstance(like, np.ndarray):
+        return v
+    import torch
+
+    return torch.as_tensor(v, device=like.device)
+
+
+def run(problem, method: Method, state, *, eta, gamma, tol: float, max_iter: int, space,
+        record_every: int | None = None, progress=None) -> RunOutput:
+    """Advance a batch of runs of one plain method until each one stops (see the module docstring).
+
+    ``state`` is the method's state of ``B`` runs in the coordinates of ``space`` (NumPy arrays,
+    or tensors for ``backend="torch"``); ``eta`` and ``gamma`` are :mod:`wnlab.schedules`
+    schedules (``gamma`` unused without a scale). ``progress``, if given, is called as
+    ``progress(n_finished)``.
     """
-    M = METHODS[method] if isinstance(method, str) else method
-    B = len(state.a)
-    final = type(state)(*(np.array(f, dtype=np.float64, copy=True) for f in state))
+    if isinstance(method, str):
+        from .methods import get_method
+
+        method = get_method(method)
+    xp = _namespace(state.a)
+    like = state.a
+    B = state.a.shape[0]
+    final = type(state)(*(np.array(_host(f), dtype=np.float64, copy=True) for f in state))
     n_iter = np.zeros(B, dtype=np.int64)
-    status = np.empty(B, dtype=object)
-    messages = [""] * B
-    final_loss = np.full(B, np.nan)
-    max_dir = np.zeros(B)
-    idx = np.arange(B)
+    codes = np.full(B, -1, dtype=np.int64)
+    info = np.zeros((B, 4))       # loss, g, eta, gamma at the stop, for the messages
+    max_dir = xp.zeros(B, dtype=xp.float64) if xp is np else xp.zeros(B, dtype=xp.float64, device=like.device)
+    idx_host = np.arange(B)
+    idx = idx_host if xp is np else _to_device(idx_host, like)
     prev, prev_loss = state, None
     zero_loss, zero_grad = problem.reduced_loss_grad(np.zeros((1, getattr(problem, "k", problem.m))))
+    zero_loss = float(zero_loss[0])
     # optional hook (stochastic methods): a space may compute the step's gradient from (t, run indices)
     loss_grad_at = getattr(space, "loss_grad_at", None)
     grad_scale = float(np.linalg.norm(zero_grad))
     g_scale = max(problem.scale, 1e-300)
+    has_scale = method.has_scale
+    eta_f, gamma_f = _Steps("eta", eta, B, like), _Steps("gamma", gamma, B, like)
     rows: list[tuple[int, np.ndarray, dict]] = []
 
     for t in range(max_iter + 1):
-        xa, xb = M.point(state)
-        loss, r = space.loss_grad(xa) if loss_grad_at is None else loss_grad_at(xa, t, idx)
+        xa, xb = method.point(state)
+        loss, r = space.loss_grad(xa) if loss_grad_at is None else loss_grad_at(xa, t, idx_host)
         if t == 0:
-            limit = DIVERGE_FACTOR * np.maximum(loss, float(zero_loss[0]))
-        converged = loss <= tol
-        diverged = ~np.isfinite(loss) | (loss > limit[idx])
-        stalled = np.zeros(len(idx), dtype=bool)
+            limit = divergence_limit(loss, zero_loss)
         last = t == max_iter
-        eta_t = np.zeros(len(idx)) if last else _eval_step_size("eta", eta, t, state, idx)
-        gamma_t = (_eval_step_size("gamma", gamma, t, state, idx) if M.has_scale and not last
-                   else np.zeros_like(eta_t))
-        if M.has_scale:  # Lemma 2.3's set S, or g = 0 with a zero step on g: the run cannot move
-            at_zero = np.abs(state.g) <= STALL_RTOL * g_scale
-            if at_zero.any():
-                z = np.flatnonzero(at_zero)
-                sub = _take(state, z)
-                flat = (np.abs(M.scale_grad(sub, r[z]))
-                        <= STALL_RTOL * np.maximum(np.linalg.norm(r[z], axis=1), grad_scale))
-                stalled[z] = (flat | ((gamma_t[z] == 0) & (not last))) & ~converged[z]
-        bad_step = ~(np.isfinite(eta_t) & np.isfinite(gamma_t))
-        reason = np.select([converged, diverged | bad_step, stalled, np.full(len(idx), last)],
-                           [0, 1, 2, 3], default=-1)
-        done = reason >= 0
+        g = method.scale(state)
+        zeros = xp.zeros_like(loss)
+        eta_t = zeros if last else eta_f(t, g, idx_host, idx, like)
+        gamma_t = gamma_f(t, g, idx_host, idx, like) if has_scale and not last else zeros
+        stalled = zeros > 0
+        if has_scale:  # Lemma 2.3's set S (checked only where g is at 0: it costs a dot product)
+            near = xp.abs(g) <= STALL_RTOL * g_scale
+            if bool(near.any()):
+                z = xp.nonzero(near)[0]
+                p = method.scale_grad(_take(state, z), r[z])
+                rnorm = (r[z] * r[z]).sum(-1) ** 0.5
+                stalled[z] = on_stationary_set(g[z], p, rnorm, gamma_t[z], last, g_scale, grad_scale)
+        code = stop_code(loss, limit[idx], tol, stalled, last, (eta_t < np.inf) & (gamma_t < np.inf))
+        done = code >= 0
+        any_done = bool(done.any())
 
-        if record_every and (t % record_every == 0 or done.any()):
-            rows.append((t, idx.copy(), _record(M, space, state, xa, xb, loss)))
+        if record_every and (t % record_every == 0 or any_done):
+            rows.append((t, idx_host.copy(), _record(method, space, state, xa, xb, loss)))
 
-        if done.any():
-            fin = np.flatnonzero(done)
-            for j in fin:
-                i = idx[j]
-                n_iter[i], final_loss[i] = t, loss[j]
-                for dst, src in zip(final, state):
-                    dst[i] = src[j]
-                if reason[j] == 1 and t > 0 and not all(np.all(np.isfinite(f[j])) for f in state):
-                    # keep the last finite iterate: never NaNs in the output
-                    for dst, src in zip(final, prev):
-                        dst[i] = src[j]
-                    n_iter[i], final_loss[i] = t - 1, prev_loss[j]
-                status[i], messages[i] = describe(reason[j], t, loss[j], state.g[j] if M.has_scale else None,
-                                                  eta_t[j], gamma_t[j], M, max_iter, tol)
+        if any_done:
+            fin = _host(xp.nonzero(done)[0])
+            runs = idx_host[fin]
+            c = _host(code)[fin]
+            cur = [_host(f[done]) for f in state]
+            lo = _host(loss[done])
+            n_iter[runs], codes[runs] = t, c
+            for dst, src in zip(final, cur):
+                dst[runs] = src
+            info[runs, 0] = lo
+            info[runs, 1] = _host(g[done]) if has_scale else np.nan
+            info[runs, 2], info[runs, 3] = _host(eta_t[done]), _host(gamma_t[done])
+            if t > 0:  # keep the last finite iterate: never NaNs in the output
+                bad = (c == DIVERGED) & ~np.all([np.isfinite(f).reshape(len(fin), -1).all(1) for f in cur], axis=0)
+                if bad.any():
+                    old = [_host(f[done]) for f in prev]
+                    for dst, src in zip(final, old):
+                        dst[runs[bad]] = src[bad]
+                    n_iter[runs[bad]] = t - 1
+                    info[runs[bad], 0] = _host(prev_loss[done])[bad]
             if progress is not None:
                 progress(len(fin))
             keep = ~done
-            if not keep.any():
+            if not bool(keep.any()):
                 break
-            state, idx = _take(state, keep), idx[keep]
+            state, idx_host = _take(state, keep), idx_host[_host(keep)]
+            idx = idx_host if xp is np else idx[keep]
             r, loss, eta_t, gamma_t = r[keep], loss[keep], eta_t[keep], gamma_t[keep]
-        max_dir[idx] = np.maximum(max_dir[idx], M.direction_step(state, eta_t))
+        max_dir[idx] = xp.maximum(max_dir[idx], method.direction_step(state, eta_t))
         prev, prev_loss = state, loss
-        state = M.step(state, r, eta_t, gamma_t)
+        state = method.step(state, r, eta_t, gamma_t, problem)
 
+    status, messages = describe_all(codes, n_iter, info, method, max_iter, tol)
     history = _assemble_history(rows, B) if record_every else None
-    return RunOutput(final, n_iter, status, messages, final_loss, max_dir, history)
+    return RunOutput(final, n_iter, status, messages, info[:, 0].copy(), _host(max_dir), history)
 
 
-def _eval_step_size(name, sched, t, state, idx):
-    g = getattr(state, "g", None)
+def _eval_step_size(name, sched, t, g, idx):
     v = np.asarray(sched(t, g, idx), dtype=np.float64)
     v = np.broadcast_to(v, idx.shape)
     if np.any(v < 0) or (name == "eta" and np.any(v == 0)):
@@ -180,32 +261,45 @@ def _eval_step_size(name, sched, t, state, idx):
     return v
 
 
-def _record(M, space, state, xa, xb, loss):
+def _record(method, space, state, xa, xb, loss):
     rec = space.summaries(xa, xb)
     rec["loss"] = loss
-    if M.has_scale:
-        rec["g"] = state.g
-        rec["w_null_norm"] = space.null_fraction(state.a, state.beta)
+    g, w = method.scale(state), method.direction(state)
+    if g is not None:
+        rec["g"] = g
     else:  # GD: report x = g w with g = ||x||
         rec["g"] = rec["x_norm"]
+    if w is not None:
+        rec["w_null_norm"] = space.null_fraction(*w)
+    else:
         rec["w_null_norm"] = rec["x_null_norm"] / np.where(rec["x_norm"] > 0, rec["x_norm"], 1.0)
     return rec
 
 
-def describe(reason, t, loss, g, eta, gamma, M, max_iter, tol):
-    """``(Status, message)`` for a run that stopped at step ``t`` for ``reason``
-    (0 converged, 1 diverged, 2 stalled, 3 max_iter)."""
-    if reason == 0:
+def describe(reason, t, loss, g, eta, gamma, method, max_iter, tol):
+    """``(Status, message)`` for a run that stopped at step ``t`` with stop code ``reason``
+    (:mod:`wnlab.stopping`: 0 converged, 1 diverged, 2 stalled, 3 max_iter)."""
+    if reason == CONVERGED:
         return Status.CONVERGED, f"converged at step {t}: loss {loss:.3g} <= tol = {tol:g}"
-    if reason == 1:
-        step = (f"eta = {eta:.4g} (eta * lambda_max must stay below 2 for GD)" if not M.has_scale
+    if reason == DIVERGED:
+        step = (f"eta = {eta:.4g} (eta * lambda_max must stay below 2 for GD)" if not method.has_scale
                 else f"eta = {eta:.4g} (direction), gamma = {gamma:.4g} (scale)")
         return Status.DIVERGED, f"diverged at step {t} (loss {loss:.3g}); lower the step size: {step}"
-    if reason == 2:
+    if reason == STALLED:
         return Status.STALLED, (f"stalled at step {t} on a stationary point that is not a minimum "
                                 f"(Lemma 2.3: g = {g:.3g}, loss = {loss:.6g}); change g0 or w0")
     return Status.MAX_ITER, (f"max_iter = {max_iter} reached with loss {loss:.3g} > tol = {tol:g}; "
                              "increase max_iter or the step sizes")
+
+
+def describe_all(codes, n_iter, info, method, max_iter, tol):
+    """Statuses (object array) and messages of a batch from its stop codes and ``info`` rows
+    ``(loss, g, eta, gamma)`` at the stop."""
+    status = np.empty(len(codes), dtype=object)
+    status[:] = [STATUS_OF_CODE.get(int(c), Status.MAX_ITER) for c in codes]
+    messages = [describe(int(c), int(n), lo, g, e, gm, method, max_iter, tol)[1]
+                for c, n, (lo, g, e, gm) in zip(codes, n_iter, info)]
+    return status, messages
 
 
 def _assemble_history(rows, B):
@@ -219,6 +313,102 @@ def _assemble_history(rows, B):
     return out
 
 
+def run_phases(problem, method: Method, state, *, eta, gamma, phase_steps, max_iter, drive, progress=None):
+    """Run a method phase after phase (:meth:`Method.phases`); ``drive(method, state, eta, gamma,
+    max_iter, progress)`` runs one plain phase. ``phase_steps[k]`` is ``(eta, gamma)`` of phase ``k``
+    (``None`` entries: the caller's ``eta``/``gamma``). A run that diverges stops; the others go on
+    from the point ``x`` they reached. Returns ``(RunOutput, stability)``."""
+    phases = method.phases()
+    if len(phases) == 1:
+        out = drive(method, state, eta, gamma, max_iter, progress)
+        return out, out.max_direction_step * problem.curvature
+    B = len(state.a)
+    rows = np.arange(B)
+    n_iter = np.zeros(B, dtype=np.int64)
+    status = np.empty(B, dtype=object)
+    messages, loss = [""] * B, np.full(B, np.nan)
+    stab = np.zeros(B)
+    histories = []
+    final = None
+    for k, ((m, steps), (eta_k, gamma_k)) in enumerate(zip(phases, phase_steps)):
+        budget = max_iter - (n_iter[rows].max(initial=0) if k else 0)
+        budget = budget if steps is None else min(steps, budget)
+        is_last = k == len(phases) - 1
+        out = drive(m, state, _subset(eta if eta_k is None else eta_k, rows, B),
+                    _subset(gamma if gamma_k is None else gamma_k, rows, B), budget,
+                    progress if is_last else None)
+        n_iter[rows] += out.n_iter
+        status[rows], loss[rows] = out.status, out.loss
+        for j, i in enumerate(rows):
+            messages[i] = out.messages[j]
+        stab[rows] = np.maximum(stab[rows], out.max_direction_step * problem.curvature)
+        histories.append((rows, n_iter[rows] - out.n_iter, out.history))
+        xa, xb = m.point(out.state)
+        final = GDState(xa.copy(), xb.copy()) if final is None else final
+        final.a[rows], final.beta[rows] = xa, xb
+        if is_last:
+            if m.has_scale:  # the final state keeps its scale and direction
+                final = out.state if len(rows) == B else _scatter(final, out.state, rows, B)
+            break
+        go_on = np.array([s is not Status.DIVERGED for s in out.status])
+        if not go_on.any():
+            break
+        nxt = phases[k + 1][0]
+        state = _start_from_point(nxt, xa[go_on], xb[go_on])
+        rows = rows[go_on]
+    history = _concat_histories(histories, B) if histories[0][2] is not None else None
+    return RunOutput(final, n_iter, status, messages, loss, stab / problem.curvature, history), stab
+
+
+def _scatter(final, state, rows, B):  # pragma: no cover - only for composites ending with a scale
+    out = type(state)(*(np.zeros((B,) + f.shape[1:]) for f in state))
+    for dst, src in zip(out, state):
+        dst[rows] = src
+    return out
+
+
+def _start_from_point(method, xa, xb):
+    """The state of ``method`` at the point ``x = V xa + xb n``."""
+    if method.parametrization == "x":
+        return method.init(None, xa.copy(), xb.copy())
+    g = np.sqrt(np.einsum("ij,ij->i", xa, xa) + xb * xb)
+    return method.init(g, xa / g[:, None], xb / g)
+
+
+def _subset(sched, rows, B):
+    """A schedule restricted to the runs ``rows`` of the original batch (per-run values are sliced)."""
+    from .schedules import Constant
+
+    if len(rows) < B and isinstance(sched, Constant) and np.ndim(sched.value) == 1:
+        return Constant(np.asarray(sched.value)[rows])
+    return sched
+
+
+def _concat_histories(histories, B):
+    """One history from the phases' histories; each phase's clock restarts at 0 and is shifted by
+    the steps each run took before it."""
+    times = set()
+    for rows, offset, h in histories:
+        if h is not None:
+            times.update(int(t + o) for t in h["t"] for o in set(offset.tolist()))
+    ts = sorted(times)
+    pos = {t: k for k, t in enumerate(ts)}
+    out = {"t": np.array(ts, dtype=np.int64)}
+    for key in HISTORY_KEYS:
+        arr = np.full((len(ts), B), np.nan)
+        for rows, offset, h in histories:
+            if h is None:
+                continue
+            for col, i in enumerate(rows):
+                vals = h[key][:, col]
+                ok = ~np.isnan(vals)
+                arr[[pos[int(t + offset[col])] for t in h["t"][ok]], i] = vals[ok]
+        out[key] = arr
+    # keep only times at which some run has a value (the offsets produce a superset)
+    keep = ~np.all(np.isnan(out["loss"]), axis=1)
+    return {k: (v[keep] if k == "t" else v[keep]) for k, v in out.items()}
+
+
 def warn_if_unstable(stability_ratio):
     ratio = np.max(stability_ratio)
     if ratio >= STABLE_LIMIT:
@@ -226,3 +416,6 @@ def warn_if_unstable(stability_ratio):
             f"unstable regime: the direction step eta g^2 lambda_max/||w||^2 reached {ratio:.3g} >= 2, so the "
             "dynamics overshoot and amplify rounding (results are not reproducible to the last digits); "
             "lower eta", StabilityWarning, stacklevel=3)
+
+
+__all__ += ["GDState", "WNState", "MAX_ITER"]

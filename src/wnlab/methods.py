@@ -1,13 +1,15 @@
-r"""GD, WN and rPGD as pure batched steps over an explicit state.
+r"""Methods as plug-ins: a state, an ``init`` and a ``step``, run by one driver.
 
-Every state stores a vector as ``z = V a + beta * n``: coordinates ``a`` of shape
-``(B, k)`` and a null-space coefficient ``beta`` of shape ``(B,)``. In the reduced
-engine ``k = m`` and ``V`` holds the right singular vectors of ``A`` (MATH.md); in the
-full-dimensional reference engine ``k = d``, ``V = I`` and ``beta`` stays 0. The step
-functions never know which: they take the gradient ``r`` (in the same coordinates)
-computed by the driver at the current point, so one function serves both engines.
+A method is a frozen dataclass whose fields are its hyper-parameters (none for the paper's
+three) and whose class attributes say how it starts and what it needs; its state is a
+``NamedTuple`` of arrays with one row per run. Every vector in a state is stored as
+``z = V a + beta * n``: coordinates ``a`` of shape ``(B, k)`` and a null-space coefficient
+``beta`` of shape ``(B,)``. In the reduced engine ``k = m`` and ``V`` holds the right singular
+vectors of ``A`` (docs/math.md); in the full-dimensional reference engine ``k = d``, ``V = I``
+and ``beta`` stays 0. A step never knows which: it gets the gradient ``r`` in the same
+coordinates, computed by the driver at the current point, so one function serves both engines.
 
-The updates, with ``e = A x - y`` and ``r = A^T e``:
+The paper's updates, with ``e = A x - y`` and ``r = A^T e``:
 
 * GD:   ``x+ = x - eta r``.
 * WN (Algorithm 1), ``u = w/||w||``, ``p = u.r``:
@@ -15,21 +17,30 @@ The updates, with ``e = A x - y`` and ``r = A^T e``:
 * rPGD (Algorithm 2), ``||w|| = 1``, ``p = w.r``:
   ``v = w - eta g r``, ``w+ = v/||v||``, ``g+ = g - gamma p``.
 
-The null part of ``r`` is always 0, so ``beta`` only rescales: that is the exact
-reduction that makes a step ``O(Bm)`` instead of ``O(Bmd)``.
+The null part of ``r`` is always 0, so ``beta`` only rescales: that is the exact reduction that
+makes a step ``O(Bm)`` instead of ``O(Bmd)``. A method of your own keeps the reduction exact as
+long as its update adds vectors of the row space of ``A`` and multiples of its current vectors.
 
-The steps use only arithmetic operators, indexing and ``.sum(-1)``, so they run unchanged on
-NumPy arrays and on PyTorch tensors (the ``torch`` backend). ``eta`` and ``gamma`` are arrays
-of shape ``(B,)``.
+Steps use only arithmetic operators, indexing and ``.sum(-1)``, so they run unchanged on NumPy
+arrays and on PyTorch tensors (``backend="torch"``). ``eta`` and ``gamma`` are arrays ``(B,)``.
+
+Adding a method
+---------------
+Subclass :class:`Method` as a frozen dataclass, write ``point`` and ``step`` (and
+``scale_grad``/``direction_step`` if it has a scale), and :func:`register` it; ``solve``,
+``solve_batch``, sweeps and both engines then accept its name, and its dataclass fields are
+keyword arguments of ``solve``. ``docs/architecture.md`` has a complete, tested example.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass, fields
+from typing import Callable, ClassVar, NamedTuple
 
 import numpy as np
 
-__all__ = ["GDState", "WNState", "METHODS", "Method"]
+__all__ = ["GDState", "WNState", "Method", "GD", "WN", "RPGD", "Then", "register", "get_method", "names",
+           "METHODS"]
 
 
 def _dot(a, b):
@@ -55,76 +66,102 @@ class WNState(NamedTuple):
 
 
 class Method:
-    """One method: how to read ``x`` off a state, and one step."""
+    """Base class of a method. Subclass it as a ``@dataclass(frozen=True)``.
 
-    name: str
-    has_scale: bool = True
+    Class attributes
+    ----------------
+    name : the name users pass to :func:`wnlab.solve` (set by :func:`register` if empty).
+    parametrization : ``"x"`` (the state starts from a point ``x0``; ``init(None, a, beta)``) or
+        ``"gw"`` (from a scale ``g0`` and a direction ``w0``; ``init(g0, a, beta)``).
+    has_scale : the state has a scale ``g`` with its own step size ``gamma`` (WN, rPGD).
+    unit_direction : ``w0`` must have unit norm (rPGD).
+    compiled : the name of the step in the compiled loop (``wnlab._fast``) that implements this
+        method exactly, or ``None`` (the NumPy and torch drivers run every method).
+    """
 
-    @staticmethod
-    def point(state):
-        """Coordinates ``(xa, xb)`` of ``x``."""
+    name: ClassVar[str] = ""
+    parametrization: ClassVar[str] = "gw"
+    has_scale: ClassVar[bool] = True
+    unit_direction: ClassVar[bool] = False
+    compiled: ClassVar[str | None] = None
+
+    def init(self, g, a, beta):
+        """The state at the start: ``x0 = V a + beta n`` (``"x"``) or ``g0``, ``w0 = V a + beta n``."""
+        return WNState(g, a, beta) if self.has_scale else GDState(a, beta)
+
+    def point(self, state):
+        """Coordinates ``(xa, xb)`` of the current ``x``."""
         raise NotImplementedError
 
-    @staticmethod
-    def scale_grad(state, r):
-        """``d f / d g`` (0 for GD)."""
+    def step(self, state, r, eta, gamma, problem):
+        """The next state, given the gradient ``r`` at ``point(state)`` and the step sizes."""
+        raise NotImplementedError
+
+    def scale(self, state):
+        """The scale ``g`` (``(B,)``), or ``None`` for a method without one."""
+        return state.g if self.has_scale else None
+
+    def direction(self, state):
+        """Coordinates ``(a, beta)`` of the direction ``w`` (``None``: ``w = x/||x||``)."""
+        return (state.a, state.beta) if self.has_scale else None
+
+    def scale_grad(self, state, r):
+        """``df/dg`` at the current point (Lemma 2.3's stall rule reads it)."""
         return state.beta * 0.0
 
-    @staticmethod
-    def direction_step(state, eta):
-        """The effective step ``eta g^2/||w||^2`` on the direction (``eta`` for GD): the
-        dynamics are stable when this times ``lambda_max(A A^T)`` is below 2."""
-        raise NotImplementedError
-
-    @staticmethod
-    def step(state, r, eta, gamma):
-        raise NotImplementedError
-
-
-class GD(Method):
-    name = "gd"
-    has_scale = False
-
-    @staticmethod
-    def point(state):
-        return state.a, state.beta
-
-    @staticmethod
-    def direction_step(state, eta):
+    def direction_step(self, state, eta):
+        """The effective step on the direction (``eta g^2/||w||^2``; ``eta`` for GD): the dynamics
+        are stable while this times the loss curvature stays below 2."""
         return eta + state.beta * 0.0
 
-    @staticmethod
-    def step(state, r, eta, gamma):
+    def phases(self):
+        """``((method, n_steps), ...)``: the plain methods this one runs, in order (``None``: to the end)."""
+        return ((self, None),)
+
+    @property
+    def final(self) -> Method:
+        """The method whose state a run ends in."""
+        return self
+
+
+@dataclass(frozen=True)
+class GD(Method):
+    name: ClassVar[str] = "gd"
+    parametrization: ClassVar[str] = "x"
+    has_scale: ClassVar[bool] = False
+    compiled: ClassVar[str] = "gd"
+
+    def point(self, state):
+        return state.a, state.beta
+
+    def step(self, state, r, eta, gamma, problem):
         a_new = r * (-eta)[:, None]
         a_new += state.a
         return GDState(a_new, state.beta)
 
 
+def _norm(state):
+    return (_dot(state.a, state.a) + state.beta * state.beta) ** 0.5
+
+
+@dataclass(frozen=True)
 class WN(Method):
-    name = "wn"
+    name: ClassVar[str] = "wn"
+    compiled: ClassVar[str] = "wn"
 
-    @staticmethod
-    def _norm(state):
-        return (_dot(state.a, state.a) + state.beta * state.beta) ** 0.5
-
-    @classmethod
-    def point(cls, state):
-        k = state.g / cls._norm(state)
+    def point(self, state):
+        k = state.g / _norm(state)
         return k[:, None] * state.a, k * state.beta
 
-    @classmethod
-    def scale_grad(cls, state, r):
-        return _dot(state.a, r) / cls._norm(state)
+    def scale_grad(self, state, r):
+        return _dot(state.a, r) / _norm(state)
 
-    @classmethod
-    def direction_step(cls, state, eta):
-        nw = cls._norm(state)
-        return eta * (state.g / nw) ** 2
+    def direction_step(self, state, eta):
+        return eta * (state.g / _norm(state)) ** 2
 
-    @classmethod
-    def step(cls, state, r, eta, gamma):
+    def step(self, state, r, eta, gamma, problem):
         g, a, beta = state
-        nw = cls._norm(state)
+        nw = _norm(state)
         p = _dot(a, r) / nw                       # u . r = df/dg
         k = eta * g / nw
         q = p / nw                                 # projection coefficient of r on u, over ||w||
@@ -136,23 +173,22 @@ class WN(Method):
         return WNState(g - gamma * p, a_new, beta_new)
 
 
+@dataclass(frozen=True)
 class RPGD(Method):
-    name = "rpgd"
+    name: ClassVar[str] = "rpgd"
+    unit_direction: ClassVar[bool] = True
+    compiled: ClassVar[str] = "rpgd"
 
-    @staticmethod
-    def point(state):
+    def point(self, state):
         return state.g[:, None] * state.a, state.g * state.beta
 
-    @staticmethod
-    def scale_grad(state, r):
+    def scale_grad(self, state, r):
         return _dot(state.a, r)
 
-    @staticmethod
-    def direction_step(state, eta):
+    def direction_step(self, state, eta):
         return eta * state.g ** 2
 
-    @staticmethod
-    def step(state, r, eta, gamma):
+    def step(self, state, r, eta, gamma, problem):
         g, a, beta = state
         p = _dot(a, r)
         va = r * (-eta * g)[:, None]               # v = a - eta g r, then v/||v||, in place
@@ -162,4 +198,125 @@ class RPGD(Method):
         return WNState(g - gamma * p, va, beta / nv)
 
 
+@dataclass(frozen=True)
+class Then(Method):
+    """``first`` for ``t1`` steps, then ``second`` from the point ``x`` it reached.
+
+    The composite type: ``rpgd-then-gd`` (Section 3) is ``Then(RPGD(), GD(), t1,
+    first_gamma=0.0)``. ``first_gamma`` fixes the scale step of the first phase (then the
+    composite takes no ``gamma``/``c``); ``second_eta`` is the second phase's step size
+    (default ``1/lambda_max``). A run that diverges in the first phase stops there; all others
+    go on (one that converged stops at once, at the same step).
+    """
+
+    first: Method
+    second: Method
+    t1: int | None = None
+    first_gamma: float | None = None
+    second_eta: object = None
+    label: str = "then"
+    second_eta_name: str = "second_eta"
+
+    def __post_init__(self):
+        if self.t1 is None or isinstance(self.t1, (bool, np.bool_)) or not isinstance(self.t1, (int, np.integer)) \
+                or self.t1 < 0:
+            raise ValueError(f"{self.label} needs t1 (an int >= 0: steps of its first phase), got {self.t1!r}")
+
+    @property
+    def name(self):  # type: ignore[override]
+        return self.label
+
+    @property
+    def parametrization(self):  # type: ignore[override]
+        return self.first.parametrization
+
+    @property
+    def unit_direction(self):  # type: ignore[override]
+        return self.first.unit_direction
+
+    @property
+    def has_scale(self):  # type: ignore[override]
+        return self.first.has_scale and self.first_gamma is None
+
+    def init(self, g, a, beta):
+        return self.first.init(g, a, beta)
+
+    def phases(self):
+        return ((self.first, self.t1), (self.second, None))
+
+    @property
+    def final(self):
+        return self.second.final
+
+
+# -- the registry ----------------------------------------------------------------
+
+_REGISTRY: dict[str, Callable[..., Method]] = {}
+
+
+def register(method=None, *, name: str | None = None):
+    """Register a method class (or a factory returning a :class:`Method`) under ``name``.
+
+    Usable as a decorator (``@register``) or a call (``register(MyMethod)``,
+    ``register(factory, name="mine")``). Registering a name twice replaces the first entry.
+    """
+    def add(factory):
+        key = name or getattr(factory, "name", "") or ""
+        if not isinstance(key, str) or not key:
+            raise ValueError("register needs a name: give the class a 'name' attribute or pass name=...")
+        _REGISTRY[key] = factory
+        return factory
+
+    return add if method is None else add(method)
+
+
+def names() -> tuple[str, ...]:
+    """The registered method names, in registration order."""
+    return tuple(_REGISTRY)
+
+
+def _parameters(factory) -> tuple[str, ...]:
+    if isinstance(factory, type):
+        return tuple(f.name for f in fields(factory)) if hasattr(factory, "__dataclass_fields__") else ()
+    import inspect
+
+    return tuple(inspect.signature(factory).parameters)
+
+
+def get_method(method, **hyper) -> Method:
+    """The :class:`Method` for a registered name with hyper-parameters ``hyper``, or ``method`` itself.
+
+    >>> get_method("wn")
+    WN()
+    """
+    if isinstance(method, Method):
+        if hyper:
+            raise ValueError(f"pass the hyper-parameters {sorted(hyper)} to the method object itself")
+        return method
+    if not isinstance(method, str) or method not in _REGISTRY:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(_REGISTRY)}")
+    factory = _REGISTRY[method]
+    allowed = _parameters(factory)
+    for key in hyper:
+        if key not in allowed:
+            owners = [n for n, f in _REGISTRY.items() if key in _parameters(f)]
+            where = f"; {key} applies only to method {', '.join(repr(o) for o in owners)}" if owners else ""
+            raise ValueError(f"method {method!r} takes no parameter {key!r}{where}")
+    return factory(**hyper)
+
+
+def _rpgd_then_gd(t1=None, eta_gd=None):
+    """rPGD with the scale fixed for ``t1`` steps, then GD with step ``eta_gd`` (Section 3)."""
+    if t1 is None or isinstance(t1, bool) or not isinstance(t1, (int, np.integer)) or t1 < 0:
+        raise ValueError(f"rpgd-then-gd needs t1 (an int >= 0: steps with the scale fixed), got {t1!r}")
+    return Then(RPGD(), GD(), t1=int(t1), first_gamma=0.0, second_eta=eta_gd, label="rpgd-then-gd",
+                second_eta_name="eta_gd")
+
+
+register(GD)
+register(WN)
+register(RPGD)
+register(_rpgd_then_gd, name="rpgd-then-gd")
+
+#: the paper's plain methods by name (the registry holds every method: :func:`names`)
 METHODS: dict[str, type[Method]] = {"gd": GD, "wn": WN, "rpgd": RPGD}

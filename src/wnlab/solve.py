@@ -10,15 +10,15 @@ import numpy as np
 from . import _fast
 from . import engine as _engine
 from .engine import FullSpace, ReducedSpace, Status
-from .methods import METHODS, GDState, WNState
+from .methods import Method, Then, get_method, names
+from .params import DEFAULT_MAX_ITER, DEFAULT_TOL, check
 from .problem import check_vector
-from .schedules import Constant, Ratio, Schedule, as_schedule
+from .schedules import Constant, Ratio, as_schedule
 
 __all__ = ["solve", "solve_batch", "Result", "BatchResult", "ALL_METHODS", "DEFAULT_MAX_ITER"]
 
-ALL_METHODS = ("gd", "wn", "rpgd", "rpgd-then-gd")
-BACKENDS = ("auto", "numpy", "numba", "torch")
-DEFAULT_MAX_ITER = 100_000
+#: the methods registered when wnlab is imported (:func:`wnlab.methods.names` lists them all)
+ALL_METHODS = names()
 _SUMMARY_FIELDS = ("loss", "x_norm", "dist", "x_null_norm", "w_null_norm")
 
 
@@ -75,12 +75,13 @@ class BatchResult:
     from the reduced state on first access only. ``result[i]`` is the :class:`Result` of run ``i``."""
 
     def __init__(self, method, problem, out, to_full, stability, engine):
-        self.method, self.problem, self.engine = method, problem, engine
+        self.method = method if isinstance(method, str) else method.name
+        self.problem, self.engine = problem, engine
         self.n_iter, self.status, self.messages = out.n_iter, out.status, out.messages
         self.history = out.history
         self.stability_ratio = stability
         self._state, self._to_full = out.state, to_full
-        M = METHODS[method if method in METHODS else "gd"]
+        M = get_method(method).final if isinstance(method, str) else method.final
         self._M = M
         xa, xb = M.point(out.state)
         space = ReducedSpace(problem) if engine == "reduced" else FullSpace(problem)
@@ -88,8 +89,8 @@ class BatchResult:
         self.loss = out.loss
         self.x_norm, self.dist, self.x_null_norm = summ["x_norm"], summ["dist"], summ["x_null_norm"]
         if M.has_scale:
-            self.g = np.array(out.state.g)
-            self.w_null_norm = space.null_fraction(out.state.a, out.state.beta)
+            self.g = np.array(M.scale(out.state))
+            self.w_null_norm = space.null_fraction(*M.direction(out.state))
         else:
             self.g = self.x_norm.copy()
             self.w_null_norm = self.x_null_norm / np.where(self.x_norm > 0, self.x_norm, 1.0)
@@ -104,7 +105,7 @@ class BatchResult:
     @cached_property
     def w(self) -> np.ndarray:
         if self._M.has_scale:
-            return self._to_full(self._state.a, self._state.beta)
+            return self._to_full(*self._M.direction(self._state))
         norm = np.where(self.x_norm > 0, self.x_norm, 1.0)
         return self.x / norm[:, None]
 
@@ -137,89 +138,90 @@ class BatchResult:
 
 # -- input handling -----------------------------------------------------------
 
-def _check_method(method):
-    if method not in ALL_METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(ALL_METHODS)}")
-
-
-def _check_tol_iter(tol, max_iter):
-    if isinstance(tol, (bool, np.bool_)) or not np.isfinite(tol) or tol < 0:
-        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
-    if isinstance(max_iter, (bool, np.bool_)) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
-        raise ValueError(f"max_iter must be an int >= 0, got {max_iter!r}")
-
-
-def _starts(problem, method, B, x0s, g0s, w0s):
-    """Validate the starts; return ``(z, g0)``: the vectors to reduce (``x0`` for GD, ``w0``
-    otherwise, shape ``(B, d)``) and the scales (``None`` for GD)."""
+def _starts(problem, method: Method, B, x0s, g0s, w0s):
+    """Validate the starts; return ``(z, g0)``: the vectors to reduce (``x0`` for a method that
+    starts from a point, ``w0`` otherwise, shape ``(B, d)``) and the scales (``None`` for the former)."""
     d = problem.d
+    from_point = method.parametrization == "x"
     if x0s is not None and (g0s is not None or w0s is not None):
         raise ValueError("pass either x0 or (g0, w0), not both")
     if (g0s is None) != (w0s is None):
         raise ValueError("pass g0 and w0 together (or x0 alone)")
     if x0s is None and g0s is None:
-        if method != "gd":
-            raise ValueError(f"method {method!r} needs a start: pass x0 (nonzero) or g0 and w0")
+        if not from_point:
+            raise ValueError(f"method {method.name!r} needs a start: pass x0 (nonzero) or g0 and w0")
         x0s = np.zeros((B, d))
     if x0s is not None:
-        x0s = check_vector("x0", x0s, (B, d), nonzero=method != "gd")
-        if method == "gd":
+        x0s = check_vector("x0", x0s, (B, d), nonzero=not from_point)
+        if from_point:
             return x0s, None
         g0 = np.linalg.norm(x0s, axis=1)
         return x0s / g0[:, None], g0
     w0s = check_vector("w0", w0s, (B, d), nonzero=True)
     g0 = check_vector("g0", np.broadcast_to(np.asarray(g0s, dtype=np.float64), (B,)), (B,))
-    if method == "gd":
+    if from_point:
         return g0[:, None] * w0s / np.linalg.norm(w0s, axis=1, keepdims=True), None
-    if method.startswith("rpgd"):
+    if method.unit_direction:
         norms = np.linalg.norm(w0s, axis=1)
         if np.any(np.abs(norms - 1) > 1e-12):
-            raise ValueError(f"rPGD needs a unit-norm w0 (Algorithm 2), got ||w0|| = {norms[np.argmax(np.abs(norms - 1))]:.6g}; "
-                             "pass w0 / ||w0||")
+            raise ValueError(f"{method.name} needs a unit-norm w0, got ||w0|| = "
+                             f"{norms[np.argmax(np.abs(norms - 1))]:.6g}; pass w0 / ||w0|| (see the unit-norm "
+                             "w0 of rPGD, Algorithm 2)")
     return w0s, np.array(g0, dtype=np.float64)
 
 
-def _schedules(problem, method, B, max_iter, eta, gamma, c, per_run):
+def _schedules(problem, method: Method, B, max_iter, eta, gamma, c, per_run):
+    """The step-size schedules: ``(eta, gamma, phase_steps)``; ``phase_steps`` gives each phase of a
+    composite its own ``(eta, gamma)`` (``None``: the caller's)."""
     if eta is None:
         raise ValueError("eta (the step size) is required")
     eta_s = as_schedule(eta, per_run=per_run, lam_max=problem.lam_max)
     eta_s.check("eta", B, max_iter, allow_zero=False)
-    if method == "gd":
+    phase_steps = ((None, None),)
+    if isinstance(method, Then):
+        second_eta = method.second_eta if method.second_eta is not None else 1.0 / problem.lam_max
+        eta2 = as_schedule(second_eta, per_run=per_run)
+        eta2.check(method.second_eta_name, B, max_iter, allow_zero=False)
+        first_gamma = None if method.first_gamma is None else Constant(float(method.first_gamma))
+        phase_steps = ((None, first_gamma), (eta2, None if method.second.has_scale else Constant(0.0)))
+    if not method.has_scale:
         if gamma is not None or c is not None:
-            raise ValueError("gamma and c set the step on the scale g, which GD does not have; drop them")
-        if eta_s.depends_on_g:
-            raise ValueError(f"eta = {eta!r} depends on g, which GD does not have; pass a number")
-        return eta_s, Constant(0.0)
-    if method == "rpgd-then-gd":
-        if gamma is not None or c is not None:
-            raise ValueError("rpgd-then-gd keeps the scale fixed in its first phase (gamma = 0); drop gamma and c")
-        return eta_s, Constant(0.0)
+            if isinstance(method, Then):
+                raise ValueError(f"{method.name} keeps the scale fixed in its first phase (gamma = "
+                                 f"{method.first_gamma:g}); drop gamma and c")
+            raise ValueError(f"gamma and c set the step on the scale g, which {method.name.upper()} does not "
+                             "have; drop them")
+        if eta_s.depends_on_g and method.parametrization == "x":
+            raise ValueError(f"eta = {eta!r} depends on g, which {method.name.upper()} does not have; pass a number")
+        return eta_s, Constant(0.0), phase_steps
     if gamma is not None and c is not None:
         raise ValueError("pass gamma or c (gamma = c * eta), not both")
     if gamma is None and c is None:
-        raise ValueError(f"method {method!r} needs a step on the scale g: pass gamma=... or c=... (gamma = c * eta)")
+        raise ValueError(f"method {method.name!r} needs a step on the scale g: pass gamma=... or c=... "
+                         "(gamma = c * eta)")
     if c is not None:
         c_arr = np.asarray(c, dtype=np.float64)
         gamma_s = Ratio(c_arr if c_arr.ndim else float(c_arr), eta_s)
     else:
         gamma_s = as_schedule(gamma, per_run=per_run, lam_max=problem.lam_max)
     gamma_s.check("gamma" if c is None else "c", B, max_iter, allow_zero=True)
-    return eta_s, gamma_s
+    return eta_s, gamma_s, phase_steps
 
 
-# -- the drivers ----------------------------------------------------------------
+# -- the entry points -----------------------------------------------------------
 
-def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamma=None, c=None,
-                tol: float = 1e-5, max_iter: int = DEFAULT_MAX_ITER, engine: str = "reduced",
-                record_every: int | None = None, t1: int | None = None, eta_gd=None,
-                progress=None, backend: str = "auto", reduced_starts=None, _per_run: bool = True,
-                _wrap_space=None) -> BatchResult:
+def solve_batch(problem, method, *, x0s=None, g0s=None, w0s=None, eta, gamma=None, c=None,
+                tol: float = DEFAULT_TOL, max_iter: int = DEFAULT_MAX_ITER, engine: str = "reduced",
+                record_every: int | None = None, progress=None, backend: str = "auto", reduced_starts=None,
+                _per_run: bool = True, _wrap_space=None, **hyper) -> BatchResult:
     r"""Run ``B`` runs of one method at once.
 
     Parameters
     ----------
-    problem : LeastSquares
-    method : {"gd", "wn", "rpgd", "rpgd-then-gd"}
+    problem : LeastSquares (or any :class:`wnlab.problem.LinearModel`)
+    method : str or Method
+        A registered name (:func:`wnlab.methods.names`: ``"gd"``, ``"wn"``, ``"rpgd"``,
+        ``"rpgd-then-gd"`` and any you register) or a :class:`wnlab.methods.Method` object.
     x0s : array (B, d), optional
         Starting points; WN/rPGD start at ``g0 = ||x0||``, ``w0 = x0/||x0||``.
     g0s, w0s : array (B,) and (B, d), optional
@@ -232,32 +234,30 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
     engine : ``"reduced"`` (exact, ``O(m)`` per run-step) or ``"full"`` (the plain
         ``d``-dimensional reference).
     record_every : record history every this many steps (and at each run's last step).
-    t1, eta_gd : for ``"rpgd-then-gd"``: rPGD with ``g`` fixed for ``t1`` steps, then GD
-        with step ``eta_gd`` (default ``1/lambda_max``) from ``g0 w_{t1}``.
     progress : callable ``progress(n_finished_now)``, for progress bars.
     backend : ``"auto"`` (default: the compiled loop of :mod:`wnlab._fast` when Numba is
-        installed and the run qualifies — reduced engine, constant step sizes, no history —
-        else NumPy), ``"numpy"`` (the batched NumPy driver, the reference), ``"numba"``, or
-        ``"torch"`` (:mod:`wnlab.torch_backend`: the NumPy driver's steps and stopping rules on float64
-        PyTorch tensors, on CUDA when available; least squares, reduced engine, no history).
+        installed and the run qualifies, else NumPy), ``"numpy"`` (the batched NumPy driver, the
+        reference), ``"numba"``, or ``"torch"`` (the same driver on float64 PyTorch tensors, on
+        CUDA when available; least squares, reduced engine, no history).
     reduced_starts : tuple ``(a0, beta0)`` of arrays (B, m) and (B,), optional
         The starts ``x0 = V a0 + beta0 n`` given in reduced coordinates (``beta0 = ||x0_null|| >= 0``),
         instead of ``x0s``; e.g. drawn exactly in law by :func:`wnlab.sampling.gaussian_reduced_starts`.
         WN/rPGD start at ``g0 = ||x0||``, ``w0 = x0/||x0||``. The null direction ``n`` is never
         drawn, so the result's ``x``/``w`` raise; all summaries are exact. Reduced engine only.
+    **hyper
+        The method's hyper-parameters (its dataclass fields), e.g. for ``"rpgd-then-gd"``:
+        ``t1`` (steps of rPGD with ``g`` fixed) and ``eta_gd`` (GD's step afterwards, default
+        ``1/lambda_max``), GD starting from ``g0 w_{t1}``.
 
     Returns
     -------
     BatchResult
     """
-    _check_method(method)
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
-    if engine not in ("reduced", "full"):
-        raise ValueError(f"unknown engine {engine!r}; use 'reduced' or 'full'")
-    _check_tol_iter(tol, max_iter)
-    if record_every is not None and (not isinstance(record_every, (int, np.integer)) or record_every < 1):
-        raise ValueError(f"record_every must be a positive int or None, got {record_every!r}")
+    method = get_method(method, **hyper)
+    check("backend", backend)
+    check("engine", engine)
+    tol, max_iter = check("tol", tol), check("max_iter", max_iter)
+    record_every = check("record_every", record_every)
     if backend == "torch":
         _check_torch(problem, engine, record_every, _wrap_space)
     if reduced_starts is not None:
@@ -266,24 +266,15 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
     else:
         B = _batch_size(x0s, g0s, w0s)
         z, g0 = _starts(problem, method, B, x0s, g0s, w0s)
-    eta_s, gamma_s = _schedules(problem, method, B, max_iter, eta, gamma, c, _per_run)
+    eta_s, gamma_s, phase_steps = _schedules(problem, method, B, max_iter, eta, gamma, c, _per_run)
     if eta_s.depends_on_g and g0 is not None and np.any(g0 == 0):
         raise ValueError(f"eta = {eta!r} is infinite at g0 = 0; start with g0 != 0")
-    if method == "rpgd-then-gd":
-        if t1 is None or isinstance(t1, bool) or not isinstance(t1, (int, np.integer)) or t1 < 0:
-            raise ValueError(f"rpgd-then-gd needs t1 (an int >= 0: steps with the scale fixed), got {t1!r}")
-        eta_gd_s = as_schedule(1.0 / problem.lam_max if eta_gd is None else eta_gd, per_run=_per_run)
-        eta_gd_s.check("eta_gd", B, max_iter, allow_zero=False)
-    elif t1 is not None or eta_gd is not None:
-        raise ValueError("t1 and eta_gd apply only to method 'rpgd-then-gd'")
 
     space = ReducedSpace(problem) if engine == "reduced" else FullSpace(problem)
     if _wrap_space is not None:  # e.g. mini-batch gradients (wnlab.stochastic)
         space = _wrap_space(space)
     if backend == "numba":
-        phases = ([("rpgd", eta_s, gamma_s), ("gd", eta_gd_s, Constant(0.0))] if method == "rpgd-then-gd"
-                  else [(method, eta_s, gamma_s)])
-        _check_numba(problem, phases, record_every, space.name)
+        _check_numba(problem, method, eta_s, gamma_s, phase_steps, record_every, space.name)
     if reduced_starts is not None:
         null = None
     elif engine == "reduced":
@@ -293,14 +284,14 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
         a0 = a.copy()
     else:
         a, null, beta = z.copy(), None, np.zeros(B)
-    state = GDState(a, beta) if g0 is None else WNState(g0, a, beta)
-    common = dict(tol=tol, space=space, record_every=record_every, progress=progress, backend=backend)
+    state = method.init(g0, a, beta)
 
-    if method != "rpgd-then-gd":
-        out = _drive(problem, method, state, eta=eta_s, gamma=gamma_s, max_iter=max_iter, **common)
-        stability = out.max_direction_step * problem.curvature
-    else:
-        out, stability = _two_phase(problem, state, eta_s, gamma_s, eta_gd_s, t1, max_iter, common)
+    def drive(m, st, eta_k, gamma_k, budget, prog):
+        return _drive(problem, m, st, eta=eta_k, gamma=gamma_k, tol=tol, max_iter=budget, space=space,
+                      record_every=record_every, progress=prog, backend=backend)
+
+    out, stability = _engine.run_phases(problem, method, state, eta=eta_s, gamma=gamma_s, phase_steps=phase_steps,
+                                        max_iter=max_iter, drive=drive, progress=progress)
 
     def to_full(xa, xb):
         if engine == "full":
@@ -321,15 +312,18 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
 
 
 def _drive(problem, method, state, *, eta, gamma, tol, max_iter, space, record_every, progress, backend):
-    """Run one method through the compiled loop when it applies (and is asked for), else NumPy."""
+    """Run one plain method through the compiled loop when it applies (and is asked for), else
+    through the driver on NumPy arrays or PyTorch tensors."""
     if backend == "torch":
         from . import torch_backend
 
-        return torch_backend.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter,
-                                 progress=progress)
-    if backend != "numpy" and _fast.numba_available() and _fast.applicable(
-            problem, method, eta, gamma, record_every, space.name):
-        out = _fast.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter)
+        device = torch_backend.default_device()
+        st = type(state)(*(torch_backend.tensor(f, device) for f in state))
+        return _engine.run(problem, method, st, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter,
+                           space=_engine.TorchSpace(problem, device), progress=progress)
+    if backend != "numpy" and method.compiled and _fast.numba_available() and _fast.applicable(
+            problem, method.compiled, eta, gamma, record_every, space.name):
+        out = _fast.run(problem, method.compiled, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter)
         if progress is not None:
             progress(len(out.n_iter))
         return out
@@ -337,77 +331,27 @@ def _drive(problem, method, state, *, eta, gamma, tol, max_iter, space, record_e
                        record_every=record_every, progress=progress)
 
 
-def _check_numba(problem, phases, record_every, space_name):
+def _check_numba(problem, method, eta, gamma, phase_steps, record_every, space_name):
     """``backend="numba"``: fail before any work if Numba is missing or a phase does not qualify."""
     if not _fast.numba_available():
         raise ValueError("backend='numba' needs Numba: pip install 'wnlab[fast]' (or use backend='numpy')")
-    if not all(_fast.applicable(problem, m, eta, gamma, record_every, space_name) for m, eta, gamma in phases):
-        raise ValueError("backend='numba' covers GD/WN/rPGD in the reduced engine with constant step sizes "
-                         "and no history; use backend='numpy' (or 'auto') for this run")
+    for (m, _), (eta_k, gamma_k) in zip(method.phases(), phase_steps):
+        if not (m.compiled and _fast.applicable(problem, m.compiled, eta if eta_k is None else eta_k,
+                                                gamma if gamma_k is None else gamma_k, record_every, space_name)):
+            raise ValueError("backend='numba' covers GD/WN/rPGD in the reduced engine with constant step sizes "
+                             "and no history; use backend='numpy' (or 'auto') for this run")
 
 
 def _check_torch(problem, engine, record_every, wrap_space):
     """``backend="torch"`` covers least squares in the reduced engine, without history."""
     from . import torch_backend
 
-    torch_backend._torch()  # a clear error now if PyTorch is missing
+    torch_backend.torch_module()  # a clear error now if PyTorch is missing
     if engine != "reduced" or record_every is not None or wrap_space is not None:
         raise ValueError("backend='torch' runs the reduced engine without history: use engine='reduced' and "
                          "record_every=None (or backend='numpy')")
     if getattr(problem, "loss_fn", None) is not None:
         raise ValueError("backend='torch' covers least squares only; use backend='numpy' for other losses")
-
-
-def _two_phase(problem, state, eta_s, gamma_s, eta_gd_s, t1, max_iter, common):
-    """rPGD with the scale fixed for ``t1`` steps, then GD from ``x = g0 w_{t1}``."""
-    progress = common.pop("progress")
-    p1 = _drive(problem, "rpgd", state, eta=eta_s, gamma=gamma_s, max_iter=min(t1, max_iter), progress=None,
-                **common)
-    xa, xb = METHODS["rpgd"].point(p1.state)
-    go_on = np.array([s is not Status.DIVERGED for s in p1.status])
-    p2 = _drive(problem, "gd", GDState(xa[go_on], xb[go_on]), eta=_subset(eta_gd_s, go_on),
-                     gamma=Constant(0.0), max_iter=max_iter - p1.n_iter[go_on].max(initial=0)
-                     if go_on.any() else 0, progress=progress, **common) if go_on.any() else None
-    n_iter = p1.n_iter.copy()
-    status, messages, loss = p1.status.copy(), list(p1.messages), p1.loss.copy()
-    final = GDState(xa.copy(), xb.copy())
-    stab = p1.max_direction_step * problem.curvature
-    if p2 is not None:
-        sel = np.flatnonzero(go_on)
-        final.a[sel], final.beta[sel] = p2.state.a, p2.state.beta
-        n_iter[sel] += p2.n_iter
-        status[sel], loss[sel] = p2.status, p2.loss
-        for k, i in enumerate(sel):
-            messages[i] = p2.messages[k]
-        stab[sel] = np.maximum(stab[sel], p2.max_direction_step * problem.curvature)
-    history = _concat_history(p1.history, p2.history if p2 is not None else None, p1.n_iter, go_on)
-    return _engine.RunOutput(final, n_iter, status, messages, loss, stab / problem.curvature, history), stab
-
-
-def _subset(sched: Schedule, keep: np.ndarray) -> Schedule:
-    if isinstance(sched, Constant) and np.ndim(sched.value) == 1:
-        return Constant(np.asarray(sched.value)[keep])
-    return sched
-
-
-def _concat_history(h1, h2, offset, go_on):
-    if h1 is None or h2 is None:
-        return h1
-    # phase 2 restarts its clock at 0 for every run; shift each run by its phase-1 length
-    B = h1["loss"].shape[1]
-    sel = np.flatnonzero(go_on)
-    ts = sorted(set(h1["t"].tolist()) | {int(t + offset[i]) for t in h2["t"] for i in sel})
-    pos = {t: k for k, t in enumerate(ts)}
-    out = {"t": np.array(ts, dtype=np.int64)}
-    for key in _engine.HISTORY_KEYS:
-        arr = np.full((len(ts), B), np.nan)
-        arr[[pos[t] for t in h1["t"]]] = h1[key]
-        for col, i in enumerate(sel):
-            vals = h2[key][:, col]
-            ok = ~np.isnan(vals)
-            arr[[pos[int(t + offset[i])] for t in h2["t"][ok]], i] = vals[ok]
-        out[key] = arr
-    return out
 
 
 def _reduced_starts(problem, method, engine, starts, others):
@@ -428,11 +372,11 @@ def _reduced_starts(problem, method, engine, starts, others):
     beta0 = check_vector("reduced_starts beta0", np.asarray(beta0, dtype=np.float64).reshape(-1), (B,))
     if np.any(beta0 < 0):
         raise ValueError("reduced_starts: beta0 is the norm of the null part and must be >= 0")
-    if method == "gd":
+    if method.parametrization == "x":
         return a0, beta0.copy(), None
     g0 = np.sqrt(np.einsum("ij,ij->i", a0, a0) + beta0 * beta0)
     if np.any(g0 == 0):
-        raise ValueError(f"method {method!r} needs a nonzero start; reduced_starts has x0 = 0 "
+        raise ValueError(f"method {method.name!r} needs a nonzero start; reduced_starts has x0 = 0 "
                          f"(rows {np.flatnonzero(g0 == 0)[:5].tolist()})")
     return a0 / g0[:, None], beta0 / g0, g0
 
@@ -449,9 +393,9 @@ def _batch_size(x0s, g0s, w0s):
     return 1
 
 
-def solve(problem, method: str, *, x0=None, g0=None, w0=None, eta, gamma=None, c=None, tol: float = 1e-5,
+def solve(problem, method, *, x0=None, g0=None, w0=None, eta, gamma=None, c=None, tol: float = DEFAULT_TOL,
           max_iter: int = DEFAULT_MAX_ITER, engine: str = "reduced", record_every: int | None = 1,
-          t1: int | None = None, eta_gd=None, _wrap_space=None) -> Result:
+          backend: str = "auto", _wrap_space=None, **hyper) -> Result:
     r"""Run one method from one start. Same parameters as :func:`solve_batch` for a single run,
     except that a 1-D array ``eta`` (or ``gamma``) is a per-iteration sequence.
 
@@ -466,9 +410,9 @@ def solve(problem, method: str, *, x0=None, g0=None, w0=None, eta, gamma=None, c
     if g0 is not None and np.ndim(g0) != 0:
         raise ValueError(f"g0 must be a number, got shape {np.shape(g0)}")
     d = getattr(problem, "d", None)
-    lift = lambda name, v: None if v is None else check_vector(name, v, (d,))[None]
+    lift = lambda name, v: None if v is None else check_vector(name, v, (d,))[None]  # noqa: E731
     res = solve_batch(problem, method, x0s=lift("x0", x0), g0s=None if g0 is None else [g0], w0s=lift("w0", w0),
                       eta=eta, gamma=gamma, c=c, tol=tol, max_iter=max_iter, engine=engine,
-                      record_every=record_every, t1=t1, eta_gd=eta_gd, _per_run=False, _wrap_space=_wrap_space)
+                      record_every=record_every, backend=backend, _per_run=False, _wrap_space=_wrap_space, **hyper)
     _engine.warn_if_unstable(res.stability_ratio)
     return res[0]

@@ -147,13 +147,14 @@ def wn_trajectory(problem, g0: float, w0, *, eta: float, gamma: float, n_steps: 
     """The same trajectory from wnlab's WN step (:class:`wnlab.methods.WN`) in ``R^d``, with no
     torch: ``{"g", "w", "loss"}`` as in :func:`train_torch`."""
     from .methods import WN, WNState
+    wn = WN()
     state = WNState(np.array([float(g0)]), np.asarray(w0, dtype=np.float64)[None].copy(), np.zeros(1))
     one = np.ones(1)
     gs, ws, losses = [], [], []
     for t in range(n_steps + 1):
-        xa, _ = WN.point(state)
+        xa, _ = wn.point(state)
         loss, r = problem.full_loss_grad(xa)
         gs.append(float(state.g[0])), ws.append(state.a[0].copy()), losses.append(float(loss[0]))
         if t < n_steps:
-            state = WN.step(state, r, eta * one, gamma * one)
+            state = wn.step(state, r, eta * one, gamma * one, problem)
     return {"g": np.array(gs), "w": np.stack(ws), "loss": np.array(losses)}

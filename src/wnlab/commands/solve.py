@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..methods import names
+from ..params import BACKENDS, DEFAULT_MAX_ITER, DEFAULT_TOL, ENGINES, arg_type
 from . import add_problem_args, problem_from_args, step_arg, vector_arg, write_json
 
 
@@ -9,7 +11,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("solve", help="run GD, WN, rPGD or rPGD-then-GD once",
                        description="Run one method from one start and write the result as JSON.")
     add_problem_args(p)
-    p.add_argument("--method", required=True, choices=["gd", "wn", "rpgd", "rpgd-then-gd"])
+    p.add_argument("--method", required=True, choices=names())
     s = p.add_argument_group("start (x0, or g0 and w0; GD defaults to x0 = 0)")
     s.add_argument("--x0", metavar="FILE|LIST", help="starting point (.npy/.csv or '0.1,0.2,...')")
     s.add_argument("--g0", type=float, help="starting scale g0")
@@ -19,15 +21,19 @@ def add_parser(sub) -> None:
                     help="step on w (on x for GD): a number, '1/g^2' or '1/(g^2 lmax)'")
     st.add_argument("--gamma", type=float, help="step on the scale g")
     st.add_argument("--c", type=float, help="ratio gamma/eta (Condition 2.1)")
-    st.add_argument("--t1", type=int, help="rpgd-then-gd: steps with the scale fixed")
+    st.add_argument("--t1", type=arg_type("t1", int), help="rpgd-then-gd: steps with the scale fixed")
     st.add_argument("--eta-gd", type=float, help="rpgd-then-gd: GD step of phase 2 (default 1/lambda_max)")
     sb = p.add_argument_group("mini-batch / online variants (wnlab.stochastic)")
     sb.add_argument("--batch-size", type=int, help="rows per step, 1..m (default: full batch)")
     sb.add_argument("--batch-seed", type=int, help="seed of the row stream (required with --batch-size)")
     sb.add_argument("--normalize", action="store_true", help="NLMS: divide each row's gradient by ||a_j||^2")
-    p.add_argument("--tol", type=float, default=1e-5, help="stop at loss <= tol (default 1e-5)")
-    p.add_argument("--max-iter", type=int, default=100_000, help="at most this many steps (default 100000)")
-    p.add_argument("--engine", choices=["reduced", "full"], default="reduced")
+    p.add_argument("--tol", type=arg_type("tol"), default=DEFAULT_TOL,
+                   help=f"stop at loss <= tol (default {DEFAULT_TOL:g})")
+    p.add_argument("--max-iter", type=arg_type("max_iter", int), default=DEFAULT_MAX_ITER,
+                   help=f"at most this many steps (default {DEFAULT_MAX_ITER})")
+    p.add_argument("--engine", choices=ENGINES, default="reduced")
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="auto (compiled loop when it applies), numpy, numba or torch (default auto)")
     p.add_argument("--out", metavar="FILE", help="write the result as JSON here")
     p.set_defaults(func=run)
 
@@ -38,17 +44,17 @@ def run(args) -> int:
     from ..solve import solve
 
     problem = problem_from_args(args)
-    kw = {}
+    kw = {k: v for k, v in (("t1", args.t1), ("eta_gd", args.eta_gd)) if v is not None}
     if args.batch_size is not None:
         from .. import stochastic
 
         solve = stochastic.solve
-        kw = dict(batch_size=args.batch_size, seed=args.batch_seed, normalize=args.normalize)
+        kw.update(batch_size=args.batch_size, seed=args.batch_seed, normalize=args.normalize)
     elif args.batch_seed is not None or args.normalize:
         raise ValueError("--batch-seed and --normalize apply to mini-batch runs; add --batch-size")
     res = solve(problem, args.method, x0=vector_arg(args.x0, "x0"), g0=args.g0, w0=vector_arg(args.w0, "w0"),
                 eta=args.eta, gamma=args.gamma, c=args.c, tol=args.tol, max_iter=args.max_iter,
-                engine=args.engine, t1=args.t1, eta_gd=args.eta_gd, record_every=None, **kw)
+                engine=args.engine, backend=args.backend, record_every=None, **kw)
     payload = {
         "method": res.method, **({"batch_size": args.batch_size, "batch_seed": args.batch_seed}
                                  if args.batch_size else {}), "status": res.status.value, "message": res.message, "n_iter": res.n_iter,
