@@ -8,7 +8,8 @@ import scipy.linalg
 
 import wnlab
 from wnlab import theory
-from wnlab.flow import FlowStatus, flow_two_phase
+from wnlab.flow import flow_two_phase
+from wnlab.status import Status
 
 TIGHT = dict(rtol=1e-12, atol=1e-15, tol=1e-22, t_max=1e5)
 
@@ -44,7 +45,7 @@ def test_reduced_flow_matches_full_dimensional_integration(c):
     rng = np.random.default_rng(7)
     g0, w0 = 0.8, _unit(rng, P.d)
     r = wnlab.flow(P, g0=g0, w0=w0, c=c, tol=0.0, t_max=3.0, rtol=1e-12, atol=1e-15)
-    assert r.status is FlowStatus.T_MAX and r.t == 3.0
+    assert r.status is Status.T_MAX and r.t == 3.0
     np.testing.assert_allclose(r.x, _full_flow(P, g0, w0, c, 3.0), atol=1e-9)
     if c == 0:
         assert np.all(r.path["g"] == g0)
@@ -135,7 +136,7 @@ def test_lemma22_discrete_methods_approach_the_flow_at_rate_eta():
 def test_spurious_set_flow_and_discrete_methods_stay_and_say_so():
     P = wnlab.paper_example()
     r = wnlab.flow(P, g0=0.0, w0=[0.0, 1.0], c=1.0)
-    assert r.status is FlowStatus.STALLED and not r.converged
+    assert r.status is Status.STALLED and not r.converged
     assert r.loss == pytest.approx(0.5) and "loss = 0.5" in r.message and "not a minimum" in r.message
     np.testing.assert_array_equal(r.x, [0.0, 0.0])
     for method in ("wn", "rpgd"):
@@ -148,9 +149,9 @@ def test_spurious_set_flow_and_discrete_methods_stay_and_say_so():
     w = np.random.default_rng(0).standard_normal(G.d)
     w -= (w @ Aty) / (Aty @ Aty) * Aty
     r = wnlab.flow(G, g0=0.0, w0=w, c=2.0)
-    assert r.status is FlowStatus.STALLED and r.loss == pytest.approx(0.5 * G.y @ G.y)
+    assert r.status is Status.STALLED and r.loss == pytest.approx(0.5 * G.y @ G.y)
     # g0 = 0 with c = 0 cannot move either
-    assert wnlab.flow(P, g0=0.0, w0=[0.6, 0.8], c=0.0).status is FlowStatus.STALLED
+    assert wnlab.flow(P, g0=0.0, w0=[0.6, 0.8], c=0.0).status is Status.STALLED
 
 
 def test_theorem26_part2_two_phases_end_at_x_star():
@@ -199,7 +200,7 @@ def test_integration_failure_is_a_status_with_the_last_state(monkeypatch):
     monkeypatch.setattr(L, "wn_flow_rhs", exploding)
     P = wnlab.paper_example()
     r = wnlab.flow(P, g0=0.5, w0=[0.0, 1.0], c=1.0)
-    assert r.status is FlowStatus.FAILED and "last finite state" in r.message
+    assert r.status is Status.FAILED and "last finite state" in r.message
     assert np.all(np.isfinite(r.x)) and 0 < r.t <= 1.0
 
 

@@ -20,15 +20,15 @@ slow the others; the reduced system is ``O(m)`` per evaluation, so the loop cost
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import theory
 from .problem import _positive, check_vector
+from .status import Status
 
-__all__ = ["flow", "FlowResult", "FlowBatch", "FlowStatus", "flow_two_phase", "FLOW_METHODS"]
+__all__ = ["flow", "FlowResult", "FlowBatch", "flow_two_phase", "FLOW_METHODS"]
 
 FLOW_METHODS = ("wn", "gd")
 SOLVERS = ("DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA")
@@ -39,28 +39,6 @@ START_RTOL = 1e-12
 STALL_RTOL = 1e-8
 
 
-class FlowStatus(enum.Enum):
-    """Why an integration stopped."""
-
-    CONVERGED = "converged"
-    T_MAX = "t_max"
-    STALLED = "stalled"
-    FAILED = "failed"
-
-    @property
-    def advice(self) -> str:
-        return {
-            FlowStatus.CONVERGED: "the loss reached tol.",
-            FlowStatus.T_MAX: "t_max was reached before the loss reached tol; increase t_max.",
-            FlowStatus.STALLED: ("the flow sits on a stationary point that is not a minimum "
-                                 "(Lemma 2.3: g = 0 and y^T A w = 0) and cannot leave it; change g0 or w0."),
-            FlowStatus.FAILED: "the integrator failed; the last state it reached is returned.",
-        }[self]
-
-    def __str__(self) -> str:
-        return self.value
-
-
 @dataclass(frozen=True)
 class FlowResult:
     """One integrated flow.
@@ -69,7 +47,8 @@ class FlowResult:
     ----------
     method : "wn" or "gd"
     c : the ratio ``gamma/eta`` (``None`` for the gradient flow)
-    status : :class:`FlowStatus`; ``message`` says why (with the loss, for a stall)
+    status : :class:`wnlab.Status`: ``converged``, ``t_max``, ``stalled`` or ``failed``;
+        ``message`` says why (with the loss, for a stall)
     x, g, w : final point, scale and direction (GD: ``g = ||x||``, ``w = x/||x||``)
     t : final time
     loss : final loss ``1/2 ||A x - y||^2``
@@ -82,7 +61,7 @@ class FlowResult:
 
     method: str
     c: float | None
-    status: FlowStatus
+    status: Status
     message: str
     x: np.ndarray
     g: float
@@ -97,7 +76,7 @@ class FlowResult:
 
     @property
     def converged(self) -> bool:
-        return self.status is FlowStatus.CONVERGED
+        return self.status is Status.CONVERGED
 
     @property
     def x_path(self) -> np.ndarray:
@@ -310,9 +289,9 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
 
     status, message, sol, n_rhs = None, "", None, 0
     if loss_of(y0) <= tol or (null_tol is not None and beta0 <= null_tol):
-        status = FlowStatus.CONVERGED
+        status = Status.CONVERGED
     elif method == "wn" and _on_spurious_set(problem, y0, c, START_RTOL):
-        status = FlowStatus.STALLED
+        status = Status.STALLED
     ts, Y, t_end, y_end = np.array([0.0]), y0[None, :], 0.0, y0
     if status is None:
         try:
@@ -320,7 +299,7 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
                 sol = solve_ivp(rhs, (0.0, t_max), y0, method=solver, rtol=rtol, atol=atol, t_eval=t_eval,
                                 events=events, dense_output=dense, max_step=max_step)
         except Exception as exc:  # noqa: BLE001 - any failure inside SciPy becomes a status
-            status, message = FlowStatus.FAILED, f"the integrator raised {type(exc).__name__}: {exc}"
+            status, message = Status.FAILED, f"the integrator raised {type(exc).__name__}: {exc}"
         if sol is not None:
             n_rhs = sol.nfev
             good = np.all(np.isfinite(sol.y), axis=0)
@@ -329,24 +308,24 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
                 t_end, y_end = float(ts[-1]), Y[-1]
             hit = [k for k, te in enumerate(sol.t_events) if te.size]
             if not good.all() or sol.status == -1:
-                status, message = FlowStatus.FAILED, f"the integrator failed: {sol.message}"
+                status, message = Status.FAILED, f"the integrator failed: {sol.message}"
             elif sol.status == 1 and hit:
-                status = FlowStatus.CONVERGED
+                status = Status.CONVERGED
                 t_end, y_end = float(sol.t_events[hit[0]][0]), sol.y_events[hit[0]][0]
                 if ts[-1] < t_end:  # t_eval need not contain the stopping time
                     ts, Y = np.append(ts, t_end), np.vstack([Y, y_end])
             else:
-                status = FlowStatus.T_MAX
+                status = Status.T_MAX
                 if method == "wn" and _on_spurious_set(problem, y_end, c, STALL_RTOL):
-                    status = FlowStatus.STALLED
+                    status = Status.STALLED
     loss_end = loss_of(y_end)
-    if status is FlowStatus.STALLED:
+    if status is Status.STALLED:
         why = "c = 0 keeps g = 0, so nothing moves" if c == 0 else "Lemma 2.3: g = 0 and y^T A w = 0"
         message = (f"stalled at t = {t_end:.6g} on a stationary point that is not a minimum "
                    f"({why}; g = {y_end[0]:.3g}, loss = {loss_end:.6g})")
-    elif status is FlowStatus.T_MAX:
+    elif status is Status.T_MAX:
         message = f"t_max = {t_max:g} reached with loss {loss_end:.3g} > tol = {tol:g}; increase t_max"
-    elif status is FlowStatus.FAILED:
+    elif status is Status.FAILED:
         message += f" (t = {t_end:.6g}, loss {loss_end:.3g}); the last finite state is returned"
     elif null_tol is not None and abs(y_end[-1]) <= null_tol * (1 + 1e-6) and loss_end > tol:
         message = f"w reached the row space (||w_null|| <= {null_tol:g}) at t = {t_end:.6g}"

@@ -272,7 +272,8 @@ def integrate_wn_flow(problem, g0: float, w0, *, c: float, t_end: float, n_eval:
     ``t``, ``g``, ``a`` (``(n, k)``), ``beta`` (``||w_null||``), ``w_norm``, ``x_norm`` and the
     invariant ``beta^2 exp(g^2/c)``. A failed integration raises ``ValueError``.
     """
-    from .flow import FlowStatus, flow
+    from .flow import flow
+    from .status import Status
 
     if not (np.isfinite(c) and c > 0):
         raise ValueError(f"c must be a positive finite number (c = 0 freezes g: the invariant needs c > 0), got {c!r}")
@@ -280,7 +281,7 @@ def integrate_wn_flow(problem, g0: float, w0, *, c: float, t_end: float, n_eval:
         raise ValueError(f"need a finite g0 and t_end > 0, got g0 = {g0!r}, t_end = {t_end!r}")
     res = flow(problem, g0=float(g0), w0=w0, c=float(c), t_max=float(t_end), tol=0.0, rtol=rtol, atol=atol,
                t_eval=np.linspace(0.0, float(t_end), n_eval))
-    if res.status is FlowStatus.FAILED:
+    if res.status is Status.FAILED:
         raise ValueError(f"the flow integration failed: {res.message}")
     g, a, beta = res.path["g"], res.path["a"], res.path["beta"]
     wn2 = np.einsum("ij,ij->i", a, a) + beta ** 2

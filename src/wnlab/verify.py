@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import theory
-from .flow import FlowStatus, flow, flow_two_phase
+from .flow import flow, flow_two_phase
 from .problem import as_generator, gaussian_problem, orthonormal_problem, paper_example
+from .status import Status
 
 __all__ = ["CHECKS", "run_checks", "to_markdown", "format_table", "VerifyConfig"]
 
@@ -206,7 +207,7 @@ def check_stationary(cfg):
         loss0 = 0.5 * float(prob.y @ prob.y)
         rows.append(_row("lemma2.3", f"flow started on S ({desc}) stays and reports 'stalled'",
                          f"stalled, loss {loss0:.6g}", f"{f.status.value}, loss {f.loss:.6g}, moved {moved:.2g}",
-                         f.status is FlowStatus.STALLED and moved == 0 and abs(f.loss - loss0) <= 1e-15 * loss0))
+                         f.status is Status.STALLED and moved == 0 and abs(f.loss - loss0) <= 1e-15 * loss0))
         for method in ("wn", "rpgd"):
             res = solve(prob, method, g0=0.0, w0=w, eta=0.01, c=1.0, max_iter=1000, record_every=None)
             rows.append(_row("lemma2.3", f"{method} started on S ({desc}) stays and reports 'stalled'",
