@@ -190,14 +190,14 @@ def test_t_eval_and_event_time():
 def test_integration_failure_is_a_status_with_the_last_state(monkeypatch):
     import importlib
 
-    L = importlib.import_module("wnlab.losses")
-    real = L.wn_flow_rhs
+    F = importlib.import_module("wnlab.flow")  # the module (wnlab.flow is the function)
+    real = F.wn_flow_rhs
 
     def exploding(problem, c):
         rhs = real(problem, c)
         return lambda t, y: rhs(t, y) if t < 1.0 else np.full_like(y, np.nan)
 
-    monkeypatch.setattr(L, "wn_flow_rhs", exploding)
+    monkeypatch.setattr(F, "wn_flow_rhs", exploding)
     P = wnlab.paper_example()
     r = wnlab.flow(P, g0=0.5, w0=[0.0, 1.0], c=1.0)
     assert r.status is Status.FAILED and "last finite state" in r.message

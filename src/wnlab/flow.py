@@ -10,8 +10,9 @@ and the gradient flow :math:`\dot x = -A^T e`. Writing ``w = V a + beta n`` (``A
 
 .. math::  \dot g = -c p, \qquad \dot a = -g (r - p a), \qquad \dot\beta = g p \beta,
 
-and the gradient flow is ``da/dt = -s (s a - b)``, ``beta`` constant (the WN right-hand side is
-:func:`wnlab.losses.wn_flow_rhs`, shared with the logistic flows). :func:`flow` integrates it
+and the gradient flow is ``da/dt = -s (s a - b)``, ``beta`` constant. Both right-hand sides
+(:func:`wn_flow_rhs`, ``_rhs_gd``) use only ``problem.reduced_loss_grad``, so they serve any loss
+of ``Ax`` (:mod:`wnlab.losses` defines the problems; it imports nothing from here). :func:`flow` integrates it
 with :func:`scipy.integrate.solve_ivp` (DOP853 by default) and stops at the first time the loss
 reaches ``tol`` (a terminal event). A batch of starts is integrated **one start at a time**
 (each start has its own stopping time and its own step-size control, so one stiff start does not
@@ -28,7 +29,8 @@ from . import theory
 from .problem import _positive, check_vector
 from .status import Status
 
-__all__ = ["flow", "FlowResult", "FlowBatch", "flow_two_phase", "FLOW_METHODS"]
+__all__ = ["flow", "FlowResult", "FlowBatch", "flow_two_phase", "integrate_wn_flow", "wn_flow_rhs",
+           "FLOW_METHODS"]
 
 FLOW_METHODS = ("wn", "gd")
 SOLVERS = ("DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA")
@@ -142,6 +144,25 @@ def _unpack(method, Y):
     if method == "wn":
         return Y[..., 0], Y[..., 1:-1], Y[..., -1]
     return None, Y[..., :-1], Y[..., -1]
+
+
+def wn_flow_rhs(problem, c: float):
+    r"""Right-hand side ``f(t, y)`` of the WN flow (Lemma 2.2) for any problem with
+    ``reduced_loss_grad``, on the packed state ``y = [g, a_1..a_k, beta]`` (``||w|| = 1``):
+
+    ``g' = -c p``, ``a' = -g (r - p a)``, ``beta' = g p beta`` with ``r = V^T grad L(g w)``,
+    ``p = a . r`` (the null part of the gradient is 0, so ``w_null = beta n`` only rescales).
+    """
+    c = float(c)
+
+    def rhs(t, y):
+        g, a, beta = y[0], y[1:-1], y[-1]
+        _, r = problem.reduced_loss_grad((g * a)[None])
+        r = r[0]
+        p = a @ r
+        return np.concatenate(([-c * p], -g * (r - p * a), [g * p * beta]))
+
+    return rhs
 
 
 def _rhs_gd(problem):
@@ -258,8 +279,6 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
               null_tol=None):
     """One start. ``null_tol`` (WN, ``c = 0``): also stop when ``||w_null|| <= null_tol``."""
     from scipy.integrate import solve_ivp
-
-    from .losses import wn_flow_rhs
 
     a0, w_null = problem.to_reduced(w0)
     beta0 = float(np.linalg.norm(w_null))
@@ -401,3 +420,25 @@ def flow_two_phase(problem, *, g0, w0, c, null_tol: float = 1e-10, t_max: float 
     w1 = first.w / np.linalg.norm(first.w)
     second = flow(problem, g0=first.g, w0=w1, c=c, t_max=t_max, **kwargs)
     return first, second
+
+
+def integrate_wn_flow(problem, g0: float, w0, *, c: float, t_end: float, n_eval: int = 50,
+                      rtol: float = 1e-12, atol: float = 1e-14):
+    r"""The WN flow from ``(g0, w0)`` (``w0`` is normalised) on ``[0, t_end]``, saved at ``n_eval``
+    times: :func:`flow` with ``tol = 0`` (so it runs to ``t_end``), as a dict of arrays
+    ``t``, ``g``, ``a`` (``(n, k)``), ``beta`` (``||w_null||``), ``w_norm``, ``x_norm`` and the
+    invariant ``beta^2 exp(g^2/c)``. Any problem with ``reduced_loss_grad`` (least squares, the
+    losses of :mod:`wnlab.losses`). A failed integration raises ``ValueError``.
+    """
+    if not (np.isfinite(c) and c > 0):
+        raise ValueError(f"c must be a positive finite number (c = 0 freezes g: the invariant needs c > 0), got {c!r}")
+    if not (np.isfinite(g0) and np.isfinite(t_end) and t_end > 0):
+        raise ValueError(f"need a finite g0 and t_end > 0, got g0 = {g0!r}, t_end = {t_end!r}")
+    res = flow(problem, g0=float(g0), w0=w0, c=float(c), t_max=float(t_end), tol=0.0, rtol=rtol, atol=atol,
+               t_eval=np.linspace(0.0, float(t_end), n_eval))
+    if res.status is Status.FAILED:
+        raise ValueError(f"the flow integration failed: {res.message}")
+    g, a, beta = res.path["g"], res.path["a"], res.path["beta"]
+    wn2 = np.einsum("ij,ij->i", a, a) + beta ** 2
+    return {"t": res.ts, "g": g, "a": a, "beta": beta, "w_norm": np.sqrt(wn2),
+            "x_norm": np.abs(g) * np.sqrt(wn2), "invariant": beta ** 2 * np.exp(g ** 2 / c)}

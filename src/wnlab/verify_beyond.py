@@ -19,7 +19,8 @@ import warnings
 import numpy as np
 
 from .engine import StabilityWarning
-from .losses import integrate_wn_flow, max_margin_direction, separable_problem
+from .flow import integrate_wn_flow
+from .losses import max_margin_direction, separable_problem
 from .problem import as_generator
 
 __all__ = ["check_logistic_invariant", "check_separable_growth", "check_max_margin", "beyond_rows"]
