@@ -154,6 +154,22 @@ def test_spurious_set_flow_and_discrete_methods_stay_and_say_so():
     assert wnlab.flow(P, g0=0.0, w0=[0.6, 0.8], c=0.0).status is Status.STALLED
 
 
+def test_flow_and_discrete_runs_share_the_stall_rule():
+    """A start within stopping.STALL_RTOL of S stalls in the flow and in the discrete runs alike."""
+    import importlib
+
+    from wnlab import stopping
+
+    F = importlib.import_module("wnlab.flow")
+    assert F.START_RTOL == stopping.STALL_RTOL
+    P = wnlab.paper_example()
+    for g0, stalls in ((0.5e-12, True), (1e-3, False)):
+        r = wnlab.flow(P, g0=g0, w0=[0.0, 1.0], c=1.0, t_max=1e3)
+        res = wnlab.solve(P, "wn", g0=g0, w0=[0.0, 1.0], eta=0.01, c=1.0, max_iter=5)
+        assert (r.status is Status.STALLED) == stalls and (res.status is Status.STALLED) == stalls
+        assert r.status is not Status.FAILED
+
+
 def test_theorem26_part2_two_phases_end_at_x_star():
     for P, w0 in [(wnlab.paper_example(), [0.0, 1.0]),
                   (wnlab.gaussian_problem(4, 12, seed=2), np.random.default_rng(4).standard_normal(12))]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import theory
+from . import stopping, theory
 from .problem import _positive, check_vector
 from .status import Status
 
@@ -34,10 +34,10 @@ __all__ = ["flow", "FlowResult", "FlowBatch", "flow_two_phase", "integrate_wn_fl
 
 FLOW_METHODS = ("wn", "gd")
 SOLVERS = ("DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA")
-#: a start with ``|g0| <= START_RTOL g*`` and ``|df/dg| <= START_RTOL ||A^T y||`` is on Lemma 2.3's set S
-#: (the same threshold as the discrete engine); an integration that ends at ``t_max`` within
-#: ``STALL_RTOL`` of S has converged to S (Theorem 2.6 case b)
-START_RTOL = 1e-12
+#: Lemma 2.3's stall rule is :func:`wnlab.stopping.on_stationary_set`, the discrete drivers' rule.
+#: A start within ``START_RTOL`` of S (the drivers' threshold) is not integrated; an integration
+#: that ends at ``t_max`` within the looser ``STALL_RTOL`` of S has converged to S (Theorem 2.6 case b)
+START_RTOL = stopping.STALL_RTOL
 STALL_RTOL = 1e-8
 
 
@@ -383,13 +383,19 @@ def _loss(problem, method, y):
     return float(problem.reduced_loss_grad(xa[None])[0][0])
 
 
-def _on_spurious_set(problem, y, c, rtol=0.0) -> bool:
-    """Whether the WN state ``y = (g, a, beta)`` cannot move: ``g = 0`` and (``df/dg = 0`` or
-    ``c = 0``), up to ``rtol`` (relative to ``||grad L(0)||``, i.e. ``||A^T y||`` for least squares)."""
-    g, a = y[0], y[1:-1]
-    scale = float(np.linalg.norm(problem.reduced_loss_grad(np.zeros((1, len(a))))[1]))
-    p = float(a @ problem.reduced_loss_grad((g * a)[None])[1][0])
-    return abs(g) <= rtol * problem.scale and (c == 0 or abs(p) <= rtol * scale)
+def _on_spurious_set(problem, y, c, rtol) -> bool:
+    """Whether the WN state ``y = (g, a, beta)`` cannot move: :func:`wnlab.stopping.on_stationary_set`
+    (``g = 0`` relative to ``g*``, and ``df/dg = 0`` relative to ``max(||grad L||, ||grad L(0)||)``
+    or ``c = 0``) with the tolerance ``rtol`` in place of ``stopping.STALL_RTOL``."""
+    g, a = float(y[0]), y[1:-1]
+    grad_scale = float(np.linalg.norm(problem.reduced_loss_grad(np.zeros((1, len(a))))[1]))
+    r = problem.reduced_loss_grad((g * a)[None])[1][0]
+    p = float(a @ r)
+    # on_stationary_set compares with stopping.STALL_RTOL times each scale: scaling the scales by
+    # rtol / STALL_RTOL is the same test with tolerance rtol (START_RTOL: a factor of exactly 1)
+    k = rtol / stopping.STALL_RTOL
+    return bool(stopping.on_stationary_set(g, p, k * float(np.linalg.norm(r)), c, False,
+                                           k * problem.scale, k * grad_scale))
 
 
 def flow_two_phase(problem, *, g0, w0, c, null_tol: float = 1e-10, t_max: float = 1e4, **kwargs):
