@@ -169,11 +169,13 @@ def test_bad_labels_and_inputs():
 
 def test_verify_rows_pass_and_have_the_contract():
     from wnlab import verify_beyond as V
+    from wnlab.verify_rows import REFERENCES
     rows = (V.check_logistic_invariant(seed=1) + V.check_separable_growth(seed=1)
             + V.check_max_margin(seed=1, checkpoints=(10, 100, 1000)))
     assert len(rows) == 6
     for r in rows:
-        assert set(r) == {"statement", "prediction", "measured", "rel_gap", "passed"}
+        assert set(r) == {"check", "statement", "prediction", "measured", "reference", "rel_gap", "passed"}
+        assert r["check"] == "beyond" and r["reference"] in REFERENCES
         assert r["passed"], r
     # the check can fail: the misprinted invariant of eq. (6) ||w_null||^2 exp(g^2/(2c)) drifts
     fl = integrate_wn_flow(L.separable_problem(6, 20, seed=1), 0.3, np.ones(20), c=1.0, t_end=30.0)
