@@ -11,7 +11,7 @@ A row is a dict with the keys :data:`FIELDS`:
 ``reference``
     what the measured side is compared against, one of :data:`REFERENCES`:
 
-    * ``"closed form"``: a formula of the paper or of :mod:`wnlab.theory` (MATH.md's values included);
+    * ``"closed form"``: a formula of the paper or of :mod:`wnlab.theory` (the worked example's exact values included);
     * ``"independent integration"``: an integrated flow the measured side was not computed from
       (discrete runs against the flow, a formula against a finite difference along a flow);
     * ``"full-dimensional run"``: a computation in ``R^d`` that does not go through wnlab's reduction;
