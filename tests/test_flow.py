@@ -8,7 +8,8 @@ import scipy.linalg
 
 import wnlab
 from wnlab import theory
-from wnlab.flow import FlowStatus, flow_two_phase
+from wnlab.flow import flow_two_phase
+from wnlab.status import Status
 
 TIGHT = dict(rtol=1e-12, atol=1e-15, tol=1e-22, t_max=1e5)
 
@@ -44,7 +45,7 @@ def test_reduced_flow_matches_full_dimensional_integration(c):
     rng = np.random.default_rng(7)
     g0, w0 = 0.8, _unit(rng, P.d)
     r = wnlab.flow(P, g0=g0, w0=w0, c=c, tol=0.0, t_max=3.0, rtol=1e-12, atol=1e-15)
-    assert r.status is FlowStatus.T_MAX and r.t == 3.0
+    assert r.status is Status.T_MAX and r.t == 3.0
     np.testing.assert_allclose(r.x, _full_flow(P, g0, w0, c, 3.0), atol=1e-9)
     if c == 0:
         assert np.all(r.path["g"] == g0)
@@ -135,7 +136,7 @@ def test_lemma22_discrete_methods_approach_the_flow_at_rate_eta():
 def test_spurious_set_flow_and_discrete_methods_stay_and_say_so():
     P = wnlab.paper_example()
     r = wnlab.flow(P, g0=0.0, w0=[0.0, 1.0], c=1.0)
-    assert r.status is FlowStatus.STALLED and not r.converged
+    assert r.status is Status.STALLED and not r.converged
     assert r.loss == pytest.approx(0.5) and "loss = 0.5" in r.message and "not a minimum" in r.message
     np.testing.assert_array_equal(r.x, [0.0, 0.0])
     for method in ("wn", "rpgd"):
@@ -148,9 +149,25 @@ def test_spurious_set_flow_and_discrete_methods_stay_and_say_so():
     w = np.random.default_rng(0).standard_normal(G.d)
     w -= (w @ Aty) / (Aty @ Aty) * Aty
     r = wnlab.flow(G, g0=0.0, w0=w, c=2.0)
-    assert r.status is FlowStatus.STALLED and r.loss == pytest.approx(0.5 * G.y @ G.y)
+    assert r.status is Status.STALLED and r.loss == pytest.approx(0.5 * G.y @ G.y)
     # g0 = 0 with c = 0 cannot move either
-    assert wnlab.flow(P, g0=0.0, w0=[0.6, 0.8], c=0.0).status is FlowStatus.STALLED
+    assert wnlab.flow(P, g0=0.0, w0=[0.6, 0.8], c=0.0).status is Status.STALLED
+
+
+def test_flow_and_discrete_runs_share_the_stall_rule():
+    """A start within stopping.STALL_RTOL of S stalls in the flow and in the discrete runs alike."""
+    import importlib
+
+    from wnlab import stopping
+
+    F = importlib.import_module("wnlab.flow")
+    assert F.START_RTOL == stopping.STALL_RTOL
+    P = wnlab.paper_example()
+    for g0, stalls in ((0.5e-12, True), (1e-3, False)):
+        r = wnlab.flow(P, g0=g0, w0=[0.0, 1.0], c=1.0, t_max=1e3)
+        res = wnlab.solve(P, "wn", g0=g0, w0=[0.0, 1.0], eta=0.01, c=1.0, max_iter=5)
+        assert (r.status is Status.STALLED) == stalls and (res.status is Status.STALLED) == stalls
+        assert r.status is not Status.FAILED
 
 
 def test_theorem26_part2_two_phases_end_at_x_star():
@@ -189,17 +206,17 @@ def test_t_eval_and_event_time():
 def test_integration_failure_is_a_status_with_the_last_state(monkeypatch):
     import importlib
 
-    L = importlib.import_module("wnlab.losses")
-    real = L.wn_flow_rhs
+    F = importlib.import_module("wnlab.flow")  # the module (wnlab.flow is the function)
+    real = F.wn_flow_rhs
 
     def exploding(problem, c):
         rhs = real(problem, c)
         return lambda t, y: rhs(t, y) if t < 1.0 else np.full_like(y, np.nan)
 
-    monkeypatch.setattr(L, "wn_flow_rhs", exploding)
+    monkeypatch.setattr(F, "wn_flow_rhs", exploding)
     P = wnlab.paper_example()
     r = wnlab.flow(P, g0=0.5, w0=[0.0, 1.0], c=1.0)
-    assert r.status is FlowStatus.FAILED and "last finite state" in r.message
+    assert r.status is Status.FAILED and "last finite state" in r.message
     assert np.all(np.isfinite(r.x)) and 0 < r.t <= 1.0
 
 

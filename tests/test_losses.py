@@ -6,6 +6,7 @@ import scipy.optimize
 
 import wnlab
 from wnlab import losses as L
+from wnlab.flow import integrate_wn_flow, wn_flow_rhs
 from wnlab.problem import LinearModel
 
 #: step sizes in units of 1/lambda_max (the logistic curvature is at most lambda_max/4)
@@ -81,7 +82,7 @@ def test_logistic_wn_flow_invariant_conserved(c, seed):
     """Lemma 2.5 for logistic loss: ||w_null||^2 exp(g^2/c) is constant along the flow."""
     p = L.separable_problem(5, 15, seed=seed)
     w0 = np.random.default_rng(seed).standard_normal(15)
-    fl = L.integrate_wn_flow(p, 0.3, w0, c=c, t_end=30.0)
+    fl = integrate_wn_flow(p, 0.3, w0, c=c, t_end=30.0)
     inv = fl["invariant"]
     assert np.max(np.abs(inv / inv[0] - 1)) <= 1e-8
     assert abs(fl["g"][-1]) > 3 * abs(fl["g"][0])      # separable: |g| grows
@@ -91,14 +92,25 @@ def test_logistic_wn_flow_invariant_conserved(c, seed):
 
 def test_invariant_on_nonseparable_data_and_flow_errors():
     p = L.nonseparable_problem(16, 24, 4, seed=2)
-    fl = L.integrate_wn_flow(p, 0.5, np.ones(24), c=1.0, t_end=40.0)
+    fl = integrate_wn_flow(p, 0.5, np.ones(24), c=1.0, t_end=40.0)
     inv = fl["invariant"]
     assert np.max(np.abs(inv / inv[0] - 1)) <= 1e-8
     assert np.max(np.abs(fl["g"])) < 20  # no separating direction: g stays bounded
     with pytest.raises(ValueError, match="c must be a positive"):
-        L.integrate_wn_flow(p, 0.5, np.ones(24), c=0.0, t_end=1.0)
+        integrate_wn_flow(p, 0.5, np.ones(24), c=0.0, t_end=1.0)
     with pytest.raises(ValueError, match="w0 = 0"):
-        L.integrate_wn_flow(p, 0.5, np.zeros(24), c=1.0, t_end=1.0)
+        integrate_wn_flow(p, 0.5, np.zeros(24), c=1.0, t_end=1.0)
+
+
+def test_losses_imports_no_flow():
+    """Imports go one way: problems and losses below, flows above."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(L))
+    imported = {(n.module or "") for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not any(name.split(".")[-1] == "flow" or name.startswith("wnlab.flow") for name in imported), imported
 
 
 def test_sparse_logistic_reduced_equals_full():
@@ -119,7 +131,7 @@ def test_flow_rhs_matches_full_dimensional_flow():
     w = rng.standard_normal(10); w /= np.linalg.norm(w)
     g, c = 0.7, 1.3
     a, null = p.to_reduced(w)
-    dy = L.wn_flow_rhs(p, c)(0.0, np.concatenate(([g], a, [np.linalg.norm(null)])))
+    dy = wn_flow_rhs(p, c)(0.0, np.concatenate(([g], a, [np.linalg.norm(null)])))
     grad = p.A.T @ p.loss_fn.deriv(p.A @ (g * w), p.y)
     wdot = -g * (grad - w * (w @ grad))
     assert dy[0] == pytest.approx(-c * (w @ grad), rel=1e-12)
@@ -157,14 +169,16 @@ def test_bad_labels_and_inputs():
 
 def test_verify_rows_pass_and_have_the_contract():
     from wnlab import verify_beyond as V
+    from wnlab.verify_rows import REFERENCES
     rows = (V.check_logistic_invariant(seed=1) + V.check_separable_growth(seed=1)
             + V.check_max_margin(seed=1, checkpoints=(10, 100, 1000)))
     assert len(rows) == 6
     for r in rows:
-        assert set(r) == {"statement", "prediction", "measured", "rel_gap", "passed"}
+        assert set(r) == {"check", "statement", "prediction", "measured", "reference", "rel_gap", "passed"}
+        assert r["check"] == "beyond" and r["reference"] in REFERENCES
         assert r["passed"], r
     # the check can fail: the misprinted invariant of eq. (6) ||w_null||^2 exp(g^2/(2c)) drifts
-    fl = L.integrate_wn_flow(L.separable_problem(6, 20, seed=1), 0.3, np.ones(20), c=1.0, t_end=30.0)
+    fl = integrate_wn_flow(L.separable_problem(6, 20, seed=1), 0.3, np.ones(20), c=1.0, t_end=30.0)
     wrong = fl["beta"] ** 2 * np.exp(fl["g"] ** 2 / 2.0)
     assert np.max(np.abs(wrong / wrong[0] - 1)) > 1e-2
 

@@ -14,8 +14,9 @@ def test_all_checks_pass_and_rows_are_well_formed():
                                                        "example", "thm2.6-closer", "thm2.6-II", "thm2.7",
                                                        "thm3.2", "prop3.3"}
     for r in rows:
-        assert set(r) == {"check", "statement", "prediction", "measured", "rel_gap", "pass"}
-    failed = [r for r in rows if not r["pass"]]
+        assert set(r) == {"check", "statement", "prediction", "measured", "reference", "rel_gap", "passed"}
+        assert r["reference"] in verify.REFERENCES
+    failed = [r for r in rows if not r["passed"]]
     assert not failed, verify.format_table(failed)
 
 
@@ -24,15 +25,26 @@ def test_cli_writes_json_and_markdown(tmp_path, capsys):
     assert main(["verify", "--only", "example", "lemma2.5", "--json", str(js), "--markdown", str(md)]) == 0
     data = json.loads(js.read_text())
     assert data["n_failed"] == 0 and data["n_rows"] == len(data["rows"]) > 0
+    assert all(r["passed"] and r["reference"] in verify.REFERENCES for r in data["rows"])
     assert md.read_text().startswith("| check | statement |")
     assert "statements hold" in capsys.readouterr().out
 
 
 def test_cli_exit_code_is_one_when_a_check_fails(monkeypatch, capsys):
     monkeypatch.setitem(verify.CHECKS, "example",
-                        lambda cfg: [verify._row("example", "a statement that fails", 1.0, 2.0, False)])
+                        lambda cfg: [verify.row("example", "a statement that fails", 1.0, 2.0, False,
+                                                      reference="closed form")])
     assert main(["verify", "--only", "example"]) == 1
     assert "FAIL" in capsys.readouterr().out
+
+
+def test_one_row_schema_and_references():
+    from wnlab import verify_rows
+
+    r = verify.row("x", "s", 2.0, 3.0, True, reference="measured")
+    assert tuple(r) == verify_rows.FIELDS and r["rel_gap"] == 0.5 and r["passed"] is True
+    with pytest.raises(ValueError, match="reference must be one of"):
+        verify.row("x", "s", 2.0, 3.0, True, reference="a guess")
 
 
 def test_cli_bad_output_directory(tmp_path, capsys):

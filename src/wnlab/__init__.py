@@ -7,7 +7,7 @@ reparametrized projected gradient descent (rPGD) on overparametrized least squar
 
 from . import theory
 from .status import StabilityWarning, Status
-from .flow import FlowResult, FlowStatus, flow
+from .flow import FlowResult, flow
 from .problem import LeastSquares, gaussian_problem, load_problem, orthonormal_problem, paper_example
 from .schedules import InverseGSquared, Sequence, TwoStage
 from .solve import ALL_METHODS, BatchResult, Result, solve, solve_batch
@@ -31,5 +31,5 @@ __all__ = [
     "LeastSquares", "gaussian_problem", "orthonormal_problem", "paper_example", "load_problem",
     "solve", "solve_batch", "Result", "BatchResult", "Status", "StabilityWarning", "ALL_METHODS",
     "TwoStage", "Sequence", "InverseGSquared", "__version__",
-    "flow", "FlowResult", "FlowStatus", "theory",
+    "flow", "FlowResult", "theory",
 ]

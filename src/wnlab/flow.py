@@ -10,8 +10,9 @@ and the gradient flow :math:`\dot x = -A^T e`. Writing ``w = V a + beta n`` (``A
 
 .. math::  \dot g = -c p, \qquad \dot a = -g (r - p a), \qquad \dot\beta = g p \beta,
 
-and the gradient flow is ``da/dt = -s (s a - b)``, ``beta`` constant (the WN right-hand side is
-:func:`wnlab.losses.wn_flow_rhs`, shared with the logistic flows). :func:`flow` integrates it
+and the gradient flow is ``da/dt = -s (s a - b)``, ``beta`` constant. Both right-hand sides
+(:func:`wn_flow_rhs`, ``_rhs_gd``) use only ``problem.reduced_loss_grad``, so they serve any loss
+of ``Ax`` (:mod:`wnlab.losses` defines the problems; it imports nothing from here). :func:`flow` integrates it
 with :func:`scipy.integrate.solve_ivp` (DOP853 by default) and stops at the first time the loss
 reaches ``tol`` (a terminal event). A batch of starts is integrated **one start at a time**
 (each start has its own stopping time and its own step-size control, so one stiff start does not
@@ -20,45 +21,24 @@ slow the others; the reduced system is ``O(m)`` per evaluation, so the loop cost
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import theory
+from . import stopping, theory
 from .problem import _positive, check_vector
+from .status import Status
 
-__all__ = ["flow", "FlowResult", "FlowBatch", "FlowStatus", "flow_two_phase", "FLOW_METHODS"]
+__all__ = ["flow", "FlowResult", "FlowBatch", "flow_two_phase", "integrate_wn_flow", "wn_flow_rhs",
+           "FLOW_METHODS"]
 
 FLOW_METHODS = ("wn", "gd")
 SOLVERS = ("DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA")
-#: a start with ``|g0| <= START_RTOL g*`` and ``|df/dg| <= START_RTOL ||A^T y||`` is on Lemma 2.3's set S
-#: (the same threshold as the discrete engine); an integration that ends at ``t_max`` within
-#: ``STALL_RTOL`` of S has converged to S (Theorem 2.6 case b)
-START_RTOL = 1e-12
+#: Lemma 2.3's stall rule is :func:`wnlab.stopping.on_stationary_set`, the discrete drivers' rule.
+#: A start within ``START_RTOL`` of S (the drivers' threshold) is not integrated; an integration
+#: that ends at ``t_max`` within the looser ``STALL_RTOL`` of S has converged to S (Theorem 2.6 case b)
+START_RTOL = stopping.STALL_RTOL
 STALL_RTOL = 1e-8
-
-
-class FlowStatus(enum.Enum):
-    """Why an integration stopped."""
-
-    CONVERGED = "converged"
-    T_MAX = "t_max"
-    STALLED = "stalled"
-    FAILED = "failed"
-
-    @property
-    def advice(self) -> str:
-        return {
-            FlowStatus.CONVERGED: "the loss reached tol.",
-            FlowStatus.T_MAX: "t_max was reached before the loss reached tol; increase t_max.",
-            FlowStatus.STALLED: ("the flow sits on a stationary point that is not a minimum "
-                                 "(Lemma 2.3: g = 0 and y^T A w = 0) and cannot leave it; change g0 or w0."),
-            FlowStatus.FAILED: "the integrator failed; the last state it reached is returned.",
-        }[self]
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)
@@ -69,7 +49,8 @@ class FlowResult:
     ----------
     method : "wn" or "gd"
     c : the ratio ``gamma/eta`` (``None`` for the gradient flow)
-    status : :class:`FlowStatus`; ``message`` says why (with the loss, for a stall)
+    status : :class:`wnlab.Status`: ``converged``, ``t_max``, ``stalled`` or ``failed``;
+        ``message`` says why (with the loss, for a stall)
     x, g, w : final point, scale and direction (GD: ``g = ||x||``, ``w = x/||x||``)
     t : final time
     loss : final loss ``1/2 ||A x - y||^2``
@@ -82,7 +63,7 @@ class FlowResult:
 
     method: str
     c: float | None
-    status: FlowStatus
+    status: Status
     message: str
     x: np.ndarray
     g: float
@@ -97,7 +78,7 @@ class FlowResult:
 
     @property
     def converged(self) -> bool:
-        return self.status is FlowStatus.CONVERGED
+        return self.status is Status.CONVERGED
 
     @property
     def x_path(self) -> np.ndarray:
@@ -163,6 +144,25 @@ def _unpack(method, Y):
     if method == "wn":
         return Y[..., 0], Y[..., 1:-1], Y[..., -1]
     return None, Y[..., :-1], Y[..., -1]
+
+
+def wn_flow_rhs(problem, c: float):
+    r"""Right-hand side ``f(t, y)`` of the WN flow (Lemma 2.2) for any problem with
+    ``reduced_loss_grad``, on the packed state ``y = [g, a_1..a_k, beta]`` (``||w|| = 1``):
+
+    ``g' = -c p``, ``a' = -g (r - p a)``, ``beta' = g p beta`` with ``r = V^T grad L(g w)``,
+    ``p = a . r`` (the null part of the gradient is 0, so ``w_null = beta n`` only rescales).
+    """
+    c = float(c)
+
+    def rhs(t, y):
+        g, a, beta = y[0], y[1:-1], y[-1]
+        _, r = problem.reduced_loss_grad((g * a)[None])
+        r = r[0]
+        p = a @ r
+        return np.concatenate(([-c * p], -g * (r - p * a), [g * p * beta]))
+
+    return rhs
 
 
 def _rhs_gd(problem):
@@ -280,8 +280,6 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
     """One start. ``null_tol`` (WN, ``c = 0``): also stop when ``||w_null|| <= null_tol``."""
     from scipy.integrate import solve_ivp
 
-    from .losses import wn_flow_rhs
-
     a0, w_null = problem.to_reduced(w0)
     beta0 = float(np.linalg.norm(w_null))
     n_hat = w_null / beta0 if beta0 > 0 else np.zeros_like(w_null)
@@ -310,9 +308,9 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
 
     status, message, sol, n_rhs = None, "", None, 0
     if loss_of(y0) <= tol or (null_tol is not None and beta0 <= null_tol):
-        status = FlowStatus.CONVERGED
+        status = Status.CONVERGED
     elif method == "wn" and _on_spurious_set(problem, y0, c, START_RTOL):
-        status = FlowStatus.STALLED
+        status = Status.STALLED
     ts, Y, t_end, y_end = np.array([0.0]), y0[None, :], 0.0, y0
     if status is None:
         try:
@@ -320,7 +318,7 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
                 sol = solve_ivp(rhs, (0.0, t_max), y0, method=solver, rtol=rtol, atol=atol, t_eval=t_eval,
                                 events=events, dense_output=dense, max_step=max_step)
         except Exception as exc:  # noqa: BLE001 - any failure inside SciPy becomes a status
-            status, message = FlowStatus.FAILED, f"the integrator raised {type(exc).__name__}: {exc}"
+            status, message = Status.FAILED, f"the integrator raised {type(exc).__name__}: {exc}"
         if sol is not None:
             n_rhs = sol.nfev
             good = np.all(np.isfinite(sol.y), axis=0)
@@ -329,24 +327,24 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
                 t_end, y_end = float(ts[-1]), Y[-1]
             hit = [k for k, te in enumerate(sol.t_events) if te.size]
             if not good.all() or sol.status == -1:
-                status, message = FlowStatus.FAILED, f"the integrator failed: {sol.message}"
+                status, message = Status.FAILED, f"the integrator failed: {sol.message}"
             elif sol.status == 1 and hit:
-                status = FlowStatus.CONVERGED
+                status = Status.CONVERGED
                 t_end, y_end = float(sol.t_events[hit[0]][0]), sol.y_events[hit[0]][0]
                 if ts[-1] < t_end:  # t_eval need not contain the stopping time
                     ts, Y = np.append(ts, t_end), np.vstack([Y, y_end])
             else:
-                status = FlowStatus.T_MAX
+                status = Status.T_MAX
                 if method == "wn" and _on_spurious_set(problem, y_end, c, STALL_RTOL):
-                    status = FlowStatus.STALLED
+                    status = Status.STALLED
     loss_end = loss_of(y_end)
-    if status is FlowStatus.STALLED:
+    if status is Status.STALLED:
         why = "c = 0 keeps g = 0, so nothing moves" if c == 0 else "Lemma 2.3: g = 0 and y^T A w = 0"
         message = (f"stalled at t = {t_end:.6g} on a stationary point that is not a minimum "
                    f"({why}; g = {y_end[0]:.3g}, loss = {loss_end:.6g})")
-    elif status is FlowStatus.T_MAX:
+    elif status is Status.T_MAX:
         message = f"t_max = {t_max:g} reached with loss {loss_end:.3g} > tol = {tol:g}; increase t_max"
-    elif status is FlowStatus.FAILED:
+    elif status is Status.FAILED:
         message += f" (t = {t_end:.6g}, loss {loss_end:.3g}); the last finite state is returned"
     elif null_tol is not None and abs(y_end[-1]) <= null_tol * (1 + 1e-6) and loss_end > tol:
         message = f"w reached the row space (||w_null|| <= {null_tol:g}) at t = {t_end:.6g}"
@@ -385,13 +383,16 @@ def _loss(problem, method, y):
     return float(problem.reduced_loss_grad(xa[None])[0][0])
 
 
-def _on_spurious_set(problem, y, c, rtol=0.0) -> bool:
-    """Whether the WN state ``y = (g, a, beta)`` cannot move: ``g = 0`` and (``df/dg = 0`` or
-    ``c = 0``), up to ``rtol`` (relative to ``||grad L(0)||``, i.e. ``||A^T y||`` for least squares)."""
-    g, a = y[0], y[1:-1]
-    scale = float(np.linalg.norm(problem.reduced_loss_grad(np.zeros((1, len(a))))[1]))
-    p = float(a @ problem.reduced_loss_grad((g * a)[None])[1][0])
-    return abs(g) <= rtol * problem.scale and (c == 0 or abs(p) <= rtol * scale)
+def _on_spurious_set(problem, y, c, rtol) -> bool:
+    """Whether the WN state ``y = (g, a, beta)`` cannot move: :func:`wnlab.stopping.on_stationary_set`
+    (``g = 0`` relative to ``g*``, and ``df/dg = 0`` relative to ``max(||grad L||, ||grad L(0)||)``
+    or ``c = 0``) with the tolerance ``rtol``."""
+    g, a = float(y[0]), y[1:-1]
+    grad_scale = float(np.linalg.norm(problem.reduced_loss_grad(np.zeros((1, len(a))))[1]))
+    r = problem.reduced_loss_grad((g * a)[None])[1][0]
+    p = float(a @ r)
+    return bool(stopping.on_stationary_set(g, p, float(np.linalg.norm(r)), c, False, problem.scale, grad_scale,
+                                           rtol))
 
 
 def flow_two_phase(problem, *, g0, w0, c, null_tol: float = 1e-10, t_max: float = 1e4, **kwargs):
@@ -422,3 +423,25 @@ def flow_two_phase(problem, *, g0, w0, c, null_tol: float = 1e-10, t_max: float 
     w1 = first.w / np.linalg.norm(first.w)
     second = flow(problem, g0=first.g, w0=w1, c=c, t_max=t_max, **kwargs)
     return first, second
+
+
+def integrate_wn_flow(problem, g0: float, w0, *, c: float, t_end: float, n_eval: int = 50,
+                      rtol: float = 1e-12, atol: float = 1e-14):
+    r"""The WN flow from ``(g0, w0)`` (``w0`` is normalised) on ``[0, t_end]``, saved at ``n_eval``
+    times: :func:`flow` with ``tol = 0`` (so it runs to ``t_end``), as a dict of arrays
+    ``t``, ``g``, ``a`` (``(n, k)``), ``beta`` (``||w_null||``), ``w_norm``, ``x_norm`` and the
+    invariant ``beta^2 exp(g^2/c)``. Any problem with ``reduced_loss_grad`` (least squares, the
+    losses of :mod:`wnlab.losses`). A failed integration raises ``ValueError``.
+    """
+    if not (np.isfinite(c) and c > 0):
+        raise ValueError(f"c must be a positive finite number (c = 0 freezes g: the invariant needs c > 0), got {c!r}")
+    if not (np.isfinite(g0) and np.isfinite(t_end) and t_end > 0):
+        raise ValueError(f"need a finite g0 and t_end > 0, got g0 = {g0!r}, t_end = {t_end!r}")
+    res = flow(problem, g0=float(g0), w0=w0, c=float(c), t_max=float(t_end), tol=0.0, rtol=rtol, atol=atol,
+               t_eval=np.linspace(0.0, float(t_end), n_eval))
+    if res.status is Status.FAILED:
+        raise ValueError(f"the flow integration failed: {res.message}")
+    g, a, beta = res.path["g"], res.path["a"], res.path["beta"]
+    wn2 = np.einsum("ij,ij->i", a, a) + beta ** 2
+    return {"t": res.ts, "g": g, "a": a, "beta": beta, "w_norm": np.sqrt(wn2),
+            "x_norm": np.abs(g) * np.sqrt(wn2), "invariant": beta ** 2 * np.exp(g ** 2 / c)}

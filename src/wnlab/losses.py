@@ -18,13 +18,10 @@ and a positive minimum otherwise. So ``a_star``/``x_star`` are NaN and the dista
 reports (``dist``) are NaN; ``loss <= tol`` is reached only asymptotically (separable) or never
 (non-separable): pass ``tol=0, max_iter=N`` for an implicit-bias study (``docs/beyond.md``).
 
-The WN flow for any such loss, in reduced coordinates (``||w|| = 1``): with ``p = a . r``,
-``r = s * (U^T l'(g U (s * a)))``,
-
-    a' = -g (r - p a),    beta' = g p beta,    g' = -c p,
-
-which conserves ``beta^2 exp(g^2 / c)`` = ``||w_null||^2 exp(g^2/c)`` (Lemma 2.5 holds for every
-loss of ``Ax``): :func:`wn_flow_rhs`, :func:`integrate_wn_flow`.
+The WN flow integrates these problems too (:func:`wnlab.flow`, :func:`wnlab.flow.integrate_wn_flow`):
+its right-hand side uses only ``reduced_loss_grad``, and Lemma 2.5's invariant
+``||w_null||^2 exp(g^2/c)`` holds for every loss of ``Ax``. This module defines problems only and
+imports nothing from the flows.
 """
 
 from __future__ import annotations
@@ -40,7 +37,6 @@ from .problem import LinearModel, _check_sizes, as_generator
 __all__ = [
     "Loss", "SquaredLoss", "LogisticLoss", "LinearLossProblem", "LogisticRegression",
     "separable_problem", "nonseparable_problem", "is_separable", "max_margin_direction",
-    "wn_flow_rhs", "integrate_wn_flow",
 ]
 
 
@@ -242,47 +238,3 @@ def max_margin_direction(A, y) -> np.ndarray:
                                    maxiter=50 * len(y))
     u = Y.T @ alpha
     return u / np.linalg.norm(u)
-
-
-# -- the WN flow for any loss of Ax, in reduced coordinates -------------------------------------
-
-def wn_flow_rhs(problem, c: float):
-    r"""Right-hand side ``f(t, y)`` of the WN flow (Lemma 2.2) for any problem with
-    ``reduced_loss_grad``, on the packed state ``y = [g, a_1..a_k, beta]`` (``||w|| = 1``):
-
-    ``g' = -c p``, ``a' = -g (r - p a)``, ``beta' = g p beta`` with ``r = V^T grad L(g w)``,
-    ``p = a . r`` (the null part of the gradient is 0, so ``w_null = beta n`` only rescales).
-    """
-    c = float(c)
-
-    def rhs(t, y):
-        g, a, beta = y[0], y[1:-1], y[-1]
-        _, r = problem.reduced_loss_grad((g * a)[None])
-        r = r[0]
-        p = a @ r
-        return np.concatenate(([-c * p], -g * (r - p * a), [g * p * beta]))
-
-    return rhs
-
-
-def integrate_wn_flow(problem, g0: float, w0, *, c: float, t_end: float, n_eval: int = 50,
-                      rtol: float = 1e-12, atol: float = 1e-14):
-    r"""The WN flow from ``(g0, w0)`` (``w0`` is normalised) on ``[0, t_end]``, saved at ``n_eval``
-    times: :func:`wnlab.flow` with ``tol = 0`` (so it runs to ``t_end``), as a dict of arrays
-    ``t``, ``g``, ``a`` (``(n, k)``), ``beta`` (``||w_null||``), ``w_norm``, ``x_norm`` and the
-    invariant ``beta^2 exp(g^2/c)``. A failed integration raises ``ValueError``.
-    """
-    from .flow import FlowStatus, flow
-
-    if not (np.isfinite(c) and c > 0):
-        raise ValueError(f"c must be a positive finite number (c = 0 freezes g: the invariant needs c > 0), got {c!r}")
-    if not (np.isfinite(g0) and np.isfinite(t_end) and t_end > 0):
-        raise ValueError(f"need a finite g0 and t_end > 0, got g0 = {g0!r}, t_end = {t_end!r}")
-    res = flow(problem, g0=float(g0), w0=w0, c=float(c), t_max=float(t_end), tol=0.0, rtol=rtol, atol=atol,
-               t_eval=np.linspace(0.0, float(t_end), n_eval))
-    if res.status is FlowStatus.FAILED:
-        raise ValueError(f"the flow integration failed: {res.message}")
-    g, a, beta = res.path["g"], res.path["a"], res.path["beta"]
-    wn2 = np.einsum("ij,ij->i", a, a) + beta ** 2
-    return {"t": res.ts, "g": g, "a": a, "beta": beta, "w_norm": np.sqrt(wn2),
-            "x_norm": np.abs(g) * np.sqrt(wn2), "invariant": beta ** 2 * np.exp(g ** 2 / c)}

@@ -41,11 +41,12 @@ def divergence_limit(loss0, zero_loss):
     return DIVERGE_FACTOR * (loss0 * above + zero_loss * (1 - above * 1))
 
 
-def on_stationary_set(g, p, rnorm, gamma, last, g_scale, grad_scale):
+def on_stationary_set(g, p, rnorm, gamma, last, g_scale, grad_scale, rtol=STALL_RTOL):
     """Lemma 2.3: ``g = 0`` (relative to ``g_scale``) and either ``df/dg = p = 0`` (relative to
-    ``max(||grad||, ||A^T y||)``) or a zero step ``gamma`` on ``g`` before another step."""
-    at_zero = abs(g) <= STALL_RTOL * g_scale
-    flat = (abs(p) <= STALL_RTOL * rnorm) | (abs(p) <= STALL_RTOL * grad_scale)
+    ``max(||grad||, ||A^T y||)``) or a zero step ``gamma`` on ``g`` before another step; ``rtol``
+    is the relative tolerance of both zeros (a flow ending at ``t_max`` uses a looser one)."""
+    at_zero = abs(g) <= rtol * g_scale
+    flat = (abs(p) <= rtol * rnorm) | (abs(p) <= rtol * grad_scale)
     frozen = (gamma == 0) & (not last)
     return at_zero & (flat | frozen)
 

@@ -306,6 +306,10 @@ def stationary_point(problem, g, w, *, rtol: float = 1e-10) -> StationaryPoint:
     ``(w^T A^T e, g (I - w w^T) A^T e)``. It vanishes iff the loss is 0 (case a) or
     ``g = 0`` and ``y^T A w = 0`` (case b, the set ``S``). A component counts as 0 when it is
     below ``rtol`` times ``||A^T y||`` (the gradient's size at ``x = 0``).
+
+    This classifies the gradient of ``f`` at any point. Whether a *run* sits on ``S`` and cannot
+    move (``g = 0`` relative to ``g*``, ``df/dg = 0`` or a zero step on ``g``) is the narrower stall
+    rule of the discrete drivers and the flows, :func:`wnlab.stopping.on_stationary_set`.
     """
     g = check_scale("g", g)
     w = unit_direction(problem, w, "w")

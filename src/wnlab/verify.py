@@ -1,12 +1,16 @@
 r"""Every statement of the paper, checked on numbers: the checks behind ``wnlab verify``.
 
-Each check is a function ``check(cfg) -> list of rows``; a row is a dict with keys
-``check, statement, prediction, measured, rel_gap, pass``. ``prediction`` comes from a closed form
-(:mod:`wnlab.theory`, MATH.md) and ``measured`` from an integrated flow (:func:`wnlab.flow`) or a
-discrete run (:func:`wnlab.solve`). ``rel_gap`` is ``|measured - prediction| / |prediction|`` where
-both are numbers (``None`` otherwise); ``pass`` says whether the statement held within its
-tolerance (named in ``statement``). Where the paper hides a constant in ``O(.)`` the row reports
-the measured constant and passes on the part that is explicit.
+Each check is a function ``check(cfg) -> list of rows``; every row, here and in
+:mod:`wnlab.verify_beyond`, has the one schema of :mod:`wnlab.verify_rows`: keys
+``check, statement, prediction, measured, reference, rel_gap, passed``. ``prediction`` comes from
+a closed form (:mod:`wnlab.theory`, MATH.md) and ``measured`` from an integrated flow
+(:func:`wnlab.flow`) or a discrete run (:func:`wnlab.solve`); ``reference`` says what the
+measurement is compared against (``"closed form"``, ``"independent integration"``,
+``"full-dimensional run"``, ``"PyTorch"`` or ``"measured"``). ``rel_gap`` is
+``|measured - prediction| / |prediction|`` where both are numbers (``None`` otherwise); ``passed``
+says whether the statement held within its tolerance (named in ``statement``). Where the paper
+hides a constant in ``O(.)`` the row reports the measured constant (reference ``"measured"``) and
+passes on the part that is explicit.
 
 Problems: Gaussian ``A`` (iid ``N(0, 1/d)``) and ``A`` with orthonormal rows, two sizes and seeds
 each (:data:`PROBLEMS`); starts are drawn from seeded generators.
@@ -20,10 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import theory
-from .flow import FlowStatus, flow, flow_two_phase
+from .flow import flow, flow_two_phase
 from .problem import as_generator, gaussian_problem, orthonormal_problem, paper_example
+from .status import Status
+from .verify_rows import FIELDS, REFERENCES, is_number, row
 
-__all__ = ["CHECKS", "run_checks", "to_markdown", "format_table", "VerifyConfig"]
+__all__ = ["CHECKS", "run_checks", "to_markdown", "format_table", "VerifyConfig", "row", "FIELDS", "REFERENCES"]
 
 #: tight integration used wherever a flow's end point is compared with a closed form
 TIGHT = dict(rtol=1e-12, atol=1e-15, tol=1e-22, t_max=1e5)
@@ -57,17 +63,6 @@ class VerifyConfig:
     cs: tuple = (0.2, 1.0, 5.0)
 
 
-def _row(check, statement, prediction, measured, passed, rel_gap=None):
-    if rel_gap is None and _is_num(prediction) and _is_num(measured):
-        rel_gap = abs(measured - prediction) / abs(prediction) if prediction != 0 else abs(measured)
-    return {"check": check, "statement": statement, "prediction": prediction, "measured": measured,
-            "rel_gap": None if rel_gap is None else float(rel_gap), "pass": bool(passed)}
-
-
-def _is_num(v):
-    return isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool)
-
-
 def _problems():
     return [(label, gen(m, d, seed=seed)) for label, gen, m, d, seed in PROBLEMS]
 
@@ -95,10 +90,10 @@ def check_invariant(cfg):
             r = flow(P, g0=g0, w0=w0, c=c, **TIGHT)
             corrected.append(_rel_drift(r.path["invariant"]))
             printed.append(_rel_drift(r.path["invariant_printed"]))
-        rows.append(_row("lemma2.5", f"{label}: ||w_null||^2 exp(g^2/c) conserved (rel. drift <= 1e-8)",
-                         0.0, max(corrected), max(corrected) <= 1e-8, rel_gap=max(corrected)))
-        rows.append(_row("lemma2.5", f"{label}: eq. (6) as printed, ||w_null||^2 exp(g^2/2c), drifts (> 1e-3)",
-                         "drifts", max(printed), max(printed) > 1e-3))
+        rows.append(row("lemma2.5", f"{label}: ||w_null||^2 exp(g^2/c) conserved (rel. drift <= 1e-8)",
+                        0.0, max(corrected), max(corrected) <= 1e-8, rel_gap=max(corrected), reference="closed form"))
+        rows.append(row("lemma2.5", f"{label}: eq. (6) as printed, ||w_null||^2 exp(g^2/2c), drifts (> 1e-3)",
+                        "drifts", max(printed), max(printed) > 1e-3, reference="closed form"))
     return rows
 
 
@@ -117,9 +112,9 @@ def check_flow_limit(cfg):
             det = theory.limit_details(P, g0, w0, 1.0)
             r = flow(P, g0=g0, w0=w0, c=1.0, **TIGHT)
             gaps.append(np.linalg.norm(r.x - det.x) / np.linalg.norm(det.x))
-        rows.append(_row("thm2.6-I", f"{label}: flow ends at x* + g_inf e^((g0^2-g_inf^2)/2c) w0_null "
-                         "(eq. 7 corrected; rel. gap <= 1e-7)", "flow_limit", max(gaps), max(gaps) <= 1e-7,
-                         rel_gap=max(gaps)))
+        rows.append(row("thm2.6-I", f"{label}: flow ends at x* + g_inf e^((g0^2-g_inf^2)/2c) w0_null "
+                        "(eq. 7 corrected; rel. gap <= 1e-7)", "flow_limit", max(gaps), max(gaps) <= 1e-7,
+                        rel_gap=max(gaps), reference="closed form"))
         for _ in range(3):  # the sign rule on arbitrary starts
             w0 = rng.standard_normal(P.d)
             g0 = float(rng.normal()) * P.g_star
@@ -128,8 +123,8 @@ def check_flow_limit(cfg):
             if det.sign_certain:
                 kept += np.sign(r.g) == np.sign(det.g_inf)
                 broke += np.sign(r.g) != np.sign(det.g_inf)
-    rows.append(_row("thm2.6-I", "sign(g_inf) = sign(g0) whenever g0 y^T A w0 >= 0 (random starts)",
-                     "all kept", f"kept {kept}, broke {broke}", broke == 0))
+    rows.append(row("thm2.6-I", "sign(g_inf) = sign(g0) whenever g0 y^T A w0 >= 0 (random starts)",
+                    "all kept", f"kept {kept}, broke {broke}", broke == 0, reference="closed form"))
     return rows
 
 
@@ -140,13 +135,14 @@ def check_example(cfg):
         exact = theory.flow_limit(P, g0, [0.0, 1.0], 1.0)
         r = flow(P, g0=g0, w0=[0.0, 1.0], c=1.0, **TIGHT)
         paper = math.exp((g0 * g0 - 1) / 2)
-        rows.append(_row("example", f"g0 = {g0}: exact limit x2 equals MATH.md's {ref} (to 1e-6)",
-                         ref, float(exact[1]), abs(exact[1] - ref) <= 1e-6 and abs(exact[0] - 1) <= 1e-12))
-        rows.append(_row("example", f"g0 = {g0}: integrated flow ends at the exact limit (rel. 1e-7)",
-                         float(exact[1]), float(r.x[1]),
-                         np.linalg.norm(r.x - exact) <= 1e-7 * np.linalg.norm(exact)))
-        rows.append(_row("example", f"g0 = {g0}: paper's exp((g0^2-1)/2) is only an approximation (gap > 1e-3)",
-                         paper, float(exact[1]), abs(paper - exact[1]) > 1e-3 * abs(exact[1])))
+        rows.append(row("example", f"g0 = {g0}: exact limit x2 equals MATH.md's {ref} (to 1e-6)",
+                        ref, float(exact[1]), abs(exact[1] - ref) <= 1e-6 and abs(exact[0] - 1) <= 1e-12,
+                        reference="closed form"))
+        rows.append(row("example", f"g0 = {g0}: integrated flow ends at the exact limit (rel. 1e-7)",
+                        float(exact[1]), float(r.x[1]),
+                        np.linalg.norm(r.x - exact) <= 1e-7 * np.linalg.norm(exact), reference="closed form"))
+        rows.append(row("example", f"g0 = {g0}: paper's exp((g0^2-1)/2) is only an approximation (gap > 1e-3)",
+                        paper, float(exact[1]), abs(paper - exact[1]) > 1e-3 * abs(exact[1]), reference="closed form"))
     return rows
 
 
@@ -168,12 +164,12 @@ def check_closer(cfg):
         det = theory.limit_details(P, g0, w0, 1.0)
         side = "<=" if g0 ** 2 <= P.g_star ** 2 else ">"
         paper = "closer" if side == "<=" else "possibly farther"
-        rows.append(_row("thm2.6-closer",
-                         f"{label}, g0 = {g0:.3g}, g_inf = {det.g_inf:.3g}: WN closer to x* than GD iff "
-                         f"|g_inf| e^((g0^2-g_inf^2)/2c) < |g0| (paper's reading: g0^2 {side} g*^2 -> {paper})",
-                         "closer" if predicted else "farther",
-                         f"{'closer' if d_wn < d_gd else 'farther'} ({d_wn:.4g} vs {d_gd:.4g})",
-                         predicted == (d_wn < d_gd)))
+        rows.append(row("thm2.6-closer",
+                        f"{label}, g0 = {g0:.3g}, g_inf = {det.g_inf:.3g}: WN closer to x* than GD iff "
+                        f"|g_inf| e^((g0^2-g_inf^2)/2c) < |g0| (paper's reading: g0^2 {side} g*^2 -> {paper})",
+                        "closer" if predicted else "farther",
+                        f"{'closer' if d_wn < d_gd else 'farther'} ({d_wn:.4g} vs {d_gd:.4g})",
+                        predicted == (d_wn < d_gd), reference="closed form"))
     return rows
 
 
@@ -198,20 +194,22 @@ def check_stationary(cfg):
             ("g = 0, y^T A w = 0 on a Gaussian A", G, 0.0, w_s, "spurious"),
             ("a random point", G, 0.3, rng.standard_normal(G.d), "not stationary")]:
         got = theory.stationary_point(prob, g, w)
-        rows.append(_row("lemma2.3", f"{desc}: classified as {want}", want,
-                         f"{got.kind} (loss {got.loss:.3g})", got.kind == want))
+        rows.append(row("lemma2.3", f"{desc}: classified as {want}", want,
+                        f"{got.kind} (loss {got.loss:.3g})", got.kind == want, reference="closed form"))
     for desc, prob, w in (("A = [1, 0]", P, np.array([0.0, 1.0])), ("Gaussian A", G, w_s)):
         f = flow(prob, g0=0.0, w0=w, c=1.0)
         moved = float(np.linalg.norm(f.x))
         loss0 = 0.5 * float(prob.y @ prob.y)
-        rows.append(_row("lemma2.3", f"flow started on S ({desc}) stays and reports 'stalled'",
-                         f"stalled, loss {loss0:.6g}", f"{f.status.value}, loss {f.loss:.6g}, moved {moved:.2g}",
-                         f.status is FlowStatus.STALLED and moved == 0 and abs(f.loss - loss0) <= 1e-15 * loss0))
+        rows.append(row("lemma2.3", f"flow started on S ({desc}) stays and reports 'stalled'",
+                        f"stalled, loss {loss0:.6g}", f"{f.status.value}, loss {f.loss:.6g}, moved {moved:.2g}",
+                        f.status is Status.STALLED and moved == 0 and abs(f.loss - loss0) <= 1e-15 * loss0,
+                        reference="closed form"))
         for method in ("wn", "rpgd"):
             res = solve(prob, method, g0=0.0, w0=w, eta=0.01, c=1.0, max_iter=1000, record_every=None)
-            rows.append(_row("lemma2.3", f"{method} started on S ({desc}) stays and reports 'stalled'",
-                             f"stalled, loss {loss0:.6g}", f"{res.status.value}, loss {res.loss:.6g}, n_iter {res.n_iter}",
-                             res.status.value == "stalled" and float(np.linalg.norm(res.x)) == 0))
+            rows.append(row("lemma2.3", f"{method} started on S ({desc}) stays and reports 'stalled'",
+                            f"stalled, loss {loss0:.6g}", f"{res.status.value}, loss {res.loss:.6g}, n_iter {res.n_iter}",
+                            res.status.value == "stalled" and float(np.linalg.norm(res.x)) == 0,
+                            reference="closed form"))
     return rows
 
 
@@ -235,10 +233,11 @@ def check_rate(cfg):
             gm, wm = r.gw_at(tm)
             fd = (L[1] - L[0]) / (2 * h)
             fd_gap = max(fd_gap, abs(fd - theory.loss_rate(P, gm[0], wm[0], c)[1]) / abs(fd))
-        rows.append(_row("lemma2.4", f"{label}: -max(g^2,c)|A^Te|^2 <= d(loss)/dt <= -min(g^2,c)|A^Te|^2 "
-                         "at every saved time (violation <= 1e-12)", 0.0, worst, worst <= 1e-12, rel_gap=max(worst, 0)))
-        rows.append(_row("lemma2.4", f"{label}: d(loss)/dt = -(c p^2 + g^2(q - p^2)) vs finite difference (<= 1e-5)",
-                         0.0, fd_gap, fd_gap <= 1e-5, rel_gap=fd_gap))
+        rows.append(row("lemma2.4", f"{label}: -max(g^2,c)|A^Te|^2 <= d(loss)/dt <= -min(g^2,c)|A^Te|^2 "
+                        "at every saved time (violation <= 1e-12)", 0.0, worst, worst <= 1e-12, rel_gap=max(worst, 0),
+                        reference="closed form"))
+        rows.append(row("lemma2.4", f"{label}: d(loss)/dt = -(c p^2 + g^2(q - p^2)) vs finite difference (<= 1e-5)",
+                        0.0, fd_gap, fd_gap <= 1e-5, rel_gap=fd_gap, reference="independent integration"))
     return rows
 
 
@@ -268,9 +267,9 @@ def check_lemma22(cfg):
     g0, w0 = _start(P, rng)
     rows = []
     for method, (gaps, slope) in lemma22_gaps(P, g0, w0, 1.0).items():
-        rows.append(_row("lemma2.2", f"{method} -> WN flow as eta -> 0: gap at t = k eta is O(eta) "
-                         f"(log-log slope in [0.8, 1.2]; gaps {gaps[0]:.2g}..{gaps[-1]:.2g})",
-                         1.0, slope, 0.8 <= slope <= 1.2))
+        rows.append(row("lemma2.2", f"{method} -> WN flow as eta -> 0: gap at t = k eta is O(eta) "
+                        f"(log-log slope in [0.8, 1.2]; gaps {gaps[0]:.2g}..{gaps[-1]:.2g})",
+                        1.0, slope, 0.8 <= slope <= 1.2, reference="independent integration"))
     return rows
 
 
@@ -289,15 +288,16 @@ def check_part2(cfg):
         dw = float(np.linalg.norm(first.w - P.x_star / P.g_star))
         if pred["w_c0"] is not None:
             dw = float(np.linalg.norm(first.w - pred["w_c0"]))
-            rows.append(_row("thm2.6-II", f"{label} (A A^T = I): c = 0 flow ends at w* (||w - w*|| <= 1e-6)",
-                             0.0, dw, dw <= 1e-6, rel_gap=dw))
+            rows.append(row("thm2.6-II", f"{label} (A A^T = I): c = 0 flow ends at w* (||w - w*|| <= 1e-6)",
+                            0.0, dw, dw <= 1e-6, rel_gap=dw, reference="closed form"))
         else:
-            rows.append(_row("thm2.6-II", f"{label}: c = 0 flow reaches the row space (||w_null|| <= 1e-10), "
-                             f"not w* (||w - w*|| = {dw:.3g})", 0.0, float(first.path["w_null_norm"][-1]),
-                             first.path["w_null_norm"][-1] <= 1e-10, rel_gap=float(first.path["w_null_norm"][-1])))
+            rows.append(row("thm2.6-II", f"{label}: c = 0 flow reaches the row space (||w_null|| <= 1e-10), "
+                            f"not w* (||w - w*|| = {dw:.3g})", 0.0, float(first.path["w_null_norm"][-1]),
+                            first.path["w_null_norm"][-1] <= 1e-10, rel_gap=float(first.path["w_null_norm"][-1]),
+                            reference="closed form"))
         dist = float(np.linalg.norm(second.x - pred["x_limit"]) / P.g_star)
-        rows.append(_row("thm2.6-II", f"{label}: then c > 0 ends at x* (rel. distance <= 1e-7)", 0.0, dist,
-                         dist <= 1e-7 and second.converged, rel_gap=dist))
+        rows.append(row("thm2.6-II", f"{label}: then c > 0 ends at x* (rel. distance <= 1e-7)", 0.0, dist,
+                        dist <= 1e-7 and second.converged, rel_gap=dist, reference="closed form"))
     return rows
 
 
@@ -321,9 +321,9 @@ def check_time(cfg):
                         continue
                     seen[key] += 1
                     cond = "g0^2 > 2c log(1/||w0_null||)" if key == "i" else "delta > 0"
-                    rows.append(_row("thm2.7", f"{label}, c = {c}, g0 = {g0:.3g} ({cond}): time to loss <= {eps:g} "
-                                     f"<= bound ({key}); measured/bound = {r.t / bounds[key]:.3g}",
-                                     bounds[key], r.t, r.converged and r.t <= bounds[key]))
+                    rows.append(row("thm2.7", f"{label}, c = {c}, g0 = {g0:.3g} ({cond}): time to loss <= {eps:g} "
+                                    f"<= bound ({key}); measured/bound = {r.t / bounds[key]:.3g}",
+                                    bounds[key], r.t, r.converged and r.t <= bounds[key], reference="closed form"))
     return rows
 
 
@@ -353,20 +353,21 @@ def check_thm32(cfg):
         r1 = solve(P, "rpgd", g0=g0, w0=w0, eta="1/g^2", gamma=0.0, tol=0.0, max_iter=exact + 5)
         T1 = _first_below(r1.history["w_null_norm"], eps)
         consts_b.append(T1 / th["T1_b"])
-        rows.append(_row("thm3.2(b)", f"g0 = {f} g*, gamma1 = 0: steps to ||w_null|| <= {eps:g} equal the exact "
-                         f"recursion u+ = 1 + (g*/g0)^2 u; hidden constant T1/((g0^2/delta0) log(1/eps)) = "
-                         f"{T1 / th['T1_b']:.3g}", exact, T1, T1 == exact))
+        rows.append(row("thm3.2(b)", f"g0 = {f} g*, gamma1 = 0: steps to ||w_null|| <= {eps:g} equal the exact "
+                        f"recursion u+ = 1 + (g*/g0)^2 u; hidden constant T1/((g0^2/delta0) log(1/eps)) = "
+                        f"{T1 / th['T1_b']:.3g}", exact, T1, T1 == exact, reference="closed form"))
         if f == 0.5:
             r = solve(P, "rpgd", g0=g0, w0=w0, eta="1/g^2", gamma=TwoStage(0.0, gamma2, T1 - 1),
                       tol=1.5 * eps * gs ** 2, max_iter=100_000)
             T2 = r.n_iter - T1
             ok = r.converged and r.w_null_norm <= eps
-            rows.append(_row("thm3.2(b)", f"then gamma2 = {gamma2}: ||Agw - y||^2 <= 3 eps g*^2 with ||w_null|| <= eps "
-                             f"after T2 = {T2} more steps; hidden constant T2 gamma2/log(sqrt(delta0)/g*/eps) = "
-                             f"{T2 * gamma2 / th['T2_b_times_gamma2']:.3g}", "reached", "reached" if ok else "not reached", ok))
-    rows.append(_row("thm3.2(b)", "the O(.) constant of T1 = O((g0^2/delta0) log(1/eps)) is not uniform in g0 "
-                     f"(measured {min(consts_b):.3g}..{max(consts_b):.3g} for g0/g* = 0.1..0.9)",
-                     "a constant", f"{min(consts_b):.3g}..{max(consts_b):.3g}", True))
+            rows.append(row("thm3.2(b)", f"then gamma2 = {gamma2}: ||Agw - y||^2 <= 3 eps g*^2 with ||w_null|| <= eps "
+                            f"after T2 = {T2} more steps; hidden constant T2 gamma2/log(sqrt(delta0)/g*/eps) = "
+                            f"{T2 * gamma2 / th['T2_b_times_gamma2']:.3g}", "reached", "reached" if ok else "not reached", ok,
+                            reference="measured"))
+    rows.append(row("thm3.2(b)", "the O(.) constant of T1 = O((g0^2/delta0) log(1/eps)) is not uniform in g0 "
+                    f"(measured {min(consts_b):.3g}..{max(consts_b):.3g} for g0/g* = 0.1..0.9)",
+                    "a constant", f"{min(consts_b):.3g}..{max(consts_b):.3g}", True, reference="measured"))
     # case (a): gamma1 from the main text's expression with constant 1 (the constant is hidden)
     rho, g0 = 0.5, 0.5 * gs
     th = theory.theorem32(g0, gs, eps, rho)
@@ -374,9 +375,10 @@ def check_thm32(cfg):
               max_iter=int(20 * th["T1_a"]) + 50)
     T1 = _first_below(r.history["w_null_norm"], eps)
     ok = T1 is not None and r.history["g"][T1] ** 2 <= gs ** 2 - rho * th["delta0"]
-    rows.append(_row("thm3.2(a)", f"rho = {rho}, gamma1 = expression x 1: ||w_null|| <= {eps:g} with g^2 <= g*^2 - rho delta0 "
-                     f"at T1 = {T1}; hidden constant T1/((g*^2/(rho delta0)) log(1/eps)) = "
-                     f"{(T1 or np.nan) / th['T1_a']:.3g}", "reached", "reached" if ok else "not reached", ok))
+    rows.append(row("thm3.2(a)", f"rho = {rho}, gamma1 = expression x 1: ||w_null|| <= {eps:g} with g^2 <= g*^2 - rho delta0 "
+                    f"at T1 = {T1}; hidden constant T1/((g*^2/(rho delta0)) log(1/eps)) = "
+                    f"{(T1 or np.nan) / th['T1_a']:.3g}", "reached", "reached" if ok else "not reached", ok,
+                    reference="measured"))
     return rows
 
 
@@ -394,19 +396,19 @@ def check_prop33(cfg):
         g0 = pr["g0_max"]
         r = solve(P, "rpgd", g0=g0, w0=w0, eta=pr["eta"], gamma=0.0, tol=0.0, max_iter=int(pr["T1"]) + 2)
         T1 = _first_below(r.history["w_null_norm"], eps)
-        rows.append(_row("prop3.3", f"{label}: g = g*lmin/((2+delta)lmax) = {g0:.3g} fixed, eta = 1/(g^2 lmax): "
-                         f"||w_null|| <= {eps:g} within T1 = log(||w0_null||/eps)/log(1+delta) steps",
-                         pr["T1"], T1 if T1 is not None else "not reached", T1 is not None and T1 <= pr["T1"]))
+        rows.append(row("prop3.3", f"{label}: g = g*lmin/((2+delta)lmax) = {g0:.3g} fixed, eta = 1/(g^2 lmax): "
+                        f"||w_null|| <= {eps:g} within T1 = log(||w0_null||/eps)/log(1+delta) steps",
+                        pr["T1"], T1 if T1 is not None else "not reached", T1 is not None and T1 <= pr["T1"],
+                        reference="closed form"))
     return rows
 
 
 def check_beyond(cfg):
     """Logistic loss (``wnlab.verify_beyond``): the invariant, growth of ``g`` on separable data, and the
-    max-margin direction."""
+    max-margin direction (rows of the same schema, check ``"beyond"``)."""
     from .verify_beyond import beyond_rows
 
-    return [_row("beyond", r["statement"], r["prediction"], r["measured"], r["passed"], rel_gap=r["rel_gap"])
-            for r in beyond_rows(cfg.seed)]
+    return beyond_rows(cfg.seed)
 
 
 CHECKS = {
@@ -435,30 +437,35 @@ def run_checks(names=None, cfg: VerifyConfig | None = None, progress=None) -> li
 def _fmt(v):
     if v is None:
         return ""
-    if _is_num(v):
+    if is_number(v):
         return f"{v:.6g}"
     return str(v)
 
 
+def _cells(r, passed):
+    return [r["check"], r["statement"], _fmt(r["prediction"]), _fmt(r["measured"]), r["reference"],
+            "" if r["rel_gap"] is None else f"{r['rel_gap']:.2e}", passed]
+
+
+_HEAD = ("check", "statement", "prediction", "measured", "reference", "rel. gap", "passed")
+
+
 def format_table(rows) -> str:
     """A plain-text table for the terminal."""
-    head = ("check", "statement", "prediction", "measured", "rel. gap", "pass")
-    body = [(r["check"], r["statement"], _fmt(r["prediction"]), _fmt(r["measured"]),
-             "" if r["rel_gap"] is None else f"{r['rel_gap']:.2e}", "PASS" if r["pass"] else "FAIL") for r in rows]
-    widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]
+    body = [tuple(_cells(r, "PASS" if r["passed"] else "FAIL")) for r in rows]
+    widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(_HEAD)]
     widths[1] = min(widths[1], 100)
     lines = []
-    for row in [head] + body:
-        cells = [c if len(c) <= w else c[: w - 1] + "…" for c, w in zip(row, widths)]
+    for row_ in [_HEAD] + body:
+        cells = [c if len(c) <= w else c[: w - 1] + "…" for c, w in zip(row_, widths)]
         lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip())
     return "\n".join(lines)
 
 
 def to_markdown(rows) -> str:
     """A GitHub-flavoured markdown table (full statements)."""
-    out = ["| check | statement | prediction | measured | rel. gap | pass |", "|---|---|---|---|---|---|"]
+    out = ["| " + " | ".join(_HEAD) + " |", "|" + "---|" * len(_HEAD)]
     for r in rows:
-        cells = [r["check"], r["statement"], _fmt(r["prediction"]), _fmt(r["measured"]),
-                 "" if r["rel_gap"] is None else f"{r['rel_gap']:.2e}", "✅" if r["pass"] else "❌"]
+        cells = _cells(r, "✅" if r["passed"] else "❌")
         out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(out) + "\n"

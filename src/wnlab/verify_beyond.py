@@ -1,15 +1,17 @@
 r"""Rows for ``wnlab verify`` beyond least squares (logistic loss).
 
-Each function returns a list of rows ``{"statement", "prediction", "measured", "rel_gap",
-"passed"}`` computed from scratch (no stored numbers):
+Each function returns a list of rows of the one schema of :mod:`wnlab.verify_rows` (keys
+``check`` = ``"beyond"``, ``statement, prediction, measured, reference, rel_gap, passed``), computed
+from scratch (no stored numbers):
 
 * :func:`check_logistic_invariant` -- Lemma 2.5 for logistic loss: ``||w_null||^2 exp(g^2/c)``
-  is conserved along the WN flow (integrated with DOP853, rtol 1e-12).
-* :func:`check_separable_growth` -- on separable data ``|g|`` grows and
-  ``||w_null(t)|| = ||w_null(0)|| exp((g0^2 - g(t)^2)/(2c))`` decays.
+  is conserved along the WN flow (integrated with DOP853, rtol 1e-12). Reference: closed form.
+* :func:`check_separable_growth` -- on separable data ``|g|`` grows (reference: measured, a
+  trend) and ``||w_null(t)|| = ||w_null(0)|| exp((g0^2 - g(t)^2)/(2c))`` decays (closed form).
 * :func:`check_max_margin` -- the direction ``x/||x||`` of GD and WN (discrete, reduced engine)
-  against the hard-margin SVM direction (SciPy SLSQP in ``R^d``, independent of wnlab's
-  reduction) as a function of the iteration: ``1 - cos`` decreases.
+  against the hard-margin SVM direction (solved in ``R^d`` from its dual with SciPy's ``nnls``,
+  independent of wnlab's reduction; reference: full-dimensional run) as a function of the
+  iteration: ``1 - cos`` decreases.
 """
 
 from __future__ import annotations
@@ -19,15 +21,16 @@ import warnings
 import numpy as np
 
 from .engine import StabilityWarning
-from .losses import integrate_wn_flow, max_margin_direction, separable_problem
+from .flow import integrate_wn_flow
+from .losses import max_margin_direction, separable_problem
 from .problem import as_generator
+from .verify_rows import row
 
 __all__ = ["check_logistic_invariant", "check_separable_growth", "check_max_margin", "beyond_rows"]
 
 
-def _row(statement, prediction, measured, rel_gap, passed):
-    return {"statement": statement, "prediction": prediction, "measured": measured,
-            "rel_gap": float(rel_gap), "passed": bool(passed)}
+def _row(statement, prediction, measured, rel_gap, passed, *, reference):
+    return row("beyond", statement, prediction, measured, passed, reference=reference, rel_gap=rel_gap)
 
 
 def _flow(seed, c, t_end, m=6, d=20, g0=0.3):
@@ -45,7 +48,7 @@ def check_logistic_invariant(seed: int = 0, cs=(0.5, 2.0), t_end: float = 30.0, 
         drift = float(np.max(np.abs(inv / inv[0] - 1.0)))
         rows.append(_row(f"logistic WN flow (c = {c}): ||w_null||^2 exp(g^2/c) is conserved (Lemma 2.5)",
                          f"{inv[0]:.10g} (constant)", f"max relative drift {drift:.2e} over t in [0, {t_end:g}]",
-                         drift, drift <= rtol))
+                         drift, drift <= rtol, reference="closed form"))
     return rows
 
 
@@ -61,10 +64,10 @@ def check_separable_growth(seed: int = 0, c: float = 1.0, t_end: float = 200.0, 
     return [
         _row("separable logistic data: |g| grows without bound along the WN flow",
              "|g(t)| increasing, |g(T)| >> |g0|", f"|g| = {g0:.3g} -> {g[len(g) // 2]:.4g} (t = {t_end / 2:g}) "
-             f"-> {g[-1]:.4g} (t = {t_end:g})", 0.0 if grows else 1.0, grows),
+             f"-> {g[-1]:.4g} (t = {t_end:g})", None, grows, reference="measured"),
         _row("separable logistic data: ||w_null(t)|| = ||w_null(0)|| exp((g0^2 - g(t)^2)/(2c))",
              f"||w_null(T)|| = {pred[-1]:.6g}", f"||w_null(T)|| = {beta[-1]:.6g} (from {beta[0]:.4g})",
-             gap, gap <= rtol and beta[-1] < 0.5 * beta[0]),
+             gap, gap <= rtol and beta[-1] < 0.5 * beta[0], reference="closed form"),
     ]
 
 
@@ -95,7 +98,8 @@ def check_max_margin(seed: int = 0, checkpoints=(10, 100, 1000, 10000), m: int =
         ok = bool(np.all(np.diff(gaps) < 0) and gaps[-1] < 0.5 * gaps[0])
         rows.append(_row(f"{method.upper()} on separable logistic data: x_t/||x_t|| -> max-margin direction",
                          "1 - cos(x_t, u_svm) decreasing to 0",
-                         ", ".join(f"t={T}: {g:.3g}" for T, g in zip(checkpoints, gaps)), gaps[-1], ok))
+                         ", ".join(f"t={T}: {g:.3g}" for T, g in zip(checkpoints, gaps)), gaps[-1], ok,
+                         reference="full-dimensional run"))
     return rows
 
 

@@ -31,7 +31,8 @@ def run(args) -> int:
     import numpy as np
 
     from .. import theory
-    from ..flow import FlowStatus, flow
+    from ..flow import flow
+    from ..status import Status
 
     problem = problem_from_args(args)
     x0, w0 = vector_arg(args.x0, "x0"), vector_arg(args.w0, "w0")
@@ -44,7 +45,7 @@ def run(args) -> int:
                "dist_to_x_star": float(np.linalg.norm(res.x - problem.x_star)), "x_star_norm": problem.g_star,
                "x": res.x, "w": res.w, "n_rhs": res.n_rhs,
                "path": {"t": res.ts, **{k: res.path[k] for k in ("loss", "g", "w_null_norm", "invariant")}}}
-    if res.status is FlowStatus.STALLED:
+    if res.status is Status.STALLED:
         payload["exact_limit"] = None  # Theorem 2.6 case (b): the loss does not go to 0
     elif args.method == "wn" and res.c and res.c > 0:
         g0 = res.path["g"][0]
@@ -57,10 +58,10 @@ def run(args) -> int:
         payload["exact_limit"] = theory.gd_limit(problem, x0_full) if args.method == "gd" else None
     write_json(args.out, payload)
     print(res.summary())
-    if res.status is not FlowStatus.CONVERGED:
+    if res.status is not Status.CONVERGED:
         print(res.message)
     if payload.get("exact_limit") is not None:
         gap = float(np.linalg.norm(res.x - np.asarray(payload["exact_limit"])))
         print(f"exact limit (Theorem 2.6 / GD): ||x_flow - x_limit|| = {gap:.3g}")
     print(f"||x*|| = {problem.g_star:.6g}" + (f"; wrote {args.out}" if args.out else ""))
-    return 0 if res.status is FlowStatus.CONVERGED else 1
+    return 0 if res.status is Status.CONVERGED else 1

@@ -9,8 +9,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("verify", help="check every lemma and theorem of the paper on numbers",
                        description="Run each statement of the paper (Lemmas 2.2-2.5, Theorems 2.6, 2.7, 3.2, "
                                    "Proposition 3.3, the worked example, and the invariant for logistic loss) on generated problems and print "
-                                   "prediction, measurement, relative gap and pass/fail. Exit code 1 if "
-                                   "anything fails.")
+                                   "prediction, measurement, what it is compared against (closed form, independent "
+                                   "integration, full-dimensional run, PyTorch or measured), relative gap and "
+                                   "pass/fail. Exit code 1 if anything fails.")
     p.add_argument("--only", nargs="+", metavar="CHECK",
                    help="run only these checks (names of the 'check' column: lemma2.2 lemma2.3 lemma2.4 "
                         "lemma2.5 thm2.6-I example thm2.6-closer thm2.6-II thm2.7 thm3.2 prop3.3 beyond)")
@@ -45,8 +46,8 @@ def run(args) -> int:
     rows = run_checks(args.only, VerifyConfig(seed=args.seed),
                       progress=(lambda name: print(f"  {name} done", file=sys.stderr)) if tty else None)
     elapsed = time.perf_counter() - start
-    n_fail = sum(not r["pass"] for r in rows)
-    shown = [r for r in rows if not r["pass"]] if args.failures_only else rows
+    n_fail = sum(not r["passed"] for r in rows)
+    shown = [r for r in rows if not r["passed"]] if args.failures_only else rows
     print(format_table(shown))
     print(f"\n{len(rows) - n_fail}/{len(rows)} statements hold ({n_fail} failed) in {elapsed:.1f} s")
     write_json(args.json, {"wnlab_version": __version__, "seed": args.seed, "elapsed_s": elapsed,

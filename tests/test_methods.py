@@ -1,0 +1,152 @@
+"""One battery over the method registry: every registered method against its hand-written
+full-dimensional loop, reduced engine vs full engine, and every backend against NumPy.
+
+A method added to the registry without a reference loop here fails ``test_every_method_has_a_reference``.
+"""
+
+import importlib.util
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import wnlab
+from wnlab import methods
+
+ROOT = Path(__file__).parents[1]
+_spec = importlib.util.spec_from_file_location("heavy_ball_example", ROOT / "examples" / "heavy_ball.py")
+heavy_ball = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(heavy_ball)  # registers "heavy-ball", as a user's own file would
+
+
+# -- hand-written loops in R^d (Algorithms 1 and 2, Section 3, Polyak momentum) ----------
+
+def loop_gd(A, y, x, steps, eta):
+    for _ in range(steps):
+        x = x - eta * A.T @ (A @ x - y)
+    return x
+
+
+def loop_wn(A, y, x, steps, eta, gamma):
+    g, w = np.linalg.norm(x), x / np.linalg.norm(x)
+    for _ in range(steps):
+        nw = np.linalg.norm(w)
+        u = w / nw
+        grad_x = A.T @ (A @ (g * u) - y)
+        grad_g = u @ grad_x
+        w, g = w - eta * (g / nw) * (grad_x - u * grad_g), g - gamma * grad_g
+    return g * w / np.linalg.norm(w)
+
+
+def loop_rpgd(A, y, x, steps, eta, gamma):
+    g, w = np.linalg.norm(x), x / np.linalg.norm(x)
+    for _ in range(steps):
+        grad_x = A.T @ (A @ (g * w) - y)
+        v = w - eta * g * grad_x
+        g, w = g - gamma * (w @ grad_x), v / np.linalg.norm(v)
+    return g * w
+
+
+def loop_rpgd_then_gd(A, y, x, steps, eta, t1, eta_gd):
+    x = loop_rpgd(A, y, x, min(t1, steps), eta, 0.0)
+    return loop_gd(A, y, x, steps - min(t1, steps), eta_gd)
+
+
+def loop_heavy_ball(A, y, x, steps, eta, momentum):
+    v = np.zeros_like(x)
+    for _ in range(steps):
+        v = momentum * v + A.T @ (A @ x - y)
+        x = x - eta * v
+    return x
+
+
+ETA, GAMMA = 0.05, 0.1
+#: name -> (keyword arguments of solve, hand-written loop with those arguments bound)
+REFERENCE = {
+    "gd": (dict(eta=ETA), lambda A, y, x, n: loop_gd(A, y, x, n, ETA)),
+    "wn": (dict(eta=ETA, gamma=GAMMA), lambda A, y, x, n: loop_wn(A, y, x, n, ETA, GAMMA)),
+    "rpgd": (dict(eta=ETA, gamma=GAMMA), lambda A, y, x, n: loop_rpgd(A, y, x, n, ETA, GAMMA)),
+    "rpgd-then-gd": (dict(eta=ETA, t1=7, eta_gd=0.08),
+                     lambda A, y, x, n: loop_rpgd_then_gd(A, y, x, n, ETA, 7, 0.08)),
+    "heavy-ball": (dict(eta=ETA, momentum=0.6), lambda A, y, x, n: loop_heavy_ball(A, y, x, n, ETA, 0.6)),
+}
+
+
+def test_every_method_has_a_reference():
+    assert set(methods.names()) == set(REFERENCE)
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return wnlab.gaussian_problem(6, 40, seed=11)
+
+
+def _starts(p, B=5, seed=0):
+    return np.random.default_rng(seed).normal(scale=0.3, size=(B, p.d))
+
+
+@pytest.mark.parametrize("engine", ["reduced", "full"])
+@pytest.mark.parametrize("name", list(REFERENCE))
+def test_method_matches_its_hand_written_loop(problem, name, engine):
+    kw, loop = REFERENCE[name]
+    x0s, steps = _starts(problem), 25
+    b = wnlab.solve_batch(problem, name, x0s=x0s, tol=0, max_iter=steps, engine=engine, backend="numpy", **kw)
+    ref = np.array([loop(problem.A, problem.y, x0, steps) for x0 in x0s])
+    assert np.all(b.n_iter == steps)
+    np.testing.assert_allclose(b.x, ref, rtol=0, atol=1e-11)
+
+
+def _backends():
+    out = ["numpy", "auto"]
+    if importlib.util.find_spec("torch") is not None and importlib.util.find_spec("array_api_compat") is not None:
+        out.append("torch")
+    return out
+
+
+@pytest.mark.parametrize("backend", _backends())
+@pytest.mark.parametrize("name", list(REFERENCE))
+def test_every_backend_equals_numpy(problem, name, backend):
+    kw, _ = REFERENCE[name]
+    x0s = _starts(problem, B=7, seed=1)
+    ref = wnlab.solve_batch(problem, name, x0s=x0s, tol=1e-9, max_iter=5000, backend="numpy", **kw)
+    got = wnlab.solve_batch(problem, name, x0s=x0s, tol=1e-9, max_iter=5000, backend=backend, **kw)
+    assert ref.converged.all()
+    np.testing.assert_array_equal(got.n_iter, ref.n_iter)
+    assert [s.value for s in got.status] == [s.value for s in ref.status]
+    np.testing.assert_allclose(got.x, ref.x, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(got.g, ref.g, rtol=1e-12)
+
+
+def test_hyper_parameters_are_checked_by_name(problem):
+    with pytest.raises(ValueError, match="takes no parameter 'momentum'; momentum applies only to method 'heavy-ball'"):
+        wnlab.solve(problem, "gd", eta=0.1, momentum=0.5)
+    with pytest.raises(ValueError, match="unknown method 'sgd'"):
+        wnlab.solve(problem, "sgd", eta=0.1)
+
+
+def test_method_objects_are_accepted(problem):
+    x0 = _starts(problem, B=1)[0]
+    by_name = wnlab.solve(problem, "heavy-ball", x0=x0, eta=ETA, momentum=0.3)
+    by_object = wnlab.solve(problem, heavy_ball.HeavyBall(momentum=0.3), x0=x0, eta=ETA)
+    assert by_object.method == "heavy-ball"
+    np.testing.assert_array_equal(by_name.x, by_object.x)
+
+
+def test_composite_is_the_generic_then(problem):
+    m = methods.get_method("rpgd-then-gd", t1=5)
+    assert isinstance(m, methods.Then) and m.phases() == ((methods.RPGD(), 5), (methods.GD(), None))
+
+
+def test_the_example_runs_as_a_script(capsys):
+    runpy.run_path(str(ROOT / "examples" / "heavy_ball.py"), run_name="__main__")
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and all(line.endswith("all converged: True") for line in lines)
+
+
+def test_the_docs_show_the_example_as_it_is():
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    code = (ROOT / "examples" / "heavy_ball.py").read_text()
+    start = code.index("from dataclasses import")
+    end = code.index('if __name__ == "__main__":')
+    assert code[start:end].strip() in doc
