@@ -15,7 +15,7 @@ from .params import DEFAULT_MAX_ITER, DEFAULT_TOL, check
 from .problem import check_vector
 from .schedules import Constant, Ratio, as_schedule
 
-__all__ = ["solve", "solve_batch", "Result", "BatchResult", "ALL_METHODS", "DEFAULT_MAX_ITER"]
+__all__ = ["solve", "solve_batch", "check_run", "Result", "BatchResult", "ALL_METHODS", "DEFAULT_MAX_ITER"]
 
 #: the methods registered when wnlab is imported (:func:`wnlab.methods.names` lists them all)
 ALL_METHODS = names()
@@ -206,6 +206,33 @@ def _schedules(problem, method: Method, B, max_iter, eta, gamma, c, per_run):
         gamma_s = as_schedule(gamma, per_run=per_run, lam_max=problem.lam_max)
     gamma_s.check("gamma" if c is None else "c", B, max_iter, allow_zero=True)
     return eta_s, gamma_s, phase_steps
+
+
+class _AnyProblem:
+    """Stand-in for a problem in :func:`check_run` (rules that need ``lambda_max`` see 1)."""
+
+    lam_max = 1.0
+
+
+def check_run(method, *, eta, gamma=None, c=None, tol: float = DEFAULT_TOL, max_iter: int = DEFAULT_MAX_ITER,
+              engine: str = "reduced", backend: str = "auto", **hyper) -> Method:
+    """Check a run's settings without a problem or a start, with the rules and messages of
+    :func:`solve_batch` (which calls the same functions); return the method object.
+
+    Sweep configs and the command line check every run with it before any work starts.
+
+    >>> check_run("wn", eta=0.01)
+    Traceback (most recent call last):
+    ...
+    ValueError: method 'wn' needs a step on the scale g: pass gamma=... or c=... (gamma = c * eta)
+    """
+    method = get_method(method, **hyper)
+    check("backend", backend)
+    check("engine", engine)
+    check("tol", tol)
+    max_iter = check("max_iter", max_iter)
+    _schedules(_AnyProblem(), method, 1, max_iter, eta, gamma, c, per_run=False)
+    return method
 
 
 # -- the entry points -----------------------------------------------------------
