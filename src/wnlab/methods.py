@@ -40,7 +40,7 @@ from typing import Callable, ClassVar, NamedTuple
 import numpy as np
 
 __all__ = ["GDState", "WNState", "Method", "GD", "WN", "RPGD", "Then", "register", "get_method", "names",
-           "METHODS"]
+           "example", "METHODS"]
 
 
 def _dot(a, b):
@@ -252,19 +252,23 @@ class Then(Method):
 # -- the registry ----------------------------------------------------------------
 
 _REGISTRY: dict[str, Callable[..., Method]] = {}
+_EXAMPLES: dict[str, dict] = {}
 
 
-def register(method=None, *, name: str | None = None):
+def register(method=None, *, name: str | None = None, example: dict | None = None):
     """Register a method class (or a factory returning a :class:`Method`) under ``name``.
 
     Usable as a decorator (``@register``) or a call (``register(MyMethod)``,
-    ``register(factory, name="mine")``). Registering a name twice replaces the first entry.
+    ``register(factory, name="mine", example={"t1": 10})``); ``example`` holds hyper-parameters
+    that make a valid instance, for the checks that run every registered method
+    (``wnlab verify``'s exact-reduction rows). Registering a name twice replaces the first entry.
     """
     def add(factory):
         key = name or getattr(factory, "name", "") or ""
         if not isinstance(key, str) or not key:
             raise ValueError("register needs a name: give the class a 'name' attribute or pass name=...")
         _REGISTRY[key] = factory
+        _EXAMPLES[key] = dict(example or {})
         return factory
 
     return add if method is None else add(method)
@@ -273,6 +277,11 @@ def register(method=None, *, name: str | None = None):
 def names() -> tuple[str, ...]:
     """The registered method names, in registration order."""
     return tuple(_REGISTRY)
+
+
+def example(name: str) -> Method:
+    """An instance of the registered method ``name`` built from its ``example`` hyper-parameters."""
+    return get_method(name, **_EXAMPLES.get(name, {}))
 
 
 def _parameters(factory) -> tuple[str, ...]:
@@ -316,7 +325,7 @@ def _rpgd_then_gd(t1=None, eta_gd=None):
 register(GD)
 register(WN)
 register(RPGD)
-register(_rpgd_then_gd, name="rpgd-then-gd")
+register(_rpgd_then_gd, name="rpgd-then-gd", example={"t1": 10})
 
 #: the paper's plain methods by name (the registry holds every method: :func:`names`)
 METHODS: dict[str, type[Method]] = {"gd": GD, "wn": WN, "rpgd": RPGD}
