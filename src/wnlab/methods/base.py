@@ -9,16 +9,9 @@ vectors of ``A`` (docs/math.md); in the full-dimensional reference engine ``k = 
 and ``beta`` stays 0. A step never knows which: it gets the gradient ``r`` in the same
 coordinates, computed by the driver at the current point, so one function serves both engines.
 
-The paper's updates, with ``e = A x - y`` and ``r = A^T e``:
-
-* GD:   ``x+ = x - eta r``.
-* WN (Algorithm 1), ``u = w/||w||``, ``p = u.r``:
-  ``w+ = w - eta (g/||w||) (r - u p)``, ``g+ = g - gamma p``.
-* rPGD (Algorithm 2), ``||w|| = 1``, ``p = w.r``:
-  ``v = w - eta g r``, ``w+ = v/||v||``, ``g+ = g - gamma p``.
-
-The null part of ``r`` is always 0, so ``beta`` only rescales: that is the exact reduction that
-makes a step ``O(Bm)`` instead of ``O(Bmd)``. A method of your own keeps the reduction exact as
+The paper's updates are in :mod:`wnlab.methods.paper`. The null part of ``r`` is always 0, so
+``beta`` only rescales: that is the exact reduction that makes a step ``O(Bm)`` instead of
+``O(Bmd)``. A method of your own keeps the reduction exact as
 long as its update adds vectors of the row space of ``A`` and multiples of its current vectors.
 
 Steps use only arithmetic operators, indexing and ``.sum(-1)``, so they run unchanged on NumPy
@@ -39,8 +32,7 @@ from typing import Callable, ClassVar, NamedTuple
 
 import numpy as np
 
-__all__ = ["GDState", "WNState", "Method", "GD", "WN", "RPGD", "Then", "register", "get_method", "names",
-           "example", "METHODS"]
+__all__ = ["GDState", "WNState", "Method", "Then", "register", "get_method", "names", "example"]
 
 
 def _dot(a, b):
@@ -122,80 +114,6 @@ class Method:
     def final(self) -> Method:
         """The method whose state a run ends in."""
         return self
-
-
-@dataclass(frozen=True)
-class GD(Method):
-    name: ClassVar[str] = "gd"
-    parametrization: ClassVar[str] = "x"
-    has_scale: ClassVar[bool] = False
-    compiled: ClassVar[str] = "gd"
-
-    def point(self, state):
-        return state.a, state.beta
-
-    def step(self, state, r, eta, gamma, problem):
-        a_new = r * (-eta)[:, None]
-        a_new += state.a
-        return GDState(a_new, state.beta)
-
-
-def _norm(state):
-    return (_dot(state.a, state.a) + state.beta * state.beta) ** 0.5
-
-
-@dataclass(frozen=True)
-class WN(Method):
-    name: ClassVar[str] = "wn"
-    compiled: ClassVar[str] = "wn"
-
-    def point(self, state):
-        k = state.g / _norm(state)
-        return k[:, None] * state.a, k * state.beta
-
-    def scale_grad(self, state, r):
-        return _dot(state.a, r) / _norm(state)
-
-    def direction_step(self, state, eta):
-        return eta * (state.g / _norm(state)) ** 2
-
-    def step(self, state, r, eta, gamma, problem):
-        g, a, beta = state
-        nw = _norm(state)
-        p = _dot(a, r) / nw                       # u . r = df/dg
-        k = eta * g / nw
-        q = p / nw                                 # projection coefficient of r on u, over ||w||
-        a_new = a * q[:, None]                     # a - k (r - q a), with one temporary
-        a_new -= r
-        a_new *= k[:, None]
-        a_new += a
-        beta_new = beta * (1.0 + k * q)
-        return WNState(g - gamma * p, a_new, beta_new)
-
-
-@dataclass(frozen=True)
-class RPGD(Method):
-    name: ClassVar[str] = "rpgd"
-    unit_direction: ClassVar[bool] = True
-    compiled: ClassVar[str] = "rpgd"
-
-    def point(self, state):
-        return state.g[:, None] * state.a, state.g * state.beta
-
-    def scale_grad(self, state, r):
-        return _dot(state.a, r)
-
-    def direction_step(self, state, eta):
-        return eta * state.g ** 2
-
-    def step(self, state, r, eta, gamma, problem):
-        g, a, beta = state
-        p = _dot(a, r)
-        va = r * (-eta * g)[:, None]               # v = a - eta g r, then v/||v||, in place
-        va += a
-        nv = (_dot(va, va) + beta * beta) ** 0.5
-        va /= nv[:, None]
-        return WNState(g - gamma * p, va, beta / nv)
 
 
 @dataclass(frozen=True)
@@ -312,20 +230,3 @@ def get_method(method, **hyper) -> Method:
             where = f"; {key} applies only to method {', '.join(repr(o) for o in owners)}" if owners else ""
             raise ValueError(f"method {method!r} takes no parameter {key!r}{where}")
     return factory(**hyper)
-
-
-def _rpgd_then_gd(t1=None, eta_gd=None):
-    """rPGD with the scale fixed for ``t1`` steps, then GD with step ``eta_gd`` (Section 3)."""
-    if t1 is None or isinstance(t1, bool) or not isinstance(t1, (int, np.integer)) or t1 < 0:
-        raise ValueError(f"rpgd-then-gd needs t1 (an int >= 0: steps with the scale fixed), got {t1!r}")
-    return Then(RPGD(), GD(), t1=int(t1), first_gamma=0.0, second_eta=eta_gd, label="rpgd-then-gd",
-                second_eta_name="eta_gd")
-
-
-register(GD)
-register(WN)
-register(RPGD)
-register(_rpgd_then_gd, name="rpgd-then-gd", example={"t1": 10})
-
-#: the paper's plain methods by name (the registry holds every method: :func:`names`)
-METHODS: dict[str, type[Method]] = {"gd": GD, "wn": WN, "rpgd": RPGD}
