@@ -39,7 +39,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    import numpy as np
 
     from ..solve import solve
 
