@@ -61,15 +61,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .problem_spec import PROBLEMS, make_problem
 from .solve import ALL_METHODS
+from .starts import START_STREAM, reduced_start_direction, shared_reduced_starts, shared_starts, start_direction
 
 __all__ = ["load_config", "plan", "Plan", "make_problem", "run_chunk", "execute", "serial_backend",
            "ProcessBackend", "run_sweep", "RESULT_COLUMNS", "start_direction", "shared_starts"]
 
-PROBLEMS = ("gaussian", "orthonormal", "paper", "file")
 ENGINES = ("reduced", "full")
 STEP_RULES = ("1/g^2", "1/(g^2lmax)")
-START_STREAM = 0x5354  # spawn-key tag of the start stream, see start_direction
 BATCH_STREAM = 0x4D42  # spawn-key tag of the mini-batch row stream, see batch_seed
 
 
@@ -337,95 +337,14 @@ def _chunks(runs, run_ids, size, base_dir):
 
 # -- problems and one chunk -------------------------------------------------------
 
-def make_problem(spec: dict, base_dir="."):
-    r"""Build the problem a run describes (``problem``, ``m``, ``d``, ``problem_seed``, ``scale``,
-    ``tau``, ``A``, ``y``; with ``sampling = "exact-in-law"`` a Gaussian problem's reduced form,
-    :func:`wnlab.sampling.gaussian_reduced_problem`), then rescale it if asked: ``lam_max`` sets :math:`\lambda_{max}(AA^T)`
-    (``A`` times :math:`\alpha`), ``g_star`` sets :math:`\|x^*\|` (``y`` times :math:`\beta`, with
-    :math:`x^* \mapsto (\beta/\alpha) x^*`)."""
-    from . import problem as P
-
-    kind = spec["problem"]
-    if spec.get("sampling") == "exact-in-law":  # the reduced form, drawn in law (wnlab.sampling)
-        from .sampling import gaussian_reduced_problem, rescale
-
-        extra = {k: spec[k] for k in ("scale", "tau") if spec.get(k) is not None}
-        prob = gaussian_reduced_problem(spec["m"], spec["d"], seed=spec.get("problem_seed") or 0, **extra)
-        return rescale(prob, lam_max=spec.get("lam_max"), g_star=spec.get("g_star"))
-    if kind == "gaussian":
-        extra = {k: spec[k] for k in ("scale", "tau") if spec.get(k) is not None}
-        prob = P.gaussian_problem(spec["m"], spec["d"], seed=spec.get("problem_seed") or 0, **extra)
-    elif kind == "orthonormal":
-        extra = {"tau": spec["tau"]} if spec.get("tau") is not None else {}
-        prob = P.orthonormal_problem(spec["m"], spec["d"], seed=spec.get("problem_seed") or 0, **extra)
-    elif kind == "paper":
-        prob = P.paper_example()
-    elif kind == "file":
-        y = spec.get("y")
-        prob = P.load_problem(Path(base_dir) / spec["A"], None if y is None else Path(base_dir) / y)
-    else:
-        raise ValueError(f"unknown problem {kind!r}; use one of {', '.join(PROBLEMS)}")
-    lam_max, g_star = spec.get("lam_max"), spec.get("g_star")
-    if lam_max is None and g_star is None:
-        return prob
-    alpha = 1.0 if lam_max is None else float(np.sqrt(lam_max / prob.lam_max))
-    beta = 1.0 if g_star is None else g_star * alpha / prob.g_star
-    return P.LeastSquares(alpha * prob.A, beta * prob.y)
-
-
 @lru_cache(maxsize=8)
 def _cached_problem(spec_json: str, base_dir: str):
     return make_problem(json.loads(spec_json), base_dir)
 
 
-def start_direction(base_seed: int, seed: int, d: int) -> np.ndarray:
-    """``z ~ N(0, I_d)`` from ``SeedSequence(base_seed, spawn_key=(START_STREAM, seed))``: a run's
-    start is ``init_std * z``.
-
-    The spawn key keeps the start stream apart from any generator seeded with a plain int (the
-    problem generators use ``default_rng(problem_seed)``; ``SeedSequence([0, 0])`` would equal
-    ``default_rng(0)`` and put the start of seed 0 in the row space of ``A``).
-    """
-    rng = np.random.default_rng(np.random.SeedSequence(base_seed, spawn_key=(START_STREAM, seed)))
-    return rng.standard_normal(d)
-
-
 def batch_seed(base_seed: int, seed: int) -> int:
     """The seed of a mini-batch run's row stream (independent of its start's stream)."""
     return int(np.random.SeedSequence(base_seed, spawn_key=(BATCH_STREAM, seed)).generate_state(1, np.uint64)[0])
-
-
-def shared_starts(stds, n_seeds: int, base_seed: int, d: int):
-    """Starts ``x0 = sigma * z_s`` for every ``sigma`` in ``stds`` (outer) and seed ``s < n_seeds``
-    (inner), one :func:`start_direction` per seed shared by all ``sigma``.
-
-    Returns ``(x0s, stds, seeds)`` of shapes ``(B, d)``, ``(B,)``, ``(B,)``, ``B = len(stds) n_seeds``.
-    """
-    z = np.stack([start_direction(base_seed, s, d) for s in range(n_seeds)])
-    col = np.repeat(np.asarray(stds, dtype=float), n_seeds)
-    seeds = np.tile(np.arange(n_seeds), len(stds))
-    return col[:, None] * z[seeds], col, seeds
-
-
-def reduced_start_direction(base_seed: int, seed: int, problem) -> tuple[np.ndarray, float]:
-    """Exact-in-law twin of :func:`start_direction`: ``(V^T z, ||z_null||)`` of ``z ~ N(0, I_d)``,
-    drawn by :func:`wnlab.sampling.gaussian_reduced_starts` from the same seed stream (same law,
-    other numbers)."""
-    from .sampling import gaussian_reduced_starts
-
-    rng = np.random.default_rng(np.random.SeedSequence(base_seed, spawn_key=(START_STREAM, seed)))
-    a, beta = gaussian_reduced_starts(problem, 1, sigma=1.0, seed=rng)
-    return a[0], float(beta[0])
-
-
-def shared_reduced_starts(stds, n_seeds: int, base_seed: int, problem):
-    """Exact-in-law twin of :func:`shared_starts`: ``((a0, beta0), stds, seeds)`` with ``x0 = sigma z_s``
-    in reduced coordinates (:func:`reduced_start_direction`), shapes ``(B, m)``, ``(B,)``, ``(B,)``, ``(B,)``."""
-    zs = [reduced_start_direction(base_seed, s, problem) for s in range(n_seeds)]
-    a, beta = np.stack([z[0] for z in zs]), np.array([z[1] for z in zs])
-    col = np.repeat(np.asarray(stds, dtype=float), n_seeds)
-    seeds = np.tile(np.arange(n_seeds), len(stds))
-    return (col[:, None] * a[seeds], col * beta[seeds]), col, seeds
 
 
 def run_chunk(chunk: dict) -> list[dict]:
