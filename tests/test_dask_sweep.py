@@ -20,7 +20,7 @@ def config():
 
 
 def test_dask_local_cluster_with_a_killed_worker_gives_the_serial_table(tmp_path):
-    from wnlab.dask_backend import DaskBackend
+    from wnlab.sweep import DaskBackend
 
     cfg = config()
     serial = S.run_sweep(cfg, tmp_path / "serial", backend=S.with_array_backend(S.serial_backend, "numpy"),
@@ -52,7 +52,7 @@ def test_dask_local_cluster_with_a_killed_worker_gives_the_serial_table(tmp_path
 
 
 def test_dask_backend_bad_arguments():
-    from wnlab.dask_backend import DaskBackend
+    from wnlab.sweep import DaskBackend
 
     for kw in ({}, {"scheduler": "tcp://127.0.0.1:1", "local_workers": 2}, {"scheduler": "localhost"},
                {"local_workers": 0}, {"local_workers": 2, "retries": -1}):

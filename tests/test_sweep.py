@@ -159,14 +159,14 @@ def _with(section, **kv):
     (_with("grid", seed=[1]), "sweep.seeds"),
 ])
 def test_bad_configs_fail_before_any_work_naming_the_key(cfg, key, tmp_path, monkeypatch):
-    monkeypatch.setattr(S, "run_chunk", lambda chunk: pytest.fail("work started"))
+    monkeypatch.setattr(S.run, "run_chunk", lambda chunk: pytest.fail("work started"))
     with pytest.raises(ValueError, match=key.replace(".", r"\.")):
         S.run_sweep(cfg, tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
 
 
 def test_unwritable_output_fails_before_any_work(tmp_path, monkeypatch):
-    monkeypatch.setattr(S, "run_chunk", lambda chunk: pytest.fail("work started"))
+    monkeypatch.setattr(S.run, "run_chunk", lambda chunk: pytest.fail("work started"))
     blocker = tmp_path / "file"
     blocker.write_text("")
     with pytest.raises(ValueError, match="--out"):

@@ -15,9 +15,9 @@ from .solve import ALL_METHODS, BatchResult, Result, solve, solve_batch
 __version__ = "0.1.0"
 
 #: submodules loaded on first access (``wnlab.stochastic.solve(...)`` works after ``import wnlab``);
-#: ``wnlab.torch`` and ``wnlab.dask_backend`` import their optional dependency only then
-_LAZY = ("losses", "stochastic", "sampling", "sweep", "plots", "tables", "verify", "torch", "dask_backend",
-         "torch_backend", "experiments")
+#: ``wnlab.torch`` imports its optional dependency only then (the sweep imports Dask only for a DaskBackend)
+_LAZY = ("losses", "stochastic", "sampling", "sweep", "plots", "tables", "verify", "torch", "torch_backend",
+         "experiments")
 
 
 def __getattr__(name):

@@ -26,21 +26,17 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..sweep import ProcessBackend, load_config, run_sweep, serial_backend
+    from ..sweep import DaskBackend, ProcessBackend, load_config, run_sweep, serial_backend, with_array_backend
 
     config_path = Path(args.config)
     config = load_config(config_path)
     if args.scheduler is not None or args.dask_local is not None:
         if args.workers != 1:
             raise ValueError("--workers is for local processes; with --scheduler/--dask-local the cluster sets the workers")
-        from ..dask_backend import DaskBackend
-
         backend = DaskBackend(args.scheduler, args.dask_local)
     else:
         backend = serial_backend if args.workers == 1 else ProcessBackend(args.workers)
     if args.backend != "auto":
-        from ..sweep import with_array_backend
-
         backend = with_array_backend(backend, args.backend)
     out = Path(args.out) if args.out else Path("wnlab-out") / f"sweep-{config_path.stem}"
     summary = run_sweep(config, out, backend=backend, base_dir=config_path.parent,

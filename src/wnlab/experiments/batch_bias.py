@@ -16,13 +16,14 @@ bias.
 
 from __future__ import annotations
 
-import sys
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Config", "PRESETS", "run", "add_arguments", "main", "write_table", "write_metadata"]
+from .common import new_figure, save_figure, write_csv, write_seeded_metadata
+
+__all__ = ["Config", "PRESETS", "run", "add_arguments", "main"]
 
 
 @dataclass(frozen=True)
@@ -85,16 +86,14 @@ def run(config: Config, out_dir) -> dict:
                              "x_null_norm": float(np.mean(res.x_null_norm[sl])),
                              "converged": float(np.mean(res.converged[sl])),
                              "mean_steps": float(np.mean(res.n_iter[sl])), "g_star": p.g_star})
-    write_table(out / "batch_bias.csv", rows)
+    write_csv(out / "batch_bias.csv", rows)
     _plot(cfg, rows, p.g_star, out / "batch_bias")
-    write_metadata(out, cfg, {"problem_seed": cfg.problem_seed, "run_seed": cfg.run_seed,
-                              "row_seeds": f"run_seed * 1000003 + run index (0..{B - 1})"})
+    write_seeded_metadata(out, cfg, {"problem_seed": cfg.problem_seed, "run_seed": cfg.run_seed,
+                                     "row_seeds": f"run_seed * 1000003 + run index (0..{B - 1})"})
     return {"rows": rows, "g_star": p.g_star, "out": str(out)}
 
 
 def _plot(cfg, rows, g_star, stem):
-    from .example import new_figure, save_figure
-
     fig, axes = new_figure((4.2 * len(cfg.methods), 3.4), 1, len(cfg.methods))
     for ax, method in zip(axes[0], cfg.methods):
         for b in cfg.batch_sizes:
@@ -108,20 +107,6 @@ def _plot(cfg, rows, g_star, stem):
         ax.set_title(method.upper())
         ax.legend(fontsize=7)
     save_figure(fig, Path(stem))
-
-
-def write_table(path, rows) -> None:
-    """A tidy CSV (one row per dict, columns = keys of the first row), atomically."""
-    from ..tables import write_table as _write
-
-    _write(rows, list(rows[0]), Path(path).with_suffix(""), parquet=False)
-
-
-def write_metadata(out: Path, cfg, seeds: dict) -> None:
-    """``metadata.json``: config, seeds, package versions and command line."""
-    from ..tables import write_manifest
-
-    write_manifest(Path(out) / "metadata.json", {"config": asdict(cfg), "seeds": seeds, "command": sys.argv})
 
 
 def add_arguments(parser) -> None:

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
+
+from .common import add_preset_arguments, config_from_args, new_figure, prepare_out, save_figure, write_csv, write_metadata
 
 
 @dataclass(frozen=True)
@@ -46,73 +48,6 @@ PRESETS = {
 COLUMNS = ["g0", "paper", "exact", "flow", "wn", "rpgd", "gd", "flow_minus_exact", "wn_minus_flow",
            "rpgd_minus_flow", "paper_minus_exact", "wn_closer_than_gd", "wn_status", "rpgd_status", "wn_n_iter",
            "rpgd_n_iter"]
-
-
-# -- output helpers shared with figure2 ------------------------------------------------------
-
-def write_csv(path, rows: list[dict], columns: list[str]) -> None:
-    """A tidy CSV (atomic write; floats written exactly): :func:`wnlab.tables.write_table`."""
-    from ..tables import write_table
-
-    write_table(rows, columns, path.with_suffix(""), parquet=False)
-
-
-def write_metadata(out_dir, target: str, config, elapsed: float, extra: dict) -> dict:
-    """``metadata.json`` (config, package versions, command line, ``extra``), atomically."""
-    import sys
-
-    from ..tables import package_versions, write_manifest
-
-    meta = {"target": target, "config": asdict(config), "seeds": "none: the example is deterministic",
-            "versions": package_versions(), "command": sys.argv, "elapsed_s": elapsed, **extra}
-    write_manifest(out_dir / "metadata.json", meta)
-    return meta
-
-
-def save_figure(fig, stem) -> list[str]:
-    """PNG and SVG at 120 dpi (:func:`wnlab.plots.save_figure`); the paths as strings."""
-    from ..plots import save_figure as _save
-
-    return [str(p) for p in _save(fig, stem.with_suffix(""), dpi=120)]
-
-
-def new_figure(figsize, nrows: int = 1, ncols: int = 1):
-    """A matplotlib Figure that never touches pyplot or a GUI backend (works under Agg and headless),
-    and its axes (one, or a ``(nrows, ncols)`` array)."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize, layout="tight")
-    return fig, (fig.add_subplot() if nrows * ncols == 1 else fig.subplots(nrows, ncols, squeeze=False))
-
-
-def prepare_out(out_dir):
-    from pathlib import Path
-
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(f"cannot create output directory {out}: {exc}") from None
-    return out
-
-
-def add_preset_arguments(parser, presets) -> None:
-    parser.add_argument("--preset", choices=list(presets), default="default",
-                        help=f"named configuration (default 'default'; {', '.join(presets)})")
-
-
-def config_from_args(args, presets, checks: dict):
-    """The preset named by ``--preset`` with the given options replaced; ``checks`` maps a field to
-    ``(predicate, requirement)``, and a value failing its predicate is a ``ValueError``."""
-    config = presets[args.preset]
-    for name, (ok, need) in checks.items():
-        value = getattr(args, name)
-        if value is None:
-            continue
-        if not ok(value):
-            raise ValueError(f"--{name} must be {need}, got {value}")
-        config = replace(config, **{name: value})
-    return config
 
 
 # -- the experiment ------------------------------------------------------------------------------

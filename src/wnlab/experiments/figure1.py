@@ -20,6 +20,9 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from .common import make_problem as make_problem_from_spec
+from .common import shared_reduced_starts, shared_starts
+
 METHODS = ("gd", "wn", "rpgd")
 
 SETTING_NOTE = (
@@ -80,42 +83,36 @@ PRESETS = {
 
 def make_problem(config: Config):
     """The least-squares problem of the figure (Gaussian ``A``, rescaled; see :data:`SETTING_NOTE`)."""
-    from ..sweep import make_problem as build
-
-    return build({"problem": "gaussian", "m": config.m, "d": config.d, "problem_seed": config.problem_seed,
-                  "lam_max": config.lam_max, "g_star": config.g_star})
+    spec = {"problem": "gaussian", "m": config.m, "d": config.d, "problem_seed": config.problem_seed,
+            "lam_max": config.lam_max, "g_star": config.g_star}
+    return make_problem_from_spec(spec)
 
 
 def make_problem_in_law(config: Config):
     r"""The figure's problem drawn exactly in law (:func:`wnlab.sampling.gaussian_reduced_problem`),
     rescaled like :func:`make_problem` (``O(m^3)`` whatever ``d``)."""
-    from ..sweep import make_problem as build
-
-    return build({"problem": "gaussian", "m": config.m, "d": config.d, "problem_seed": config.problem_seed,
-                  "lam_max": config.lam_max, "g_star": config.g_star, "sampling": "exact-in-law"})
+    spec = {"problem": "gaussian", "m": config.m, "d": config.d, "problem_seed": config.problem_seed,
+            "lam_max": config.lam_max, "g_star": config.g_star, "sampling": "exact-in-law"}
+    return make_problem_from_spec(spec)
 
 
 def draw_reduced_starts(config: Config, problem):
     r"""Exact-in-law version of :func:`draw_starts`: ``z_s`` as ``(V^T z_s, ||z_s,null||)`` from
-    :func:`wnlab.sweep.shared_reduced_starts` (same seed stream, same law), then ``x0 = sigma z_s``.
+    :func:`wnlab.starts.shared_reduced_starts` (same seed stream, same law), then ``x0 = sigma z_s``.
 
     Returns ``((a0, beta0), stds, seeds)`` with shapes ``(B, m)``, ``(B,)``, ``(B,)``, ``(B,)``.
     """
-    from ..sweep import shared_reduced_starts
-
     return shared_reduced_starts(config.stds, config.n_seeds, config.base_seed, problem)
 
 
 def draw_starts(config: Config, problem):
     r"""The starts, shared by every method: ``x0 = sigma * z_s`` with ``z_s ~ N(0, I_d)`` drawn from
-    :func:`wnlab.sweep.start_direction` (``base_seed``, seed ``s``), for every ``sigma`` in
+    :func:`wnlab.starts.start_direction` (``base_seed``, seed ``s``), for every ``sigma`` in
     ``config.stds`` and ``s < n_seeds`` — the rule of ``wnlab sweep``, so a sweep with the same grid
     gives the same table.
 
     Returns ``(x0s, stds, seeds)`` with shapes ``(B, d)``, ``(B,)``, ``(B,)``.
     """
-    from ..sweep import shared_starts
-
     return shared_starts(config.stds, config.n_seeds, config.base_seed, problem.d)
 
 

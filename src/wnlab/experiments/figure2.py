@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .example import add_preset_arguments, config_from_args, new_figure, prepare_out, save_figure, write_csv, write_metadata
+from .common import add_preset_arguments, config_from_args, new_figure, prepare_out, save_figure, write_csv, write_metadata
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .batch_bias import write_metadata, write_table
+from .common import new_figure, save_figure, write_csv, write_seeded_metadata
 
 #: optional packages this target needs (checked before any work)
 REQUIRES = ("matplotlib", "sklearn")
@@ -102,16 +102,14 @@ def run(config: Config, out_dir) -> dict:
         rows.append({"variant": name, "heldout_error": err, "train_loss": r.loss, "x_norm": r.x_norm,
                      "g": r.g, "n_iter": r.n_iter, "status": r.status.value, "loss": cfg.loss,
                      "min_norm_x_norm": ls.g_star})
-    write_table(out / "last_layer.csv", rows)
+    write_csv(out / "last_layer.csv", rows)
     _plot(rows, out / "last_layer")
-    write_metadata(out, cfg, {"feature_seed": cfg.feature_seed, "split_seed": cfg.split_seed,
-                              "init_seed": cfg.init_seed})
+    write_seeded_metadata(out, cfg, {"feature_seed": cfg.feature_seed, "split_seed": cfg.split_seed,
+                                     "init_seed": cfg.init_seed})
     return {"rows": rows, "out": str(out)}
 
 
 def _plot(rows, stem):
-    from .example import new_figure, save_figure
-
     fig, axes = new_figure((7.5, 3), 1, 2)
     axes = axes[0]
     names = [r["variant"] for r in rows]

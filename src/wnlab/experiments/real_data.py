@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from .common import shared_starts
+
 #: optional packages this target needs (checked before any work)
 REQUIRES = ("matplotlib", "sklearn")
 
@@ -176,7 +178,6 @@ def run(config: Config, out_dir) -> dict:
     """Run, write ``real_data.png/.svg``, ``real_data.csv`` and ``metadata.json``; return the metadata."""
     from pathlib import Path
 
-    from ..sweep import shared_starts
     from ..tables import summary_rows, write_manifest, write_table
 
     out = Path(out_dir)

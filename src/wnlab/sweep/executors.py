@@ -1,10 +1,16 @@
-"""Run sweep chunks on a Dask cluster (``wnlab sweep --scheduler tcp://HOST:PORT`` or ``--dask-local N``).
+"""Executors: how the chunks of a sweep run (here, in local processes, on a Dask cluster).
 
-A :class:`DaskBackend` follows the backend contract of :func:`wnlab.sweep.execute`: called as
-``backend(fn, chunks)`` it submits one Dask task per chunk (hundreds to thousands of runs, solved
-by one :func:`wnlab.solve_batch` call: one task per run would drown the scheduler) and yields
-``(chunk, rows)`` as tasks complete (``distributed.as_completed``), so the sweep stores each chunk
-the moment it arrives, with the same resume rules as the local backends.
+An executor (a *backend*) is a callable ``backend(fn, chunks)`` that yields ``(chunk, fn(chunk))``
+pairs in any order; ``fn`` is :func:`wnlab.sweep.run_chunk` (a picklable top-level function) and the
+chunks are plain dicts. :func:`serial_backend` runs them one after the other, :class:`ProcessBackend`
+in local processes, :class:`DaskBackend` on a Dask cluster; :func:`with_array_backend` makes any of
+them run the chunks on another array backend.
+
+Dask (``wnlab sweep --scheduler tcp://HOST:PORT`` or ``--dask-local N``): :class:`DaskBackend` submits
+one Dask task per chunk (hundreds to thousands of runs, solved by one :func:`wnlab.solve_batch`
+call: one task per run would drown the scheduler) and yields ``(chunk, rows)`` as tasks complete
+(``distributed.as_completed``), so the sweep stores each chunk the moment it arrives, with the same
+resume rules as the local backends.
 
 Fault tolerance is Dask's: when a worker dies, the scheduler re-runs the tasks it held (or whose
 results it held and were not yet gathered) on the other workers; a chunk already gathered is
@@ -14,16 +20,57 @@ byte when the workers use the same BLAS thread count as the serial run (a local 
 this process's ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS``/``MKL_NUM_THREADS``; on a remote
 cluster set them alike, or expect differences in the last digit, ~1e-15 relative).
 
-Dask (``dask.distributed``) is an optional extra, imported only when a backend is used. Workers
-of an existing cluster need wnlab (same version) importable; file-based problems need the files
-at the same path on every worker.
+Dask (``dask.distributed``) is an optional extra, imported only when a :class:`DaskBackend` is made.
+Workers of an existing cluster need wnlab (same version) importable; file-based problems need the
+files at the same path on every worker.
 """
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["DaskBackend"]
+__all__ = ["serial_backend", "ProcessBackend", "DaskBackend", "with_array_backend"]
+
+
+def serial_backend(fn, chunks):
+    """Run the chunks one after the other in this process."""
+    for chunk in chunks:
+        yield chunk, fn(chunk)
+
+
+class ProcessBackend:
+    """Run chunks in ``workers`` local processes (``spawn`` start method, so it behaves the same on
+    every platform); yields results as they complete."""
+
+    def __init__(self, workers: int):
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"--workers must be an integer >= 1, got {workers!r}")
+        self.workers = workers
+
+    def __call__(self, fn, chunks):
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        chunks = list(chunks)
+        if not chunks:
+            return
+        ex = ProcessPoolExecutor(min(self.workers, len(chunks)), mp_context=multiprocessing.get_context("spawn"))
+        try:
+            pending = {ex.submit(fn, c): c for c in chunks}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield pending.pop(fut), fut.result()
+        finally:
+            ex.shutdown(wait=True, cancel_futures=True)
+
+
+def with_array_backend(backend, name: str):
+    """Wrap an executor ``backend`` so that its chunks run on the array backend ``name`` (``"torch"``):
+    the chunks get an ``array_backend`` entry (their keys and run ids are unchanged)."""
+    if name == "auto":
+        return backend
+    return lambda fn, chunks: backend(fn, [dict(c, array_backend=name) for c in chunks])
 
 
 class DaskBackend:

@@ -1,0 +1,145 @@
+"""Running a sweep: one chunk (:func:`run_chunk`, one :func:`~wnlab.solve_batch` call), the chunks
+through an executor (:func:`execute`), and the whole sweep with resume (:func:`run_sweep`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..starts import START_STREAM
+from .config import RESULT_COLUMNS, plan
+from .executors import ProcessBackend, serial_backend
+from .problems import chunk_problem
+from .seeds import batch_seeds, chunk_starts
+from .storage import chunk_path, load_chunk, prepare_out, store_chunk
+
+__all__ = ["run_chunk", "execute", "run_sweep"]
+
+#: the start rule, as the manifest records it
+START_RULE = f"x0 = init_std * z, z ~ N(0, I_d) from SeedSequence(base_seed, spawn_key=({START_STREAM:#x}, seed))"
+
+
+def run_chunk(chunk: dict) -> list[dict]:
+    """Solve the runs of one chunk with one :func:`~wnlab.solve_batch` call; return one row per run
+    (the run's parameters, its ``run_id`` and the numbers of :data:`RESULT_COLUMNS`)."""
+    from ..solve import solve_batch
+
+    runs = chunk["runs"]
+    first = runs[0]
+    problem = chunk_problem(chunk)
+    kwargs = {k: first[k] for k in ("gamma", "c", "t1", "eta_gd") if first[k] is not None}
+    solver = solve_batch
+    if first.get("batch_size") is not None:  # mini-batch / online variants (wnlab.stochastic)
+        from .. import stochastic
+
+        solver = stochastic.solve_batch
+        kwargs.update(batch_size=first["batch_size"], normalize=bool(first.get("normalize")),
+                      seeds=batch_seeds(runs))
+    starts, g0 = chunk_starts(runs, problem)
+    kwargs.update(starts)
+    res = solver(problem, first["method"], eta=first["eta"], tol=first["tol"],
+                 max_iter=first["max_iter"], engine=first["engine"],
+                 backend=chunk.get("array_backend", "auto"), **kwargs)
+    summ = res.summaries()
+    rows = []
+    for i, (rid, run) in enumerate(zip(chunk["run_ids"], runs)):
+        row = dict(run, run_id=rid, x_star_norm=float(problem.g_star), g0=float(g0[i]))
+        for k in RESULT_COLUMNS[2:]:
+            v = summ[k][i]
+            row[k] = str(v) if k == "status" else int(v) if k == "n_iter" else float(v)
+        rows.append(row)
+    return rows
+
+
+def execute(chunks, backend, on_result) -> None:
+    """Run ``chunks`` with ``backend`` and call ``on_result(chunk, rows)`` for each as it finishes.
+
+    ``backend(fn, chunks)`` must yield ``(chunk, fn(chunk))`` pairs (any order); ``fn`` is
+    :func:`run_chunk`, a picklable top-level function, and the chunks are plain dicts.
+    """
+    for chunk, rows in backend(run_chunk, chunks):
+        on_result(chunk, rows)
+
+
+def run_sweep(config: dict, out_dir, *, workers: int = 1, backend=None, base_dir=".", progress=None,
+              command_line=None, on_chunk=None) -> dict:
+    """Run (or resume) a sweep into ``out_dir``; return a summary dict.
+
+    Parameters
+    ----------
+    config : dict
+        The parsed TOML (see :mod:`wnlab.sweep`).
+    workers : int
+        Local processes (1 = this process); ignored when ``backend`` is given.
+    backend : callable, optional
+        ``backend(fn, chunks)`` yielding ``(chunk, rows)``; see :func:`execute`.
+    progress : bool or None
+        Show a tqdm bar (``None``: only when stderr is a terminal).
+    on_chunk : callable, optional
+        Called as ``on_chunk(chunk)`` after each newly computed chunk is stored (for tests/hooks).
+    """
+    p = plan(config, base_dir=base_dir)
+    if backend is None:
+        backend = serial_backend if workers == 1 else ProcessBackend(workers)
+    out = Path(out_dir)
+    chunk_dir = prepare_out(out)
+    from ..tables import write_manifest, write_table
+
+    manifest = {"config": config, "settings": p.settings, "seeds": sorted({r["seed"] for r in p.runs}),
+                "base_seed": p.settings["base_seed"], "n_runs": len(p.runs), "n_chunks": len(p.chunks),
+                "start_rule": START_RULE}
+    if command_line is not None:
+        manifest["command_line"] = command_line
+    write_manifest(out / "manifest.json", dict(manifest, complete=False))
+
+    results, todo = {}, []
+    for chunk in p.chunks:
+        rows = load_chunk(chunk_path(chunk_dir, chunk), chunk)
+        if rows is None:
+            todo.append(chunk)
+        else:
+            results[chunk["key"]] = rows
+    bar = _progress_bar(sum(len(c["runs"]) for c in p.chunks), progress)
+    bar.update(sum(len(r) for r in results.values()))
+
+    def store(chunk, rows):
+        store_chunk(chunk_path(chunk_dir, chunk), chunk, rows)
+        results[chunk["key"]] = rows
+        bar.update(len(rows))
+        if on_chunk is not None:
+            on_chunk(chunk)
+
+    try:
+        execute(todo, backend, store)
+    finally:
+        bar.close()
+    by_id = {row["run_id"]: row for rows in results.values() for row in rows}
+    table = [by_id[rid] for rid in p.run_ids]
+    paths = write_table(table, p.columns, out / "results")
+    statuses = [r["status"] for r in table]
+    summary = {"n_runs": len(table), "n_chunks": len(p.chunks), "reused_chunks": len(p.chunks) - len(todo),
+               "computed_chunks": len(todo), "not_converged": sum(s != "converged" for s in statuses),
+               "tables": [str(x) for x in paths]}
+    write_manifest(out / "manifest.json", dict(manifest, complete=True, **summary))
+    return summary
+
+
+class _NoBar:
+    def update(self, n):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress_bar(total, progress):
+    if progress is False:
+        return _NoBar()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _NoBar()
+    disable = None if progress is None else not progress  # None: off when not a terminal
+    if progress is None and not sys.stderr.isatty():
+        return _NoBar()
+    return tqdm(total=total, unit="run", desc="sweep", disable=disable)
