@@ -8,7 +8,7 @@ of ..."``.
 >>> check("max_iter", 2.5)
 Traceback (most recent call last):
 ...
-ValueError: max_iter must be an int >= 0, got 2.5
+ValueError: max_iter must be an integer >= 0, got 2.5
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class Interval:
     none: bool = False
 
     def describe(self) -> str:
-        what = "an int" if self.integer else "a finite number"
+        what = "an integer" if self.integer else "a finite number"
         if self.low is not None:
             what += f" {'>' if self.strict_low else '>='} {self.low:g}"
         if self.high is not None:

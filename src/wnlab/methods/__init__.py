@@ -1,7 +1,7 @@
 """Methods as plug-ins: the protocol and registry (:mod:`.base`) and the paper's methods (:mod:`.paper`)."""
 
-from .base import GDState, Method, Then, WNState, example, get_method, names, register
+from .base import GDState, Method, Then, WNState, example, get_method, load_plugin, names, parameters, register
 from .paper import GD, METHODS, RPGD, WN
 
 __all__ = ["GDState", "WNState", "Method", "GD", "WN", "RPGD", "Then", "register", "get_method", "names",
-           "example", "METHODS"]
+           "example", "parameters", "load_plugin", "METHODS"]

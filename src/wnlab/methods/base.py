@@ -32,7 +32,8 @@ from typing import Callable, ClassVar, NamedTuple
 
 import numpy as np
 
-__all__ = ["GDState", "WNState", "Method", "Then", "register", "get_method", "names", "example"]
+__all__ = ["GDState", "WNState", "Method", "Then", "register", "get_method", "names", "example", "parameters",
+           "load_plugin"]
 
 
 def _dot(a, b):
@@ -195,6 +196,37 @@ def register(method=None, *, name: str | None = None, example: dict | None = Non
 def names() -> tuple[str, ...]:
     """The registered method names, in registration order."""
     return tuple(_REGISTRY)
+
+
+def parameters(name: str) -> tuple[str, ...]:
+    """The hyper-parameters (keyword arguments) the registered method ``name`` takes."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown method {name!r}; choose one of {', '.join(_REGISTRY)}")
+    return _parameters(_REGISTRY[name])
+
+
+def load_plugin(path) -> None:
+    """Import the Python file ``path`` once per process (it registers its methods), e.g. a sweep's
+    ``plugins``; a file that cannot be read or raises is a ``ValueError`` naming it."""
+    import hashlib
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(path).resolve()
+    key = "wnlab_plugin_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    if key in sys.modules:
+        return
+    if not path.is_file():
+        raise ValueError(f"cannot load plugin {path}: no such file")
+    spec = importlib.util.spec_from_file_location(key, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[key] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[key]
+        raise ValueError(f"plugin {path} failed to import: {type(exc).__name__}: {exc}") from None
 
 
 def example(name: str) -> Method:

@@ -9,14 +9,16 @@ any work; they are gathered in one section below (the validators of :data:`GRID_
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .. import methods as _methods
+from ..params import DEFAULT_MAX_ITER, DEFAULT_TOL, RULES
 from ..problem_spec import PROBLEMS
-from ..solve import ALL_METHODS
 from .chunks import PER_RUN, make_chunks, run_hash
 from .grid import axes, combinations
 
@@ -46,6 +48,34 @@ def _choice(options):
     return lambda v: (v in options, "one of " + ", ".join(repr(o) for o in options))
 
 
+def _method(v):
+    """A registered method (read at check time, so methods registered by ``sweep.plugins`` count)."""
+    return _choice(_methods.names())(v)
+
+
+def _param(name):
+    """The rule of a shared parameter (:data:`wnlab.params.RULES`), as a config check."""
+    rule = RULES[name]
+
+    def check(v):
+        try:
+            rule.check(name, v)
+        except ValueError:
+            return False, rule.describe()
+        return True, rule.describe()
+    return check
+
+
+def _hyper(v):
+    return (isinstance(v, (int, float, str, bool)) and not (isinstance(v, float) and not np.isfinite(v)),
+            "a finite number, a string or true/false")
+
+
+def _plugins(v):
+    return (isinstance(v, list) and all(isinstance(p, str) and p for p in v),
+            "a list of paths of Python files that register methods")
+
+
 def _string(v):
     return isinstance(v, str) and v != "", "a non-empty string (a file path)"
 
@@ -64,10 +94,10 @@ def _step(v):
 
 #: grid parameter -> (validator, problem parameter?); the order is the table's column order
 GRID_PARAMS = {
-    "method": (_choice(ALL_METHODS), False),
+    "method": (_method, False),
     "problem": (_choice(PROBLEMS), True),
-    "m": (_int(1), True),
-    "d": (_int(2), True),
+    "m": (_param("m"), True),
+    "d": (_param("d"), True),
     "problem_seed": (_int(0), True),
     "scale": (_float(0, True), True),
     "tau": (_float(0, True), True),
@@ -80,27 +110,26 @@ GRID_PARAMS = {
     "eta": (_step, False),
     "gamma": (_float(0, False), False),
     "c": (_float(0, False), False),
-    "t1": (_int(0), False),
+    "t1": (_param("t1"), False),
     "eta_gd": (_float(0, True), False),
-    "batch_size": (_int(1), False),
+    "batch_size": (_param("batch_size"), False),
     "normalize": (_bool, False),
 }
 PROBLEM_KEYS = tuple(k for k, (_, is_problem) in GRID_PARAMS.items() if is_problem)
 SETTINGS = {
-    "base_seed": (_int(0), 0),
-    "seeds": (_int(1), None),
-    "tol": (_float(0, False), 1e-5),
-    "max_iter": (_int(0), 100_000),
+    "base_seed": (_param("seed"), 0),
+    "seeds": (_param("n_seeds"), None),
+    "tol": (_param("tol"), DEFAULT_TOL),
+    "max_iter": (_param("max_iter"), DEFAULT_MAX_ITER),
     "chunk_size": (_int(1), 256),
     "engine": (_choice(ENGINES), "reduced"),
     "sampling": (_choice(("full", "exact-in-law")), "full"),
+    "plugins": (_plugins, []),
 }
 #: the numbers measured for every run (after the parameters in the table)
 RESULT_COLUMNS = ("x_star_norm", "g0", "loss", "x_norm", "dist", "x_null_norm", "w_null_norm", "g",
                   "n_iter", "status", "stability_ratio")
-_UNUSED = {  # parameters a method / problem kind does not take
-    "gd": ("gamma", "c", "t1", "eta_gd"), "wn": ("t1", "eta_gd"), "rpgd": ("t1", "eta_gd"),
-    "rpgd-then-gd": ("gamma", "c"),
+_UNUSED = {  # parameters a problem kind does not take (a method's: _unused_by_method)
     "gaussian": ("A", "y"), "orthonormal": ("A", "y", "scale"),
     "paper": ("m", "d", "problem_seed", "scale", "tau", "A", "y"),
     "file": ("m", "d", "problem_seed", "scale", "tau"),
@@ -161,6 +190,8 @@ def plan(config: dict, *, base_dir=".") -> Plan:
         settings[key] = _check(f"sweep.{key}", value, SETTINGS[key][0])
     for key, (_, default) in SETTINGS.items():
         settings.setdefault(key, default)
+    for path in settings["plugins"]:  # methods of the user's own (they register on import)
+        _methods.load_plugin(Path(base_dir) / path)
     grid = dict(grid_t)
     zips = grid.pop("zip", [])
     if settings["seeds"] is not None:
@@ -169,19 +200,19 @@ def plan(config: dict, *, base_dir=".") -> Plan:
         grid["seed"] = list(range(settings["seeds"]))
     # canonical order (settings first, then init_std, then seed innermost), so the run order does not
     # depend on the TOML layout and the runs of one setting (one chunk) sit together
-    order = [k for k in GRID_PARAMS if k not in PER_RUN] + list(PER_RUN)
+    order = [k for k in (*GRID_PARAMS, *grid) if k not in PER_RUN and k != "zip"] + list(PER_RUN)
     grid_axes = axes(_grid_values(grid), zips, order)
     for key in ("method", "problem", "init_std", "eta"):
         if key not in grid:
             raise ValueError(f"grid.{key} is required")
 
+    hyper = [k for k in grid if k not in GRID_PARAMS and k != "zip"]  # hyper-parameters of plugin methods
     seen = {}
     for point in combinations(grid_axes):
-        run = {k: None for k in GRID_PARAMS}
+        run = {k: None for k in (*GRID_PARAMS, *hyper)}
         run.update(point)
-        for kind in (run["method"], run["problem"]):
-            for k in _UNUSED[kind]:
-                run[k] = None
+        for k in (*_unused_by_method(run["method"], hyper), *_UNUSED[run["problem"]]):
+            run[k] = None
         if run["seed"] is None:
             run["seed"] = 0
         check_run(run, base_dir)
@@ -195,49 +226,70 @@ def plan(config: dict, *, base_dir=".") -> Plan:
         seen.setdefault(run_hash(full), full)
     runs = list(seen.values())
     run_ids = list(seen)
-    used = [k for k in GRID_PARAMS if any(r[k] is not None for r in runs)]
+    used = [k for k in (*GRID_PARAMS, *hyper) if any(r[k] is not None for r in runs)]
     columns = ["run_id", *used, "tol", "max_iter", "engine", "base_seed",
                *(["sampling"] if settings["sampling"] != "full" else []), *RESULT_COLUMNS]
-    return Plan(settings, runs, run_ids, make_chunks(runs, run_ids, settings["chunk_size"], base_dir), columns,
-                str(base_dir))
+    chunks = make_chunks(runs, run_ids, settings["chunk_size"], base_dir)
+    if settings["plugins"]:  # worker processes load them before solving
+        paths = [str((Path(base_dir) / p).resolve()) for p in settings["plugins"]]
+        for chunk in chunks:
+            chunk["plugins"] = paths
+    return Plan(settings, runs, run_ids, chunks, columns, str(base_dir))
 
 
 def _grid_values(grid: dict) -> dict:
     """Each ``[grid]`` key's list of values (a scalar is a one-value list), every value checked."""
     values = {}
+    takes = {k for n in _methods.names() for k in _methods.parameters(n)}
     for key, value in grid.items():
-        if key not in GRID_PARAMS:
-            raise ValueError(f"unknown key grid.{key}; known: {', '.join(GRID_PARAMS)}, zip")
+        if key not in GRID_PARAMS and key not in takes:
+            raise ValueError(f"unknown key grid.{key}; known: {', '.join(GRID_PARAMS)}, zip, or a hyper-parameter "
+                             "of a registered method")
         vals = value if isinstance(value, list) else [value]
         if not vals:
             raise ValueError(f"grid.{key} is an empty list; give at least one value")
-        values[key] = [_check(f"grid.{key}", v, GRID_PARAMS[key][0]) for v in vals]
+        check = GRID_PARAMS[key][0] if key in GRID_PARAMS else _hyper
+        values[key] = [_check(f"grid.{key}", v, check) for v in vals]
     return values
 
 
 # -- the run rules (what solve / solve_batch would refuse) -----------------------------------
 #
-# These re-state solve's rules on the combinations of parameters, so that a bad grid fails at plan
-# time naming its grid key; they are meant to become one call into the library's validation.
+# The method's own rules come from wnlab.solve.check_run (the functions solve_batch calls), so a bad
+# grid fails at plan time with solve's message, prefixed by the grid key it names.
+
+_STEP_KEYS = ("eta_gd", "eta", "gamma", "c", "t1")
+
+
+def _unused_by_method(method: str, hyper) -> tuple:
+    """The grid keys a method does not take: the scale's step without a scale, others' hyper-parameters."""
+    m = _methods.example(method)
+    takes = set(_methods.parameters(method))
+    others = {k for n in _methods.names() for k in _methods.parameters(n)} | set(hyper)
+    return (() if m.has_scale else ("gamma", "c")) + tuple(sorted(others - takes))
+
+
+def _check_method_settings(run: dict) -> None:
+    from ..solve import check_run as solve_check_run
+
+    method = run["method"]
+    hyper = {k: run[k] for k in _methods.parameters(method) if run.get(k) is not None}
+    try:
+        solve_check_run(method, eta=run["eta"], gamma=run["gamma"], c=run["c"], **hyper)
+    except ValueError as exc:
+        msg = str(exc)
+        words = re.findall(r"[A-Za-z_0-9]+", msg)
+        key = next((w for w in words if w in (*_STEP_KEYS, *hyper)), "method")
+        raise ValueError(f"grid.{key}: {msg}") from None
 
 def check_run(run: dict, base_dir) -> None:
     """Refuse a run (one point of the grid, unused parameters already ``None``) that the solver or
     the problem factory would refuse; fill ``problem_seed = 0`` for the random problems. Raises a
     ``ValueError`` naming the ``grid.`` key(s) at fault."""
     method, kind = run["method"], run["problem"]
-    if method == "gd" and isinstance(run["eta"], str):
-        raise ValueError(f"grid.eta: {run['eta']!r} depends on g, which GD does not have; give GD a number")
-    if method in ("wn", "rpgd"):
-        if (run["gamma"] is None) == (run["c"] is None):
-            raise ValueError(f"grid.gamma / grid.c: method {method!r} needs exactly one of gamma (step on g) "
-                             "or c (gamma = c * eta)")
-        if run["init_std"] == 0:
-            raise ValueError(f"grid.init_std: method {method!r} needs init_std > 0 (x0 = 0 has no direction)")
-    if method == "rpgd-then-gd":
-        if run["t1"] is None:
-            raise ValueError("grid.t1: method 'rpgd-then-gd' needs t1 (steps with the scale fixed)")
-        if run["init_std"] == 0:
-            raise ValueError("grid.init_std: method 'rpgd-then-gd' needs init_std > 0")
+    _check_method_settings(run)
+    if run["init_std"] == 0 and _methods.example(method).parametrization != "x":
+        raise ValueError(f"grid.init_std: method {method!r} needs init_std > 0 (x0 = 0 has no direction)")
     if kind in ("gaussian", "orthonormal"):
         for k in ("m", "d"):
             if run[k] is None:

@@ -24,10 +24,15 @@ def run_chunk(chunk: dict) -> list[dict]:
     (the run's parameters, its ``run_id`` and the numbers of :data:`RESULT_COLUMNS`)."""
     from ..solve import solve_batch
 
+    from .. import methods
+
+    for path in chunk.get("plugins", ()):  # a worker process registers the user's methods first
+        methods.load_plugin(path)
     runs = chunk["runs"]
     first = runs[0]
     problem = chunk_problem(chunk)
-    kwargs = {k: first[k] for k in ("gamma", "c", "t1", "eta_gd") if first[k] is not None}
+    takes = ("gamma", "c", *methods.parameters(first["method"]))
+    kwargs = {k: first[k] for k in takes if first.get(k) is not None}
     solver = solve_batch
     if first.get("batch_size") is not None:  # mini-batch / online variants (wnlab.stochastic)
         from .. import stochastic
