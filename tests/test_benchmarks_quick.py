@@ -48,7 +48,7 @@ def test_quick_benchmark_runs(tmp_path):
     rows = work["classes"]["rows"]
     assert len(rows) == 11 and all(r["run_steps"] == work["classes"]["B"] * work["classes"]["steps"] for r in rows)
     assert all(v < 1e-10 for v in work["classes"]["max_abs_diff_x_norm_vs_constant (same step sizes)"].values())
-    assert [r["run"] for r in work["coldwarm"]["runs"]] == ["cold", "warm 1"] and work["coldwarm"]["cold_over_warm"] > 0
+    assert [r["run"] for r in work["coldwarm"]["runs"]] == ["cold", "warm"] and work["coldwarm"]["cold_over_warm"] > 0
 
 
 def test_batched_competitor_matches_wnlab():
