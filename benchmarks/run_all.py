@@ -11,7 +11,11 @@
 (c) the batched step's throughput (run-steps/s, bytes per run-step) against the memory bandwidth
     of a large NumPy copy measured in the same process.
 
-Writes ``results.json`` and ``scaling.png`` under ``--out`` (default ``benchmarks/out``).
+(d) ``bench_workloads.py``: the Figure-1 WN workload vs a batched full-dimensional NumPy WN, steady
+    state against DGEMM, workload classes against the constant-step path, cold vs warm start
+    (skip with ``--no-workloads``; run alone with ``python benchmarks/bench_workloads.py``).
+
+Writes ``results.json``, ``scaling.png`` and ``workloads.json`` under ``--out`` (default ``benchmarks/out``).
 ``--quick`` shrinks everything so CI runs it in seconds; its numbers mean nothing.
 """
 
@@ -254,11 +258,22 @@ def plot(res, path):
     plt.close(fig)
 
 
+def _workloads(argv):
+    """(d): bench_workloads.py, loaded from this directory (benchmarks/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_workloads", Path(__file__).with_name("bench_workloads.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.main(argv)
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes (seconds; for CI, numbers meaningless)")
     ap.add_argument("--out", default="benchmarks/out", help="output directory (default benchmarks/out)")
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch loop")
+    ap.add_argument("--no-workloads", action="store_true", help="skip (d), bench_workloads.py")
     args = ap.parse_args(argv)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -292,6 +307,8 @@ def main(argv=None) -> dict:
     section("growth_B", growth_with_B, [1, 10, 100] if q else [10**k for k in range(6)], gb["m"], gb["d"], gb["steps"])
     bw = bandwidth(2**22 if q else 2**28, 2 if q else 5)
     section("throughput", throughput, 200 if q else 20_000, 50, 5 if q else 50, bw, 1 if q else 3, have_torch)
+    if not args.no_workloads:
+        section("workloads", _workloads, ["--out", str(out_dir)] + (["--quick"] if q else []))
     plot(res, out_dir / "scaling.png")
     (out_dir / "results.json").write_text(json.dumps(res, indent=2, default=float) + "\n")
     f = res["figure1"]

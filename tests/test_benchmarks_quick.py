@@ -39,6 +39,45 @@ def test_quick_benchmark_runs(tmp_path):
     assert saved["figure1"]["runs"] == res["figure1"]["runs"] > 0
     assert (tmp_path / "scaling.png").stat().st_size > 1000
     assert saved["throughput"]["numpy_run_steps_per_s"] > 0 and saved["throughput"]["auto_run_steps_per_s"] > 0
+    work = json.loads((tmp_path / "workloads.json").read_text())
+    assert set(work) >= {"fig1", "steady", "classes", "coldwarm", "machine"}
+    # the competitor ran the same runs as wnlab (the benchmark raises otherwise)
+    assert work["fig1"]["competitor_same_n_iter"] and work["fig1"]["competitor_max_abs_dx"] < 1e-10
+    assert [r["max_iter"] for r in work["fig1"]["fixed_cost"]] == [0, 1, 0, 1]
+    assert work["steady"]["fraction_of_dgemm"] > 0 and work["steady"]["run_steps"] > 0
+    rows = work["classes"]["rows"]
+    assert len(rows) == 11 and all(r["run_steps"] == work["classes"]["B"] * work["classes"]["steps"] for r in rows)
+    assert all(v < 1e-10 for v in work["classes"]["max_abs_diff_x_norm_vs_constant (same step sizes)"].values())
+    assert [r["run"] for r in work["coldwarm"]["runs"]] == ["cold", "warm"] and work["coldwarm"]["cold_over_warm"] > 0
+
+
+def test_batched_competitor_matches_wnlab():
+    """The batched full-dimensional WN of bench_workloads stops where wnlab stops and ends at its x,
+    also when runs leave the batch at different steps and some hit max_iter."""
+    bench = _load("bench_workloads")
+    p = wnlab.gaussian_problem(6, 40, seed=0)
+    x0 = np.random.default_rng(1).normal(scale=[[0.01], [0.1], [0.3], [1.0], [2.0]], size=(5, 40))
+    for max_iter in (0, 1, 40, 10**4):
+        ref = wnlab.solve_batch(p, "wn", x0s=x0, eta=0.05, gamma=0.02, tol=1e-6, max_iter=max_iter, backend="numpy")
+        n, x = bench.batched_wn_full(p.A, p.y, x0, 0.05, 0.02, 1e-6, max_iter)
+        np.testing.assert_array_equal(n, ref.n_iter)
+        np.testing.assert_allclose(x, ref.x, atol=1e-12)
+
+
+def test_workloads_rejects_unknown_section():
+    with pytest.raises(SystemExit):
+        _load("bench_workloads").main(["--only", "nope"])
+
+
+def test_gpu_script_without_gpu(capsys):
+    gpu = _load("gpu_torch")
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        assert gpu.main([]) == 0
+        assert "no CUDA device" in capsys.readouterr().out
+    # the measurement itself, on whatever device is there, at tiny sizes
+    assert gpu.main(["--allow-cpu", "--runs", "50", "--cpu-runs", "20", "--m", "5", "--steps", "5"]) == 0
+    assert "same n_iter True" in capsys.readouterr().out
 
 
 def test_large_d_script_small():
