@@ -150,3 +150,30 @@ def test_the_docs_show_the_example_as_it_is():
     start = code.index("from dataclasses import")
     end = code.index('if __name__ == "__main__":')
     assert code[start:end].strip() in doc
+
+
+def test_a_method_of_ones_own_runs_in_a_sweep(tmp_path):
+    from wnlab import sweep
+    from wnlab.tables import read_table
+
+    cfg = {"sweep": {"seeds": 2, "plugins": [str(ROOT / "examples" / "heavy_ball.py")]},
+           "grid": {"method": "heavy-ball", "problem": "gaussian", "m": 5, "d": 30, "init_std": 0.1, "eta": 0.05,
+                    "momentum": [0.3, 0.6]}}
+    sweep.run_sweep(cfg, tmp_path / "out", workers=2, progress=False)
+    rows = read_table(tmp_path / "out" / "results.csv")
+    assert len(rows) == 4 and {float(r["momentum"]) for r in rows} == {0.3, 0.6}
+    p = wnlab.gaussian_problem(5, 30, seed=0)
+    for r in rows:  # each row is the run solve_batch gives from the sweep's own start
+        x0 = 0.1 * sweep.start_direction(0, int(r["seed"]), p.d)
+        ref = wnlab.solve(p, "heavy-ball", x0=x0, eta=0.05, momentum=float(r["momentum"]))
+        assert int(r["n_iter"]) == ref.n_iter
+        np.testing.assert_allclose(float(r["dist"]), ref.dist, rtol=1e-12)
+
+
+def test_a_plugin_that_is_missing_is_refused_before_any_work(tmp_path):
+    from wnlab import sweep
+
+    cfg = {"sweep": {"plugins": ["no_such_file.py"]},
+           "grid": {"method": "gd", "problem": "gaussian", "m": 5, "d": 30, "init_std": 0.1, "eta": 0.05}}
+    with pytest.raises(ValueError, match="cannot load plugin .*no_such_file.py"):
+        sweep.plan(cfg, base_dir=tmp_path)
