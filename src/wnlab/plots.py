@@ -34,15 +34,20 @@ LABELS = {
     "d": "d (features)",
     "m": "m (rows)",
 }
-_METHOD_NAMES = {"gd": "GD", "wn": "WN", "rpgd": "rPGD", "rpgd-then-gd": "rPGD, then GD"}
 _METHOD_STYLE = {"gd": ("C0", "o", "-"), "rpgd": ("C1", "s", "-"), "wn": ("C2", "^", "--"),
                  "rpgd-then-gd": ("C3", "D", ":")}
 
 
 def method_style(value) -> dict:
-    """Colour, marker, line style and label of a method (paper colours: rPGD orange, WN green)."""
+    """Colour, marker, line style and label of a method (paper colours: rPGD orange, WN green); the
+    label is the registered method's ``display`` name."""
+    from . import methods
+
     color, marker, ls = _METHOD_STYLE.get(value, (None, "o", "-"))
-    return {"color": color, "marker": marker, "linestyle": ls, "label": _METHOD_NAMES.get(value, str(value))}
+    label = str(value)
+    if value in methods.names():
+        label = methods.example(value).display or label
+    return {"color": color, "marker": marker, "linestyle": ls, "label": label}
 
 
 def _number(v):

@@ -64,6 +64,7 @@ class Method:
     Class attributes
     ----------------
     name : the name users pass to :func:`wnlab.solve` (set by :func:`register` if empty).
+    display : how figures and tables print it (default: ``name``).
     parametrization : ``"x"`` (the state starts from a point ``x0``; ``init(None, a, beta)``) or
         ``"gw"`` (from a scale ``g0`` and a direction ``w0``; ``init(g0, a, beta)``).
     has_scale : the state has a scale ``g`` with its own step size ``gamma`` (WN, rPGD).
@@ -73,6 +74,7 @@ class Method:
     """
 
     name: ClassVar[str] = ""
+    display: ClassVar[str] = ""
     parametrization: ClassVar[str] = "gw"
     has_scale: ClassVar[bool] = True
     unit_direction: ClassVar[bool] = False
@@ -144,6 +146,10 @@ class Then(Method):
     @property
     def name(self):  # type: ignore[override]
         return self.label
+
+    @property
+    def display(self):  # type: ignore[override]
+        return f"{self.first.display or self.first.name}, then {self.second.display or self.second.name}"
 
     @property
     def parametrization(self):  # type: ignore[override]

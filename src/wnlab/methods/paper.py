@@ -22,6 +22,7 @@ __all__ = ["GD", "WN", "RPGD", "METHODS"]
 @dataclass(frozen=True)
 class GD(Method):
     name: ClassVar[str] = "gd"
+    display: ClassVar[str] = "GD"
     parametrization: ClassVar[str] = "x"
     has_scale: ClassVar[bool] = False
     compiled: ClassVar[str] = "gd"
@@ -42,6 +43,7 @@ def _norm(state):
 @dataclass(frozen=True)
 class WN(Method):
     name: ClassVar[str] = "wn"
+    display: ClassVar[str] = "WN"
     compiled: ClassVar[str] = "wn"
 
     def point(self, state):
@@ -71,6 +73,7 @@ class WN(Method):
 @dataclass(frozen=True)
 class RPGD(Method):
     name: ClassVar[str] = "rpgd"
+    display: ClassVar[str] = "rPGD"
     unit_direction: ClassVar[bool] = True
     compiled: ClassVar[str] = "rpgd"
 
