@@ -293,13 +293,38 @@ def describe(reason, t, loss, g, eta, gamma, method, max_iter, tol):
 
 
 def describe_all(codes, n_iter, info, method, max_iter, tol):
-    """Statuses (object array) and messages of a batch from its stop codes and ``info`` rows
-    ``(loss, g, eta, gamma)`` at the stop."""
+    """Statuses (object array) and messages (built when read: :class:`Messages`) of a batch from its
+    stop codes and ``info`` rows ``(loss, g, eta, gamma)`` at the stop."""
     status = np.empty(len(codes), dtype=object)
     status[:] = [STATUS_OF_CODE.get(int(c), Status.MAX_ITER) for c in codes]
-    messages = [describe(int(c), int(n), lo, g, e, gm, method, max_iter, tol)[1]
-                for c, n, (lo, g, e, gm) in zip(codes, n_iter, info)]
-    return status, messages
+    return status, Messages(codes, n_iter, info, method, max_iter, tol)
+
+
+class Messages:
+    """The per-run messages of :func:`describe`, formatted when read (a batch of 10^5 runs pays
+    nothing for messages nobody reads). Indexing, ``len`` and iteration work like a list's."""
+
+    def __init__(self, codes, n_iter, info, method, max_iter, tol):
+        self._args = (np.asarray(codes), np.asarray(n_iter), np.asarray(info), method, max_iter, tol)
+
+    def __len__(self):
+        return len(self._args[0])
+
+    def __getitem__(self, i):
+        codes, n_iter, info, method, max_iter, tol = self._args
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        lo, g, e, gm = info[i]
+        return describe(int(codes[i]), int(n_iter[i]), lo, g, e, gm, method, max_iter, tol)[1]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other):
+        return list(self) == list(other)
+
+    def __repr__(self):
+        return repr(list(self))
 
 
 def _assemble_history(rows, B):

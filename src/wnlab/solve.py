@@ -306,7 +306,9 @@ def solve_batch(problem, method, *, x0s=None, g0s=None, w0s=None, eta, gamma=Non
         null = None
     elif engine == "reduced":
         # the null parts (B x d) are formed only if the full x is asked for (BatchResult.x)
-        a, null = problem.reduced_coords(z), np.array(z, copy=True)  # (a copy: x0s may change later)
+        # (a copy if z is the caller's array, which may change later)
+        fresh = not any(v is not None and np.may_share_memory(z, v) for v in (x0s, w0s))
+        a, null = problem.reduced_coords(z), z if fresh else np.array(z, copy=True)
         beta = problem.null_norm(z, a)
         a0 = a.copy()
     else:
