@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..params import BACKENDS
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("sweep", help="run a grid of runs from a TOML config into a table",
@@ -18,7 +20,7 @@ def add_parser(sub) -> None:
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="run the chunks on an existing Dask cluster (needs dask.distributed; wnlab on the workers)")
     p.add_argument("--dask-local", type=int, metavar="N", help="run the chunks on a local Dask cluster of N processes")
-    p.add_argument("--backend", choices=("auto", "numpy", "numba", "torch"), default="auto",
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
                    help="engine backend (default auto: compiled Numba loop when it applies, else NumPy; "
                         "torch: float64 tensors, on CUDA when available)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from .common import make_problem as make_problem_from_spec
+from ..params import BACKENDS, DEFAULT_TOL
 from .common import shared_reduced_starts, shared_starts
 
 METHODS = ("gd", "wn", "rpgd")
@@ -53,7 +54,7 @@ class Config:
     base_seed: int = 0
     eta: float = 0.005
     gamma: float = 0.005
-    tol: float = 1e-5
+    tol: float = DEFAULT_TOL
     max_iter: int = 20_000
     methods: tuple = METHODS
     #: "full" (d numbers per start, as the paper) or "exact-in-law" (reduced coordinates, any d;
@@ -224,7 +225,7 @@ def add_arguments(parser) -> None:
                         help="full: d numbers per start (as the paper); exact-in-law: Gaussian problem and starts "
                              f"drawn in reduced coordinates, same law at any d (wnlab.sampling); auto (default): "
                              f"exact-in-law when d > {AUTO_EXACT_ABOVE_D:,}")
-    parser.add_argument("--backend", choices=("auto", "numpy", "numba", "torch"), default="auto",
+    parser.add_argument("--backend", choices=BACKENDS, default="auto",
                         help="engine backend (default auto: compiled Numba loop when it applies, else NumPy; "
                              "torch: float64 tensors, on CUDA when available)")
 

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from ..params import DEFAULT_MAX_ITER
 from .common import shared_starts
 
 #: optional packages this target needs (checked before any work)
@@ -50,7 +51,7 @@ class Config:
     base_seed: int = 0
     rel_tol: float = 1e-5
     t1: int = 2000
-    max_iter: int = 100_000
+    max_iter: int = DEFAULT_MAX_ITER
     methods: tuple = METHODS
 
     @property

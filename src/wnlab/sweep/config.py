@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import methods as _methods
-from ..params import DEFAULT_MAX_ITER, DEFAULT_TOL, RULES
+from ..params import DEFAULT_MAX_ITER, DEFAULT_TOL, ENGINES, RULES
 from ..problem_spec import PROBLEMS
 from .chunks import PER_RUN, make_chunks, run_hash
 from .grid import axes, combinations
@@ -25,7 +25,6 @@ from .grid import axes, combinations
 __all__ = ["load_config", "plan", "Plan", "GRID_PARAMS", "PROBLEM_KEYS", "SETTINGS", "RESULT_COLUMNS",
            "ENGINES", "STEP_RULES", "check_run"]
 
-ENGINES = ("reduced", "full")
 STEP_RULES = ("1/g^2", "1/(g^2lmax)")
 
 
