@@ -39,16 +39,18 @@ from wnlab.sampling import gaussian_reduced_problem, gaussian_reduced_starts
 FIG1_PRESET, QUICK_FIG1_PRESET = "default", "tiny"
 
 
-def _timed(fn, *args, **kw):
-    t = time.perf_counter()
-    out = fn(*args, **kw)
-    return out, time.perf_counter() - t
+def _sibling(name):
+    """A script of this directory as a module (benchmarks/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
-def _best(repeats, fn, *args, **kw):
-    """``(result, best time)`` over ``repeats`` calls."""
-    runs = [_timed(fn, *args, **kw) for _ in range(repeats)]
-    return runs[0][0], min(t for _, t in runs)
+_workloads_module = _sibling("bench_workloads")
+_timed, _best = _workloads_module._timed, _workloads_module._best  # one timing helper for both scripts
 
 
 def _kwargs(method, step):
@@ -259,13 +261,8 @@ def plot(res, path):
 
 
 def _workloads(argv):
-    """(d): bench_workloads.py, loaded from this directory (benchmarks/ is not a package)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_workloads", Path(__file__).with_name("bench_workloads.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.main(argv)
+    """(d): bench_workloads.py."""
+    return _workloads_module.main(argv)
 
 
 def main(argv=None) -> dict:
