@@ -72,6 +72,6 @@ def test_numba_result_independent_of_threads_and_batch():
 def test_numba_backend_refuses_what_it_cannot_run():
     p = wnlab.gaussian_problem(5, 20, seed=0)
     with pytest.raises(ValueError, match="backend='numba' covers"):
-        wnlab.solve_batch(p, "wn", x0s=_batch(p, 0, 2), eta=0.1, c=1.0, record_every=5, backend="numba")
+        wnlab.solve_batch(p, "wn", x0s=_batch(p, 0, 2), eta=0.1, c=1.0, engine="full", backend="numba")
     with pytest.raises(ValueError, match="unknown backend"):
         wnlab.solve_batch(p, "gd", eta=0.1, backend="cuda")

@@ -283,7 +283,7 @@ def solve_batch(problem, method: str, *, x0s=None, g0s=None, w0s=None, eta, gamm
     if backend == "numba":
         phases = ([("rpgd", eta_s, gamma_s), ("gd", eta_gd_s, Constant(0.0))] if method == "rpgd-then-gd"
                   else [(method, eta_s, gamma_s)])
-        _check_numba(problem, phases, record_every, space.name)
+        _check_numba(problem, phases, record_every, space)
     if reduced_starts is not None:
         null = None
     elif engine == "reduced":
@@ -328,22 +328,21 @@ def _drive(problem, method, state, *, eta, gamma, tol, max_iter, space, record_e
         return torch_backend.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter,
                                  progress=progress)
     if backend != "numpy" and _fast.numba_available() and _fast.applicable(
-            problem, method, eta, gamma, record_every, space.name):
-        out = _fast.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter)
-        if progress is not None:
-            progress(len(out.n_iter))
-        return out
+            problem, method, eta, gamma, record_every, space):
+        return _fast.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter,
+                         record_every=record_every, space=space, progress=progress,
+                         numpy_first=backend == "auto")
     return _engine.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter, space=space,
                        record_every=record_every, progress=progress)
 
 
-def _check_numba(problem, phases, record_every, space_name):
+def _check_numba(problem, phases, record_every, space):
     """``backend="numba"``: fail before any work if Numba is missing or a phase does not qualify."""
     if not _fast.numba_available():
         raise ValueError("backend='numba' needs Numba: pip install 'wnlab[fast]' (or use backend='numpy')")
-    if not all(_fast.applicable(problem, m, eta, gamma, record_every, space_name) for m, eta, gamma in phases):
-        raise ValueError("backend='numba' covers GD/WN/rPGD in the reduced engine with constant step sizes "
-                         "and no history; use backend='numpy' (or 'auto') for this run")
+    if not all(_fast.applicable(problem, m, eta, gamma, record_every, space) for m, eta, gamma in phases):
+        raise ValueError("backend='numba' covers GD/WN/rPGD in the reduced engine (least squares, or a squared "
+                         "or logistic loss); use backend='numpy' (or 'auto') for this run")
 
 
 def _check_torch(problem, engine, record_every, wrap_space):
