@@ -175,8 +175,8 @@ def _record(out, method, loss, g, k, be, nw2, cur, l, a_star):
 def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, A, PA, per, iper, hist, last_rec):
     """Advance runs ``ids`` (rows of the per-run arrays) from step ``t0`` until they stop or reach
     ``t_end``; see :func:`wnlab._fast.run` for the arguments."""
-    (method, kind, max_iter, t0, t_end, every, h0, bs, norm,
-     e_st, e_si, e_mode, g_st, g_si, g_mode) = ints
+    method, kind, max_iter, t0, t_end, every, h0, bs, norm = ints[:9]
+    e_st, e_si, e_mode, g_st, g_si, g_mode = ints[9:]
     tol, zero_loss, g_scale, grad_scale = flts
     G, BE, PG, PBE, PLOSS, LIMIT, MAXDIR, LOSS, SLOSS, ETA, GAM = per
     NIT, TSTOP, CODE = iper
@@ -198,11 +198,15 @@ def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, 
     t = np.zeros(LANES, dtype=np.int64)
     g, be, nw2, k = np.zeros(LANES), np.zeros(LANES), np.ones(LANES), np.zeros(LANES)
     pg, pbe, ploss, lim, md = np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES)
-    loss, rr, pd = np.zeros(LANES), np.zeros(LANES), np.zeros(LANES)
+    loss, rr, pd, rn, ps, inw = (np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES),
+                                 np.zeros(LANES), np.zeros(LANES))
     eta, gam = np.zeros(LANES), np.zeros(LANES)
     nxt_pos = 0
     while True:
         # 1. evaluate every running lane at its current point; pause the runs that reached t_end
+        for l in range(LANES):  # (vectorised over lanes, like the other loops over lanes alone)
+            inw[l] = 1.0 / np.sqrt(nw2[l])
+            k[l] = 1.0 if method == GD else (g[l] * inw[l] if method == WN else g[l])
         for l in range(LANES):
             i = run[l]
             if i < 0:
@@ -215,9 +219,26 @@ def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, 
                 LIMIT[i] = lim[l]
                 run[l] = -1
                 continue
-            k[l] = 1.0 if method == GD else (g[l] / np.sqrt(nw2[l]) if method == WN else g[l])
-            loss[l], rr[l], pd[l] = _evaluate(l, k[l], cur, R, xa, z, lp, keys, work, rows, kind, s, b, US, y,
-                                              rn2, bs, norm, seeds[i], t[l])
+            kl = k[l]
+            if kind == LSQ and bs == 0:  # the common case, in line: e = s * x - b, r = s * e
+                ls = 0.0
+                rs = 0.0
+                ds = 0.0
+                for j in range(kp):
+                    c = cur[l, j]
+                    e = s[j] * (kl * c) - b[j]
+                    ls += e * e
+                    r = e * s[j]
+                    R[l, j] = r
+                    rs += r * r
+                    ds += c * r
+                loss[l], rr[l], pd[l] = 0.5 * ls, rs, ds
+            else:
+                loss[l], rr[l], pd[l] = _evaluate(l, kl, cur, R, xa, z, lp, keys, work, rows, kind, s, b, US, y,
+                                                  rn2, bs, norm, seeds[i], t[l])
+        for l in range(LANES):
+            rn[l] = np.sqrt(rr[l])
+            ps[l] = pd[l] * inw[l] if method == WN else pd[l]
         # 2. decide (stopping.stop_code); a lane whose run stopped takes the next run of the chunk
         n_running = 0
         for l in range(LANES):
@@ -235,39 +256,41 @@ def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, 
                         acc += A[i, j] * A[i, j]
                     g[l], be[l], nw2[l], pg[l], pbe[l], ploss[l] = G[i], BE[i], acc, PG[i], PBE[i], PLOSS[i]
                     lim[l], md[l] = LIMIT[i], MAXDIR[i]
-                    k[l] = 1.0 if method == GD else (g[l] / np.sqrt(acc) if method == WN else g[l])
+                    inw[l] = 1.0 / np.sqrt(acc)
+                    k[l] = 1.0 if method == GD else (g[l] * inw[l] if method == WN else g[l])
                     loss[l], rr[l], pd[l] = _evaluate(l, k[l], cur, R, xa, z, lp, keys, work, rows, kind, s, b,
                                                       US, y, rn2, bs, norm, seeds[i], t[l])
-                i, tl = run[l], t[l]
+                    rn[l] = np.sqrt(rr[l])
+                    ps[l] = pd[l] * inw[l] if method == WN else pd[l]
+                i, tl, gl = run[l], t[l], g[l]
                 if tl == 0:
                     lim[l] = divergence_limit(loss[l], zero_loss)
                 last = tl == max_iter
                 if last:
-                    eta[l] = gam[l] = 0.0
+                    e = gm = 0.0
                 else:
                     e = eta_tab[(tl - t0) * e_st + i * e_si]
-                    eta[l] = e / (g[l] * g[l]) if e_mode == 1 else e
-                    c = gam_tab[(tl - t0) * g_st + i * g_si]
-                    gam[l] = c / (g[l] * g[l]) if g_mode == 1 else (c * eta[l] if g_mode == 2 else c)
-                p = pd[l] / np.sqrt(nw2[l]) if method == WN else pd[l]
-                stalled = method != GD and on_stationary_set(g[l], p, np.sqrt(rr[l]), gam[l], last, g_scale,
-                                                             grad_scale)
-                code = stop_code(loss[l], lim[l], tol, stalled, last, np.isfinite(eta[l]) and np.isfinite(gam[l]))
-                if every > 0 and (tl % every == 0 or code >= 0):
+                    e = e / (gl * gl) if e_mode == 1 else e
+                    gm = gam_tab[(tl - t0) * g_st + i * g_si]
+                    gm = gm / (gl * gl) if g_mode == 1 else (gm * e if g_mode == 2 else gm)
+                eta[l], gam[l] = e, gm
+                stalled = method != GD and on_stationary_set(gl, ps[l], rn[l], gm, last, g_scale, grad_scale)
+                c = stop_code(loss[l], lim[l], tol, stalled, last, np.isfinite(e) and np.isfinite(gm))
+                if every > 0 and (tl % every == 0 or c >= 0):
                     _record(rec, method, loss[l], g[l], k[l], be[l], nw2[l], cur, l, a_star)
                     if tl % every == 0:
                         hist[pos[l], (tl - h0) // every, :] = rec
-                    if code >= 0:
+                    if c >= 0:
                         last_rec[i, :] = rec
-                if code < 0:
+                if c < 0:
                     n_running += 1
                     break
                 # the run stopped: write it out, keeping the last finite iterate if it diverged
-                CODE[i], TSTOP[i], SLOSS[i], ETA[i], GAM[i], MAXDIR[i] = code, tl, loss[l], eta[l], gam[l], md[l]
+                CODE[i], TSTOP[i], SLOSS[i], ETA[i], GAM[i], MAXDIR[i] = c, tl, loss[l], eta[l], gam[l], md[l]
                 finite = np.isfinite(g[l]) and np.isfinite(be[l])
                 for j in range(kp):
                     finite = finite and np.isfinite(cur[l, j])
-                back = code == DIVERGED and tl > 0 and not finite
+                back = c == DIVERGED and tl > 0 and not finite
                 src = nxt if back else cur
                 for j in range(kp):
                     A[i, j] = src[l, j]
@@ -287,11 +310,10 @@ def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, 
                 for j in range(kp):
                     nxt[l, j] = cur[l, j] - el * R[l, j]
             elif method == WN:
-                inw = 1.0 / np.sqrt(nw2[l])
-                p = pd[l] * inw
-                kk = el * gl * inw
-                q = p * inw
-                md[l] = max(md[l], el * (gl * inw) ** 2)
+                p = ps[l]
+                kk = el * k[l]
+                q = p * inw[l]
+                md[l] = max(md[l], el * k[l] * k[l])
                 acc = 0.0
                 for j in range(kp):
                     c = cur[l, j]
