@@ -11,9 +11,9 @@ full-batch or mini-batch rows (:class:`wnlab.stochastic.MiniBatchSpace`), every 
 Decisions
 ---------
 * **Lanes.** One call of the compiled loop (:func:`wnlab._fast._kernel.advance`) holds
-  ``LANES = 16`` runs and moves them in lock-step, phase by phase: evaluate all lanes, decide all
+  ``LANES = 8`` runs and moves them in lock-step, phase by phase: evaluate all lanes, decide all
   lanes, step all lanes. A single run is a chain of dependent reductions, square roots and
-  divisions that leaves the core idle most of the time; sixteen independent chains in flight
+  divisions that leaves the core idle most of the time; eight independent chains in flight
   keep it busy (3x the throughput of one run at a time at ``m = 50``). When a lane's run stops,
   the lane takes the next run of the chunk at once, so lanes never idle before the chunk runs out.
 * **Padding.** The coordinates are stored padded with zeros to a multiple of 32, the length of
@@ -347,9 +347,10 @@ def run(problem, method, state, *, eta, gamma, tol, max_iter, record_every=None,
     a = np.ascontiguousarray(A[:, :k])
     final = type(state)(G, a, BE) if M.has_scale else type(state)(a, BE)
     status, messages = np.empty(B, dtype=object), []
-    for i in range(B):
-        status[i], msg = _engine.describe(code[i], int(t_stop[i]), stop_loss[i], G[i] if M.has_scale else None,
-                                          eta_out[i], gamma_out[i], M, max_iter, tol)
+    gs = G.tolist() if M.has_scale else [None] * B
+    for i, args in enumerate(zip(code.tolist(), t_stop.tolist(), stop_loss.tolist(), gs, eta_out.tolist(),
+                                 gamma_out.tolist())):
+        status[i], msg = _engine.describe(*args, M, max_iter, tol)
         messages.append(msg)
     history = _history(blocks, every, t_stop, last_rec, B) if every else None
     return _engine.RunOutput(final, n_iter, status, messages, loss, max_dir, history)

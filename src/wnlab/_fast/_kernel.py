@@ -15,7 +15,7 @@ from .. import stopping
 from ..stopping import DIVERGED
 
 #: runs advanced together by one call; each lane is one run, computed by the same instructions
-LANES = 16
+LANES = 8
 GD, WN, RPGD = 0, 1, 2
 #: losses: reduced least squares (O(k): s, b), squared and logistic loss of z = U (s a) (O(mk))
 LSQ, SQUARED, LOGISTIC = 0, 1, 2
@@ -91,13 +91,12 @@ def _loss_and_deriv(kind, z, y):
 @_jit
 def _evaluate(l, k, cur, R, xa, z, lp, keys, work, rows, kind, s, b, US, y, rn2, bs, norm, seed, t):
     """Loss at ``x = k * cur[l]`` and the step's gradient into ``R[l]``; returns
-    ``(loss, ||r||^2, cur[l] . r)``."""
+    ``(loss, cur[l] . r)``."""
     kp = cur.shape[1]
     m = US.shape[0]
     loss = 0.0
     if kind == LSQ:  # reduced least squares: e = s * x - b, r = s * e
         if bs == 0:
-            rr = 0.0
             pd = 0.0
             for j in range(kp):
                 c = cur[l, j]
@@ -105,9 +104,8 @@ def _evaluate(l, k, cur, R, xa, z, lp, keys, work, rows, kind, s, b, US, y, rn2,
                 loss += e * e
                 r = e * s[j]
                 R[l, j] = r
-                rr += r * r
                 pd += c * r
-            return 0.5 * loss, rr, pd
+            return 0.5 * loss, pd
         for j in range(kp):
             e = s[j] * (k * cur[l, j]) - b[j]
             loss += e * e
@@ -139,13 +137,10 @@ def _evaluate(l, k, cur, R, xa, z, lp, keys, work, rows, kind, s, b, US, y, rn2,
             d = d / (bs * rn2[i]) if norm else (m / bs) * d
             for j in range(kp):
                 R[l, j] += d * US[i, j]
-    rr = 0.0
     pd = 0.0
     for j in range(kp):
-        r = R[l, j]
-        rr += r * r
-        pd += cur[l, j] * r
-    return loss, rr, pd
+        pd += cur[l, j] * R[l, j]
+    return loss, pd
 
 
 @_jit
@@ -198,15 +193,19 @@ def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, 
     t = np.zeros(LANES, dtype=np.int64)
     g, be, nw2, k = np.zeros(LANES), np.zeros(LANES), np.ones(LANES), np.zeros(LANES)
     pg, pbe, ploss, lim, md = np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES)
-    loss, rr, pd, rn, ps, inw = (np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES),
-                                 np.zeros(LANES), np.zeros(LANES))
+    loss, pd, ps, inw = np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES)
     eta, gam = np.zeros(LANES), np.zeros(LANES)
     nxt_pos = 0
     while True:
         # 1. evaluate every running lane at its current point; pause the runs that reached t_end
-        for l in range(LANES):  # (vectorised over lanes, like the other loops over lanes alone)
+        for l in range(LANES):  # (loops over lanes alone are vectorised over lanes)
             inw[l] = 1.0 / np.sqrt(nw2[l])
-            k[l] = 1.0 if method == GD else (g[l] * inw[l] if method == WN else g[l])
+        if method == WN:
+            for l in range(LANES):
+                k[l] = g[l] * inw[l]
+        else:
+            for l in range(LANES):
+                k[l] = 1.0 if method == GD else g[l]
         for l in range(LANES):
             i = run[l]
             if i < 0:
@@ -222,7 +221,6 @@ def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, 
             kl = k[l]
             if kind == LSQ and bs == 0:  # the common case, in line: e = s * x - b, r = s * e
                 ls = 0.0
-                rs = 0.0
                 ds = 0.0
                 for j in range(kp):
                     c = cur[l, j]
@@ -230,14 +228,12 @@ def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, 
                     ls += e * e
                     r = e * s[j]
                     R[l, j] = r
-                    rs += r * r
                     ds += c * r
-                loss[l], rr[l], pd[l] = 0.5 * ls, rs, ds
+                loss[l], pd[l] = 0.5 * ls, ds
             else:
-                loss[l], rr[l], pd[l] = _evaluate(l, kl, cur, R, xa, z, lp, keys, work, rows, kind, s, b, US, y,
-                                                  rn2, bs, norm, seeds[i], t[l])
+                loss[l], pd[l] = _evaluate(l, kl, cur, R, xa, z, lp, keys, work, rows, kind, s, b, US, y,
+                                           rn2, bs, norm, seeds[i], t[l])
         for l in range(LANES):
-            rn[l] = np.sqrt(rr[l])
             ps[l] = pd[l] * inw[l] if method == WN else pd[l]
         # 2. decide (stopping.stop_code); a lane whose run stopped takes the next run of the chunk
         n_running = 0
@@ -258,9 +254,8 @@ def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, 
                     lim[l], md[l] = LIMIT[i], MAXDIR[i]
                     inw[l] = 1.0 / np.sqrt(acc)
                     k[l] = 1.0 if method == GD else (g[l] * inw[l] if method == WN else g[l])
-                    loss[l], rr[l], pd[l] = _evaluate(l, k[l], cur, R, xa, z, lp, keys, work, rows, kind, s, b,
-                                                      US, y, rn2, bs, norm, seeds[i], t[l])
-                    rn[l] = np.sqrt(rr[l])
+                    loss[l], pd[l] = _evaluate(l, k[l], cur, R, xa, z, lp, keys, work, rows, kind, s, b, US, y,
+                                               rn2, bs, norm, seeds[i], t[l])
                     ps[l] = pd[l] * inw[l] if method == WN else pd[l]
                 i, tl, gl = run[l], t[l], g[l]
                 if tl == 0:
@@ -274,7 +269,13 @@ def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, 
                     gm = gam_tab[(tl - t0) * g_st + i * g_si]
                     gm = gm / (gl * gl) if g_mode == 1 else (gm * e if g_mode == 2 else gm)
                 eta[l], gam[l] = e, gm
-                stalled = method != GD and on_stationary_set(gl, ps[l], rn[l], gm, last, g_scale, grad_scale)
+                # Lemma 2.3 needs ||r|| only where g = 0: on_stationary_set(g, 0, 0, ...) says where
+                stalled = method != GD and on_stationary_set(gl, 0.0, 0.0, gm, last, g_scale, grad_scale)
+                if stalled:
+                    rr = 0.0
+                    for j in range(kp):
+                        rr += R[l, j] * R[l, j]
+                    stalled = on_stationary_set(gl, ps[l], np.sqrt(rr), gm, last, g_scale, grad_scale)
                 c = stop_code(loss[l], lim[l], tol, stalled, last, np.isfinite(e) and np.isfinite(gm))
                 if every > 0 and (tl % every == 0 or c >= 0):
                     _record(rec, method, loss[l], g[l], k[l], be[l], nw2[l], cur, l, a_star)
