@@ -67,7 +67,7 @@ _HIST_BYTES = 32 << 20
 _TABLE_VALUES = 1 << 21
 _FIRST_BLOCK, _MAX_BLOCK = 16, 4096
 #: seconds a first compilation takes (the NumPy driver runs about this long before it is paid)
-COMPILE_SECONDS = 4.0
+COMPILE_SECONDS = 6.0
 _compiled = None  # the module wnlab._fast._kernel, once imported
 _pool = None
 
@@ -282,91 +282,167 @@ def _compile(args):
     _load().advance.compile(_signature(args))
 
 
+class _Job:
+    """The per-run arrays the compiled loop reads and writes, and the driver over segments."""
+
+    def __init__(self, problem, method, state, eta, gamma, tol, max_iter, record_every, space):
+        self.K = K = _load()
+        self.M = M = _engine.METHODS[method]
+        self.method, self.state, self.tol, self.max_iter = method, state, tol, max_iter
+        B, k = state.a.shape
+        kp = _pad(k)
+        self.B, self.k, self.every = B, k, int(record_every or 0)
+        kind = _loss_kind(problem)
+        mb = _minibatch(space)
+        bs, seeds, norm = (0, np.zeros(B, dtype=np.uint64), False) if mb is None else mb
+        self.seeds = np.ascontiguousarray(seeds, dtype=np.uint64)
+        self.arrays = _problem_arrays(problem, kind, k, kp, mb)
+        self.ints = (_METHODS[method], kind, int(max_iter), int(bs), int(norm))
+        self.A = np.zeros((B, kp))
+        self.A[:, :k] = state.a
+        self.PA = self.A.copy()
+        G = np.array(state.g, dtype=np.float64) if M.has_scale else np.zeros(B)
+        BE = np.array(state.beta, dtype=np.float64)
+        # G, BE, PG, PBE, PLOSS, LIMIT, MAXDIR, LOSS, SLOSS, ETA, GAM and NIT, TSTOP, CODE
+        self.per = (G, BE, G.copy(), BE.copy(), np.zeros(B), np.full(B, np.nan), np.zeros(B), np.full(B, np.nan),
+                    np.full(B, np.nan), np.zeros(B), np.zeros(B))
+        self.iper = (np.zeros(B, dtype=np.int64), np.zeros(B, dtype=np.int64), np.full(B, -1, dtype=np.int64))
+        self.last_rec = np.full((B if self.every else 1, K.N_REC), np.nan)
+        zero_loss, zero_grad = problem.reduced_loss_grad(np.zeros((1, k)))
+        self.zero_loss = float(zero_loss[0])
+        self.flts = (float(tol), self.zero_loss, float(max(problem.scale, 1e-300)), float(np.linalg.norm(zero_grad)))
+        self.tables = _Tables(eta, gamma if M.has_scale else Constant(0.0), B, max_iter)
+        self.blocks = []
+
+    def _args(self, t0, t_end, active, tables, hist):
+        (et, e_st, e_si, e_mode), (gt, g_st, g_si, g_mode) = tables
+        method, kind, max_iter, bs, norm = self.ints
+        h0 = -(-t0 // self.every) * self.every if self.every else 0
+        ints = (method, kind, max_iter, int(t0), int(t_end), self.every, int(h0), bs, norm,
+                int(e_st), int(e_si), int(e_mode), int(g_st), int(g_si), int(g_mode))
+        return (ints, self.flts, *self.arrays, et, gt, active, self.seeds, self.A, self.PA, self.per, self.iper,
+                hist, self.last_rec)
+
+    def ready(self) -> bool:
+        table = (np.zeros(1), 0, 0, 0)  # (every table has these types)
+        return _ready(self._args(0, 1, np.zeros(1, dtype=np.int64), (table, table), np.zeros((1, 1, self.K.N_REC))))
+
+    def advance(self, active, t0, progress=None):
+        """Run the runs ``active`` (all at step ``t0``) to their stops, segment by segment."""
+        K, every, n_threads = self.K, self.every, _threads()
+        compiled = False
+        while active.size:
+            t_end = self.max_iter + 1
+            if every:
+                t_end = min(t_end, t0 + every * max(1, _HIST_BYTES // (8 * K.N_REC * active.size)))
+            e, g, t_end = self.tables.segment(t0, t_end, active)
+            h0 = -(-t0 // every) * every if every else 0
+            hist = np.full((active.size, max(1, -(-(t_end - h0) // every)) if every else 1, K.N_REC), np.nan)
+            args = self._args(t0, t_end, active, (e, g), hist)
+            if not compiled:
+                _compile(args)
+                compiled = True
+            n_chunks = 1 if n_threads == 1 else min(-(-active.size // K.LANES), 4 * n_threads)
+            edges = np.linspace(0, active.size, n_chunks + 1).astype(int)
+
+            def chunk(bounds, args=args):
+                lo, hi = bounds
+                K.advance(*args[:10], args[10][lo:hi], *args[11:16], args[16][lo:hi], args[17])
+
+            _map(chunk, list(zip(edges[:-1], edges[1:])), n_threads)
+            if every:
+                self.blocks.append((h0, active, hist))
+            still = self.iper[2][active] < 0
+            if progress is not None and not still.all():
+                progress(int((~still).sum()))
+            active, t0 = active[still], t_end
+
+    def output(self, ids=None):
+        """The :class:`wnlab.engine.RunOutput` (runs ``ids`` only carry results of :meth:`advance`)."""
+        M, B, k = self.M, self.B, self.k
+        G, BE, _, _, _, _, max_dir, loss, stop_loss, eta_out, gamma_out = self.per
+        n_iter, t_stop, code = self.iper
+        a = np.ascontiguousarray(self.A[:, :k])
+        final = type(self.state)(G, a, BE) if M.has_scale else type(self.state)(a, BE)
+        status, messages = np.empty(B, dtype=object), []
+        gs = G.tolist() if M.has_scale else [None] * B
+        for i, args in enumerate(zip(code.tolist(), t_stop.tolist(), stop_loss.tolist(), gs, eta_out.tolist(),
+                                     gamma_out.tolist())):
+            status[i], msg = _engine.describe(*args, M, self.max_iter, self.tol)
+            messages.append(msg)
+        ids = np.arange(B) if ids is None else ids
+        history = _history(self.blocks, self.every, t_stop, self.last_rec, B, ids) if self.every else None
+        return _engine.RunOutput(final, n_iter, status, messages, loss, max_dir, history)
+
+
 def run(problem, method, state, *, eta, gamma, tol, max_iter, record_every=None, space=None, progress=None,
         numpy_first=False):
     """Same contract as :func:`wnlab.engine.run` for the runs :func:`applicable` accepts.
 
-    ``numpy_first``: if the loop is not compiled yet (in this process or on disk), run the NumPy
-    driver first for about :data:`COMPILE_SECONDS` of work, and compile only for the runs that
-    are still going then.
+    ``numpy_first``: if the loop is not compiled yet (in this process or on disk), first run the
+    NumPy driver for about :data:`COMPILE_SECONDS` of work, and compile only for the runs that
+    are still going then (so small workloads never pay for the compilation).
     """
-    K = _load()
-    M = _engine.METHODS[method]
-    B, k = state.a.shape
-    kp = _pad(k)
-    kind = _loss_kind(problem)
-    mb = _minibatch(space)
-    bs, seeds, norm = (0, np.zeros(B, dtype=np.uint64), False) if mb is None else mb
-    seeds = np.ascontiguousarray(seeds, dtype=np.uint64)
-    arrays = _problem_arrays(problem, kind, k, kp, mb)
-    every = int(record_every or 0)
-
-    A = np.zeros((B, kp))
-    A[:, :k] = state.a
-    G = np.array(state.g, dtype=np.float64) if M.has_scale else np.zeros(B)
-    BE = np.array(state.beta, dtype=np.float64)
-    per = (G, BE, G.copy(), BE.copy(), np.zeros(B), np.full(B, np.nan), np.zeros(B), np.full(B, np.nan),
-           np.full(B, np.nan), np.zeros(B), np.zeros(B))
-    iper = (np.zeros(B, dtype=np.int64), np.zeros(B, dtype=np.int64), np.full(B, -1, dtype=np.int64))
-    PA = A.copy()
-    last_rec = np.full((B if every else 1, K.N_REC), np.nan)
-    zero_loss, zero_grad = problem.reduced_loss_grad(np.zeros((1, k)))
-    flts = (float(tol), float(zero_loss[0]), float(max(problem.scale, 1e-300)), float(np.linalg.norm(zero_grad)))
-    tables = _Tables(eta, gamma if M.has_scale else Constant(0.0), B, max_iter)
-    n_threads = _threads()
-
-    active, t0, blocks = np.arange(B), 0, []
-    while active.size:
-        t_end = max_iter + 1
-        if every:
-            t_end = min(t_end, t0 + every * max(1, _HIST_BYTES // (8 * K.N_REC * active.size)))
-        (et, e_st, e_si, e_mode), (gt, g_st, g_si, g_mode), t_end = tables.segment(t0, t_end, active)
-        h0 = -(-t0 // every) * every if every else 0
-        hist = np.full((active.size, max(1, -(-(t_end - h0) // every)) if every else 1, K.N_REC), np.nan)
-        ints = (_METHODS[method], kind, int(max_iter), int(t0), int(t_end), every, int(h0), int(bs), int(norm),
-                int(e_st), int(e_si), int(e_mode), int(g_st), int(g_si), int(g_mode))
-
-        def chunk(bounds, active=active, ints=ints, hist=hist, et=et, gt=gt):
-            lo, hi = bounds
-            K.advance(ints, flts, *arrays, et, gt, active[lo:hi], seeds, A, PA, per, iper, hist[lo:hi], last_rec)
-
-        n_chunks = 1 if n_threads == 1 else min(-(-active.size // K.LANES), 4 * n_threads)
-        edges = np.linspace(0, active.size, n_chunks + 1).astype(int)
-        if t0 == 0:
-            _compile((ints, flts, *arrays, et, gt, active[:1], seeds, A, PA, per, iper, hist[:1], last_rec))
-        _map(chunk, list(zip(edges[:-1], edges[1:])), n_threads)
-        if every:
-            blocks.append((h0, active, hist))
-        still = iper[2][active] < 0
-        if progress is not None and (~still).any():
-            progress(int((~still).sum()))
-        active, t0 = active[still], t_end
-
-    G, BE, _, _, _, _, max_dir, loss, stop_loss, eta_out, gamma_out = per
-    n_iter, t_stop, code = iper
-    a = np.ascontiguousarray(A[:, :k])
-    final = type(state)(G, a, BE) if M.has_scale else type(state)(a, BE)
-    status, messages = np.empty(B, dtype=object), []
-    gs = G.tolist() if M.has_scale else [None] * B
-    for i, args in enumerate(zip(code.tolist(), t_stop.tolist(), stop_loss.tolist(), gs, eta_out.tolist(),
-                                 gamma_out.tolist())):
-        status[i], msg = _engine.describe(*args, M, max_iter, tol)
-        messages.append(msg)
-    history = _history(blocks, every, t_stop, last_rec, B) if every else None
-    return _engine.RunOutput(final, n_iter, status, messages, loss, max_dir, history)
+    job = _Job(problem, method, state, eta, gamma, tol, max_iter, record_every, space)
+    if numpy_first and not job.ready():
+        return _numpy_first(job, problem, eta, gamma, space, progress)
+    job.advance(np.arange(job.B), 0, progress)
+    return job.output()
 
 
-def _history(blocks, every, t_stop, last_rec, B):
-    """The recorded rows in the format of ``engine._assemble_history``."""
-    t_max = int(t_stop.max())
-    ts = np.union1d(np.arange(0, t_max + 1, every), t_stop)
+def _numpy_first(job, problem, eta, gamma, space, progress):
+    """:func:`wnlab.engine.run` for ``t0`` steps, then the compiled loop for the runs still going."""
+    every = job.every
+    per_coord = 8e-9 if job.ints[1] == 0 and job.ints[3] == 0 else 1e-9 * problem.m
+    t0 = int(COMPILE_SECONDS / (7e-5 + job.B * job.k * per_coord))
+    t0 = max(every, t0 - t0 % every) if every else max(1, t0)
+    kw = dict(eta=eta, gamma=gamma, tol=job.tol, space=space, record_every=every or None)
+    if t0 >= job.max_iter:
+        return _engine.run(problem, job.method, job.state, max_iter=job.max_iter, progress=progress, **kw)
+    first = _engine.run(problem, job.method, job.state, max_iter=t0, **kw)
+    go = np.flatnonzero([s is _engine.Status.MAX_ITER for s in first.status])
+    if progress is not None and len(go) < job.B:
+        progress(job.B - len(go))
+    if not go.size:
+        return first
+    from ..stopping import divergence_limit
+
+    rest = _Job(problem, job.method, first.state, eta, gamma, job.tol, job.max_iter, every or None, space)
+    xa, _ = job.M.point(job.state)
+    rest.per[5][:] = divergence_limit(problem.reduced_loss_grad(xa)[0], job.zero_loss)
+    rest.per[6][:] = first.max_direction_step
+    rest.advance(go, t0, progress)
+    out = rest.output(go)
+    n_iter, status, loss, max_dir = first.n_iter.copy(), first.status.copy(), first.loss.copy(), out.max_direction_step
+    messages = list(first.messages)
+    n_iter[go], status[go], loss[go] = out.n_iter[go], out.status[go], out.loss[go]
+    for i in go:
+        messages[i] = out.messages[i]
+    history = None
+    if every:  # the NumPy rows up to t0, then the compiled loop's rows (from t0 on) for the runs it took
+        h1, h2 = first.history, out.history
+        ts = np.union1d(h1["t"], h2["t"])
+        history = {"t": ts}
+        late = np.searchsorted(ts, h2["t"])
+        for key in _engine.HISTORY_KEYS:
+            arr = np.full((len(ts), job.B), np.nan)
+            arr[np.searchsorted(ts, h1["t"])] = h1[key]
+            arr[np.ix_(late[h2["t"] >= t0], go)] = h2[key][h2["t"] >= t0][:, go]
+            history[key] = arr
+    return _engine.RunOutput(out.state, n_iter, status, messages, loss, max_dir, history)
+
+
+def _history(blocks, every, t_stop, last_rec, B, ids):
+    """The rows recorded for runs ``ids``, in the format of ``engine._assemble_history``."""
+    t_max = int(t_stop[ids].max())
+    ts = np.union1d(np.arange(blocks[0][0] if blocks else 0, t_max + 1, every), t_stop[ids])
     out = {"t": ts.astype(np.int64)}
     for q, key in enumerate(_engine.HISTORY_KEYS):
         arr = np.full((len(ts), B), np.nan)
-        for h0, ids, hist in blocks:
+        for h0, active, hist in blocks:
             times = h0 + every * np.arange(hist.shape[1])
             keep = times <= t_max
-            arr[np.ix_(np.searchsorted(ts, times[keep]), ids)] = hist[:, keep, q].T
-        arr[np.searchsorted(ts, t_stop), np.arange(B)] = last_rec[:, q]
+            arr[np.ix_(np.searchsorted(ts, times[keep]), active)] = hist[:, keep, q].T
+        arr[np.searchsorted(ts, t_stop[ids]), ids] = last_rec[ids, q]
         out[key] = arr
     return out

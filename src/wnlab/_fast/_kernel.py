@@ -21,7 +21,7 @@ GD, WN, RPGD = 0, 1, 2
 LSQ, SQUARED, LOGISTIC = 0, 1, 2
 N_REC = 6  # engine.HISTORY_KEYS: loss, g, w_null_norm, x_norm, dist, x_null_norm
 
-_jit = njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
+_jit = njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
 stop_code = _jit(stopping.stop_code)
 on_stationary_set = _jit(stopping.on_stationary_set)
 divergence_limit = _jit(stopping.divergence_limit)
