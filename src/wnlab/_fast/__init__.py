@@ -145,8 +145,8 @@ class _Calls:
             self.rows.append(v)
         self.block = min(2 * self.block, _MAX_BLOCK, max(_FIRST_BLOCK, _TABLE_VALUES // self.B))
         rows = self.rows[:max(want, 1)]
-        if any(r.ndim for r in rows):
-            return np.stack([np.broadcast_to(r, (self.B,)) for r in rows]).ravel(), self.B, 1, want
+        if any(r.ndim for r in rows):  # run-major: each run reads its own values in order
+            return np.stack([np.broadcast_to(r, (self.B,)) for r in rows], axis=1).reshape(-1), 1, len(rows), want
         return np.array(rows), 1, 0, want
 
 
@@ -173,8 +173,11 @@ class _Tables:
             mode = 0 if isinstance(sched, Constant) else 2
             return ((v, 0, 1, mode) if v.ndim else (v.reshape(1), 0, 0, mode)), t_end, False
         if isinstance(sched, Sequence):
-            v = _c(sched.values[t0:] if t0 < len(sched.values) else sched.values[-1:])
-            return ((v.reshape(-1), self.B, 1, 0) if v.ndim == 2 else (v, 1, 0, 0)), t_end, False
+            v = sched.values[t0:] if t0 < len(sched.values) else sched.values[-1:]
+            if v.ndim == 1:
+                return (_c(v), 1, 0, 0), t_end, False
+            n = max(1, min(len(v), t_end - t0, _MAX_BLOCK, _TABLE_VALUES // self.B))
+            return (np.ascontiguousarray(v[:n].T).reshape(-1), 1, n, 0), min(t_end, t0 + n), False
         if isinstance(sched, InverseGSquared):
             return (np.array([sched.scale], dtype=np.float64), 0, 0, 1), t_end, False
         if isinstance(sched, TwoStage):
@@ -191,13 +194,13 @@ class _Tables:
     def _check(name, values, st, si, t0, t_end, active):
         """``engine._eval_step_size``'s check on the runs active at each step: end the segment
         before the first bad value, and raise its error when the runs get there."""
-        table = values.reshape(-1, st)[:, active] if si else values[:, None]
+        table = values.reshape(-1, si).T[:, active] if si else values[:, None]  # (steps, runs)
         bad = (table < 0) if name == "gamma" else (table <= 0)
         rows = np.flatnonzero(bad[:t_end - t0].any(axis=1))
         if rows.size and rows[0] > 0:
             return t0 + int(rows[0])
         if rows.size:
-            row = values.reshape(-1, st)[0] if si else values[:1]
+            row = values.reshape(-1, si)[:, 0] if si else values[:1]
             _engine._eval_step_size(name, lambda t, g, idx: row[idx] if si else row[0], t0, None, active)
         return t_end
 

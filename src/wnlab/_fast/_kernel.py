@@ -41,39 +41,59 @@ def _splitmix64(x):
 
 
 @_jit
+def _kth_smallest(a, n, k):
+    """The ``k``-th smallest (from 0) of ``a[:n]`` (quickselect; reorders ``a[:n]``)."""
+    lo, hi = 0, n - 1
+    while lo < hi:
+        pivot = a[(lo + hi) // 2]
+        i, j = lo, hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            break
+    return a[k]
+
+
+@_jit
 def _batch_rows(seed, t, size, keys, work, rows):
     """The rows of :func:`wnlab.stochastic.batch_rows` (same keys, the ``size`` smallest) into
-    ``rows[:size]``, in row order."""
+    ``rows[:size]`` (in another order: only summation orders differ)."""
     m = keys.shape[0]
     h = _splitmix64(_splitmix64(seed) ^ np.uint64(t))
     for j in range(m):
         keys[j] = _splitmix64(h ^ (np.uint64(j) * _ROW))
-        work[j] = keys[j]
-    lo, hi, kth = 0, m - 1, size - 1  # quickselect the size-th smallest key (keys are distinct)
-    while lo < hi:
-        pivot = work[(lo + hi) // 2]
-        i, j = lo, hi
-        while i <= j:
-            while work[i] < pivot:
-                i += 1
-            while work[j] > pivot:
-                j -= 1
-            if i <= j:
-                work[i], work[j] = work[j], work[i]
-                i += 1
-                j -= 1
-        if kth <= j:
-            hi = j
-        elif kth >= i:
-            lo = i
-        else:
-            break
-    cut = work[kth]
+    # the keys are uniform: keep the rows below a cut that about size + 2 sqrt(size) + 2 keys pass
+    frac = (size + 2.0 * np.sqrt(size) + 2.0) / m
+    cut = np.uint64(frac * 18446744073709551616.0) if frac < 1.0 else np.uint64(0xFFFFFFFFFFFFFFFF)
     n = 0
-    for j in range(m):
-        if keys[j] <= cut:
-            rows[n] = j
-            n += 1
+    for j in range(m):  # (without branches)
+        work[n] = keys[j]
+        rows[n] = j
+        n += keys[j] <= cut
+    if n < size:  # (rarely: too few passed, take them all)
+        for j in range(m):
+            work[j] = keys[j]
+            rows[j] = j
+        n = m
+    for q in range(n):
+        keys[q] = work[q]
+    kth = _kth_smallest(keys, n, size - 1)  # keys are distinct, so exactly size rows are <= kth
+    out = 0
+    for q in range(n):
+        if work[q] <= kth:
+            rows[out] = rows[q]
+            out += 1
 
 
 @_jit
