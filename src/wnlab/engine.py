@@ -137,8 +137,10 @@ def run(problem, method: str | type[Method], state, *, eta, gamma, tol: float, m
                            [0, 1, 2, 3], default=-1)
         done = reason >= 0
 
-        if record_every and (t % record_every == 0 or done.any()):
+        if record_every and t % record_every == 0:
             rows.append((t, idx.copy(), _record(M, space, state, xa, xb, loss)))
+        elif record_every and done.any():  # a run's last step; a run's rows never depend on the other runs
+            rows.append((t, idx[done], _record(M, space, _take(state, done), xa[done], xb[done], loss[done])))
 
         if done.any():
             fin = np.flatnonzero(done)

@@ -19,6 +19,9 @@ Decisions
 * **Padding.** The coordinates are stored padded with zeros to a multiple of 32, the length of
   the vectorised loop body: no scalar remainder loop, whose latency chains cost more than the
   padded zeros (they stay exactly zero, so the padding changes no result).
+* **A small hot loop.** Least squares at full batch is evaluated in line; every other loss and
+  mini-batch rows go through one out-of-line function. Folding them into the hot loop makes the
+  compiled code of every workload slower (measured: 2x).
 * **Threads.** The loop is compiled without ``parallel=True`` (which costs seconds to compile),
   with ``nogil=True``: a thread pool runs chunks of runs concurrently. The number of threads is
   ``numba.get_num_threads()``.
@@ -29,10 +32,16 @@ Decisions
 * **Time in segments.** Step sizes that change in time are given to the loop as tables for a
   segment of steps: ``eta_t = T[t, i]`` or ``T[t, i] / g_t^2`` (``"1/g^2"``), and ``gamma_t``
   likewise or ``c_i eta_t`` (a ratio), with zero strides for values shared by all runs or steps
-  (no copies). Sequences are passed whole; a callable is evaluated in Python for a block of steps
+  (no copies). Per-run tables are laid out run-major (each run reads its own values in order).
+  A sequence ``(T,)`` is passed whole; a callable is evaluated in Python for a block of steps
   (each ``t`` once, in order; blocks double from 16 up to 4096 steps) and checked like
-  :func:`wnlab.engine.run` does, on the runs still active at that step. History is recorded per
-  segment into a buffer of at most 32 MiB, so long runs stay bounded.
+  :func:`wnlab.engine.run` does, on the runs still active at that step (the segment ends before
+  a bad value, which raises the engine's error when the runs get there). History is recorded per
+  segment into a buffer of at most 32 MiB, so long runs stay bounded; runs that reach the end of
+  a segment are paused (state and previous state saved) and resumed by the next one.
+* **Mini-batch rows.** The keys of :func:`wnlab.stochastic.batch_rows` are computed in the loop;
+  being uniform, the rows below a cut that about ``b + 2 sqrt(b) + 2`` of them pass are the
+  candidates, and a quickselect among them finds the ``b`` smallest (all rows when too few pass).
 * **History rows.** A run records at ``t % record_every == 0`` and at its last step, whatever the
   other runs do. (The NumPy driver also records every active run whenever any run stops: its
   table has the same times and these extra entries; every entry both have agrees.)
