@@ -249,6 +249,7 @@ def _threads():
 
 
 def _map(fn, chunks, n_threads):
+    """``fn`` on every chunk, on ``n_threads`` threads (the compiled loop releases the GIL)."""
     global _pool
     if n_threads == 1 or len(chunks) == 1:
         for c in chunks:
@@ -256,9 +257,9 @@ def _map(fn, chunks, n_threads):
         return
     from concurrent.futures import ThreadPoolExecutor
 
-    if _pool is None or _pool._max_workers < n_threads:
-        _pool = ThreadPoolExecutor(n_threads, thread_name_prefix="wnlab-fast")
-    list(_pool.map(fn, chunks))
+    if _pool is None or _pool[0] < n_threads:
+        _pool = (n_threads, ThreadPoolExecutor(n_threads, thread_name_prefix="wnlab-fast"))
+    list(_pool[1].map(fn, chunks))
 
 
 def _load():
