@@ -284,9 +284,12 @@ def _ready(args) -> bool:
     if sig in disp.overloads:
         return True
     try:
-        return disp._cache.load_overload(sig, disp.targetctx) is not None
+        cached = disp._cache.load_overload(sig, disp.targetctx) is not None
     except Exception:  # an unreadable cache: compile
         return False
+    if cached:
+        disp.compile(sig)  # (loads it)
+    return cached
 
 
 def _compile(args):
