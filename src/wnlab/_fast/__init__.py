@@ -316,7 +316,7 @@ class _Job:
         self.ints = (_METHODS[method], kind, int(max_iter), int(bs), int(norm))
         self.A = np.zeros((B, kp))
         self.A[:, :k] = state.a
-        self.PA = self.A.copy()
+        self.PA = None  # previous states, saved where a segment pauses runs (made when first needed)
         G = np.array(state.g, dtype=np.float64) if M.has_scale else np.zeros(B)
         BE = np.array(state.beta, dtype=np.float64)
         # G, BE, PG, PBE, PLOSS, LIMIT, MAXDIR, LOSS, SLOSS, ETA, GAM and NIT, TSTOP, CODE
@@ -336,12 +336,16 @@ class _Job:
         h0 = -(-t0 // self.every) * self.every if self.every else 0
         ints = (method, kind, max_iter, int(t0), int(t_end), self.every, int(h0), bs, norm,
                 int(e_st), int(e_si), int(e_mode), int(g_st), int(g_si), int(g_mode))
-        return (ints, self.flts, *self.arrays, et, gt, active, self.seeds, self.A, self.PA, self.per, self.iper,
+        if self.PA is None and (t0 > 0 or t_end <= max_iter):
+            self.PA = self.A.copy()  # (at t0 = 0 no run has a previous state to keep)
+        PA = self.A if self.PA is None else self.PA
+        return (ints, self.flts, *self.arrays, et, gt, active, self.seeds, self.A, PA, self.per, self.iper,
                 hist, self.last_rec)
 
     def ready(self) -> bool:
         table = (np.zeros(1), 0, 0, 0)  # (every table has these types)
-        return _ready(self._args(0, 1, np.zeros(1, dtype=np.int64), (table, table), np.zeros((1, 1, self.K.N_REC))))
+        return _ready(self._args(0, self.max_iter + 1, np.zeros(1, dtype=np.int64), (table, table),
+                                 np.zeros((1, 1, self.K.N_REC))))
 
     def advance(self, active, t0, progress=None):
         """Run the runs ``active`` (all at step ``t0``) to their stops, segment by segment."""
