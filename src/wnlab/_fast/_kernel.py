@@ -86,10 +86,19 @@ def _batch_rows(seed, t, size, keys, work, rows):
             work[j] = keys[j]
             rows[j] = j
         n = m
+    out = 0
+    if n <= 64:  # few candidates: the rank of each, without branches (quickselect mispredicts)
+        for q in range(n):
+            key, rank = work[q], 0
+            for r in range(n):
+                rank += work[r] < key
+            if rank < size:
+                rows[out] = rows[q]
+                out += 1
+        return
     for q in range(n):
         keys[q] = work[q]
     kth = _kth_smallest(keys, n, size - 1)  # keys are distinct, so exactly size rows are <= kth
-    out = 0
     for q in range(n):
         if work[q] <= kth:
             rows[out] = rows[q]
