@@ -1,11 +1,13 @@
 """The compiled loop (wnlab._fast, Numba) against the NumPy driver: same statuses, same stopping
-steps, iterates to 1e-12, and results independent of the number of threads."""
+steps, iterates to 1e-12, the same history entries, for every method, schedule, history,
+mini-batch and loss; results independent of the number of threads and of the batch."""
 
 import numpy as np
 import pytest
 
 import wnlab
-from wnlab import Status
+from wnlab import Status, _fast, losses, sampling, stochastic
+from wnlab.schedules import Sequence, TwoStage
 
 numba = pytest.importorskip("numba")
 
@@ -78,9 +80,6 @@ def test_numba_backend_refuses_what_it_cannot_run():
 
 
 # -- every workload against the NumPy driver --------------------------------------------------
-
-from wnlab import _fast, losses, sampling, stochastic  # noqa: E402
-from wnlab.schedules import Sequence, TwoStage  # noqa: E402
 
 
 def _same(a, b, every=None, rtol=1e-12):
@@ -239,7 +238,10 @@ def test_callable_evaluated_once_per_step_in_order_and_checked_like_numpy():
     assert calls == sorted(set(calls)) and calls[:51] == list(range(51))
     # a bad value after every run has stopped is never used, so it raises nothing (as in NumPy)
     ok = wnlab.solve_batch(p, "wn", x0s=_batch(p, 6, 4), eta=0.05, c=1.0, tol=1e-3, backend="numpy")
-    late = lambda t: 0.05 if t <= ok.n_iter.max() else -1.0  # noqa: E731
+
+    def late(t):
+        return 0.05 if t <= ok.n_iter.max() else -1.0
+
     _same(*_both(wnlab.solve_batch, p, "wn", x0s=_batch(p, 6, 4), eta=late, c=1.0, tol=1e-3))
 
 

@@ -61,14 +61,22 @@ Decisions
 from __future__ import annotations
 
 import sys
-import time
+from itertools import pairwise
 
 import numpy as np
 
 from .. import engine as _engine
-from ..schedules import Constant, FromCallable, InverseGSquared, Ratio, Schedule, Sequence, TwoStage
+from ..schedules import (
+    Constant,
+    FromCallable,
+    InverseGSquared,
+    Ratio,
+    Schedule,
+    Sequence,
+    TwoStage,
+)
 
-__all__ = ["numba_available", "applicable", "run"]
+__all__ = ["applicable", "numba_available", "run"]
 
 _METHODS = {"gd": 0, "wn": 1, "rpgd": 2}
 _PAD = 32
@@ -369,7 +377,7 @@ class _Job:
                 lo, hi = bounds
                 K.advance(*args[:10], args[10][lo:hi], *args[11:16], args[16][lo:hi], args[17])
 
-            _map(chunk, list(zip(edges[:-1], edges[1:])), n_threads)
+            _map(chunk, list(pairwise(edges)), n_threads)
             if every:
                 self.blocks.append((h0, active, hist))
             still = self.iper[2][active] < 0
