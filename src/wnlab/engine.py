@@ -173,7 +173,8 @@ def run(problem, method: Method, state, *, eta, gamma, tol: float, max_iter: int
     B = state.a.shape[0]
     final = type(state)(*(np.array(_host(f), dtype=np.float64, copy=True) for f in state))
     n_iter = np.zeros(B, dtype=np.int64)
-    codes = np.full(B, -1, dtype=np.int64)
+    codes, t_stop = np.full(B, -1, dtype=np.int64), np.zeros(B, dtype=np.int64)
+    final_loss = np.full(B, np.nan)
     info = np.zeros((B, 4))       # loss, g, eta, gamma at the stop, for the messages
     max_dir = xp.zeros(B, dtype=xp.float64) if xp is np else xp.zeros(B, dtype=xp.float64, device=like.device)
     idx_host = np.arange(B)
@@ -211,8 +212,11 @@ def run(problem, method: Method, state, *, eta, gamma, tol: float, max_iter: int
         done = code >= 0
         any_done = bool(done.any())
 
-        if record_every and (t % record_every == 0 or any_done):
+        if record_every and t % record_every == 0:
             rows.append((t, idx_host.copy(), _record(method, space, state, xa, xb, loss)))
+        elif record_every and any_done:  # a run's last step; a run's rows never depend on the other runs
+            d = _host(done)
+            rows.append((t, idx_host[d], _record(method, space, _take(state, done), xa[done], xb[done], loss[done])))
 
         if any_done:
             fin = _host(xp.nonzero(done)[0])
@@ -220,10 +224,10 @@ def run(problem, method: Method, state, *, eta, gamma, tol: float, max_iter: int
             c = _host(code)[fin]
             cur = [_host(f[done]) for f in state]
             lo = _host(loss[done])
-            n_iter[runs], codes[runs] = t, c
+            n_iter[runs], t_stop[runs], codes[runs] = t, t, c
             for dst, src in zip(final, cur):
                 dst[runs] = src
-            info[runs, 0] = lo
+            info[runs, 0] = final_loss[runs] = lo
             info[runs, 1] = _host(g[done]) if has_scale else np.nan
             info[runs, 2], info[runs, 3] = _host(eta_t[done]), _host(gamma_t[done])
             if t > 0:  # keep the last finite iterate: never NaNs in the output
@@ -233,7 +237,7 @@ def run(problem, method: Method, state, *, eta, gamma, tol: float, max_iter: int
                     for dst, src in zip(final, old):
                         dst[runs[bad]] = src[bad]
                     n_iter[runs[bad]] = t - 1
-                    info[runs[bad], 0] = _host(prev_loss[done])[bad]
+                    final_loss[runs[bad]] = _host(prev_loss[done])[bad]
             if progress is not None:
                 progress(len(fin))
             keep = ~done
@@ -246,9 +250,9 @@ def run(problem, method: Method, state, *, eta, gamma, tol: float, max_iter: int
         prev, prev_loss = state, loss
         state = method.step(state, r, eta_t, gamma_t, problem)
 
-    status, messages = describe_all(codes, n_iter, info, method, max_iter, tol)
+    status, messages = describe_all(codes, t_stop, info, method, max_iter, tol)
     history = _assemble_history(rows, B) if record_every else None
-    return RunOutput(final, n_iter, status, messages, info[:, 0].copy(), _host(max_dir), history)
+    return RunOutput(final, n_iter, status, messages, final_loss, _host(max_dir), history)
 
 
 def _eval_step_size(name, sched, t, g, idx):
@@ -292,12 +296,13 @@ def describe(reason, t, loss, g, eta, gamma, method, max_iter, tol):
                              "increase max_iter or the step sizes")
 
 
-def describe_all(codes, n_iter, info, method, max_iter, tol):
+def describe_all(codes, t_stop, info, method, max_iter, tol):
     """Statuses (object array) and messages (built when read: :class:`Messages`) of a batch from its
-    stop codes and ``info`` rows ``(loss, g, eta, gamma)`` at the stop."""
+    stop codes, the steps ``t_stop`` at which the runs stopped and ``info`` rows ``(loss, g, eta,
+    gamma)`` there."""
     status = np.empty(len(codes), dtype=object)
     status[:] = [STATUS_OF_CODE.get(int(c), Status.MAX_ITER) for c in codes]
-    return status, Messages(codes, n_iter, info, method, max_iter, tol)
+    return status, Messages(codes, t_stop, info, method, max_iter, tol)
 
 
 class Messages:

@@ -301,7 +301,7 @@ def solve_batch(problem, method, *, x0s=None, g0s=None, w0s=None, eta, gamma=Non
     if _wrap_space is not None:  # e.g. mini-batch gradients (wnlab.stochastic)
         space = _wrap_space(space)
     if backend == "numba":
-        _check_numba(problem, method, eta_s, gamma_s, phase_steps, record_every, space.name)
+        _check_numba(problem, method, eta_s, gamma_s, phase_steps, record_every, space)
     if reduced_starts is not None:
         null = None
     elif engine == "reduced":
@@ -351,24 +351,23 @@ def _drive(problem, method, state, *, eta, gamma, tol, max_iter, space, record_e
         return _engine.run(problem, method, st, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter,
                            space=_engine.TorchSpace(problem, device), progress=progress)
     if backend != "numpy" and method.compiled and _fast.numba_available() and _fast.applicable(
-            problem, method.compiled, eta, gamma, record_every, space.name):
-        out = _fast.run(problem, method.compiled, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter)
-        if progress is not None:
-            progress(len(out.n_iter))
-        return out
+            problem, method.compiled, eta, gamma, record_every, space):
+        return _fast.run(problem, method.compiled, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter,
+                         record_every=record_every, space=space, progress=progress,
+                         numpy_first=backend == "auto")
     return _engine.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter, space=space,
                        record_every=record_every, progress=progress)
 
 
-def _check_numba(problem, method, eta, gamma, phase_steps, record_every, space_name):
+def _check_numba(problem, method, eta, gamma, phase_steps, record_every, space):
     """``backend="numba"``: fail before any work if Numba is missing or a phase does not qualify."""
     if not _fast.numba_available():
         raise ValueError("backend='numba' needs Numba: pip install 'wnlab[fast]' (or use backend='numpy')")
     for (m, _), (eta_k, gamma_k) in zip(method.phases(), phase_steps):
         if not (m.compiled and _fast.applicable(problem, m.compiled, eta if eta_k is None else eta_k,
-                                                gamma if gamma_k is None else gamma_k, record_every, space_name)):
-            raise ValueError("backend='numba' covers GD/WN/rPGD in the reduced engine with constant step sizes "
-                             "and no history; use backend='numpy' (or 'auto') for this run")
+                                                gamma if gamma_k is None else gamma_k, record_every, space)):
+            raise ValueError("backend='numba' covers GD/WN/rPGD in the reduced engine (least squares, or a squared "
+                             "or logistic loss); use backend='numpy' (or 'auto') for this run")
 
 
 def _check_torch(problem, engine, record_every, wrap_space):
