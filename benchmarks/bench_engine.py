@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 import wnlab
-import wnlab._fast
+import wnlab.engine.compiled
 
 
 def naive_wn(A, y, g, w, eta, gamma, tol, max_iter):
@@ -59,7 +59,7 @@ def main(argv=None):
     x0s = np.random.default_rng(1).normal(scale=1.0 / np.sqrt(d), size=(B, d))
     kw = dict(eta=eta, c=c, tol=tol, max_iter=200_000)
 
-    backends = ["numpy"] + (["numba"] if wnlab._fast.numba_available() else [])
+    backends = ["numpy"] + (["numba"] if wnlab.engine.compiled.numba_available() else [])
     results, times = {}, {}
     for be in backends:  # warm up (compilation for numba)
         wnlab.solve_batch(problem, "wn", x0s=x0s[:2], backend=be, **kw)

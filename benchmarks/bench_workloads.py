@@ -200,7 +200,7 @@ def figure1_wn(preset: str, repeats: int, competitor_repeats: int, fixed_B: tupl
 # -- steady: throughput against DGEMM ---------------------------------------------------------------
 
 def steady_state(preset: str, B: int, eta: float, repeats: int, gemm_n: int, gemm_repeats: int) -> dict:
-    from wnlab.sampling import gaussian_reduced_starts
+    from wnlab.problems.sampling import gaussian_reduced_starts
 
     _, p, _ = _figure1(preset)
     starts = gaussian_reduced_starts(p, B, sigma=0.05, seed=1)  # x0 ~ N(0, 0.05^2 I_d), exactly in law
@@ -243,8 +243,8 @@ def workload_classes(preset: str, B: int, steps: int, budget_s: float) -> dict:
     at most 10); the baseline is timed again at the end and keeps its best time. Mini-batch also
     gets its own full-batch baseline; the logistic row is compared with
     least squares on the same ``A`` and starts (the baseline row)."""
-    import wnlab.losses as L
-    from wnlab.schedules import Sequence, TwoStage
+    import wnlab.problems.losses as L
+    from wnlab.engine.schedules import Sequence, TwoStage
 
     _, p, _ = _figure1(preset)
     x0 = np.random.default_rng(2).normal(scale=0.05, size=(B, p.d))

@@ -47,8 +47,8 @@ def main(argv=None) -> int:
         return 0
 
     import wnlab
-    from wnlab.sampling import gaussian_reduced_starts
-    from wnlab.torch_backend import default_device
+    from wnlab.problems.sampling import gaussian_reduced_starts
+    from wnlab.engine.torch_backend import default_device
 
     m, d, B, B_cpu, steps = args.m, 10 * args.m, args.runs, min(args.cpu_runs, args.runs), args.steps
     p = wnlab.gaussian_problem(m, d, seed=0)

@@ -54,7 +54,7 @@ def main(argv=None) -> dict:
     out["t_factorise_s"] = time.perf_counter() - t
     t = time.perf_counter()
     if args.reduced_start:
-        from wnlab.sampling import gaussian_reduced_starts
+        from wnlab.problems.sampling import gaussian_reduced_starts
 
         r = wnlab.solve_batch(p, "wn", reduced_starts=gaussian_reduced_starts(p, 1, sigma=1 / np.sqrt(args.d), seed=rng),
                               eta=0.5 / p.lam_max, c=1.0, tol=0.0, max_iter=args.steps)

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 import wnlab
-from wnlab.sampling import gaussian_reduced_problem, gaussian_reduced_starts
+from wnlab.problems.sampling import gaussian_reduced_problem, gaussian_reduced_starts
 
 #: the workload: ``wnlab reproduce figure1`` (preset "default"; "tiny" with --quick), i.e.
 #: Gaussian A (m = 50, d = 1000, lambda_max = 10, ||x*|| = 3), 16 stds x 30 seeds x GD/WN/rPGD,
@@ -226,7 +226,7 @@ def throughput(B, m, steps, bw_bytes, repeats, have_torch=False):
         rate = B * steps / best
         name = backend
         if backend == "torch":
-            from wnlab.torch_backend import default_device
+            from wnlab.engine.torch_backend import default_device
             name = f"torch_{default_device()}"
         out[f"{name}_run_steps_per_s"] = rate
         out[f"{name}_ratio_to_bandwidth_limit (min traffic)"] = out["bandwidth_bound_run_steps_per_s"] / rate

@@ -1,4 +1,4 @@
-"""The compiled loop (wnlab._fast, Numba) against the NumPy driver: same statuses, same stopping
+"""The compiled loop (wnlab.engine.compiled, Numba) against the NumPy driver: same statuses, same stopping
 steps, iterates to 1e-12, the same history entries, for every method, schedule, history,
 mini-batch and loss; results independent of the number of threads and of the batch."""
 
@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import wnlab
-from wnlab import Status, _fast, losses, sampling, stochastic
-from wnlab.schedules import Sequence, TwoStage
+from wnlab import Status, losses, sampling, stochastic
+from wnlab.engine import compiled as _fast
+from wnlab.engine.schedules import Sequence, TwoStage
 
 numba = pytest.importorskip("numba")
 

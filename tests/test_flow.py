@@ -8,8 +8,8 @@ import scipy.linalg
 
 import wnlab
 from wnlab import theory
-from wnlab.flow import flow_two_phase
-from wnlab.status import Status
+from wnlab.theory.flow import flow_two_phase
+from wnlab.engine.status import Status
 
 TIGHT = dict(rtol=1e-12, atol=1e-15, tol=1e-22, t_max=1e5)
 
@@ -25,7 +25,7 @@ def _unit(rng, d):
 
 
 def _full_flow(P, g0, w0, c, T):
-    """Eq. (4) in all d coordinates, written out independently of wnlab.flow."""
+    """Eq. (4) in all d coordinates, written out independently of wnlab.theory.flow."""
     A, y = P.A, P.y
 
     def rhs(t, z):
@@ -123,7 +123,7 @@ def test_lemma24_rate_formula_matches_the_loss_derivative():
 
 
 def test_lemma22_discrete_methods_approach_the_flow_at_rate_eta():
-    from wnlab.verify import lemma22_gaps
+    from wnlab.theory.verify import lemma22_gaps
 
     P = wnlab.gaussian_problem(5, 20, seed=0)
     w0 = _unit(np.random.default_rng(3), P.d)
@@ -158,9 +158,9 @@ def test_flow_and_discrete_runs_share_the_stall_rule():
     """A start within stopping.STALL_RTOL of S stalls in the flow and in the discrete runs alike."""
     import importlib
 
-    from wnlab import stopping
+    from wnlab.engine import stopping
 
-    F = importlib.import_module("wnlab.flow")
+    F = importlib.import_module("wnlab.theory.flow")
     assert F.START_RTOL == stopping.STALL_RTOL
     P = wnlab.paper_example()
     for g0, stalls in ((0.5e-12, True), (1e-3, False)):
@@ -206,7 +206,7 @@ def test_t_eval_and_event_time():
 def test_integration_failure_is_a_status_with_the_last_state(monkeypatch):
     import importlib
 
-    F = importlib.import_module("wnlab.flow")  # the module (wnlab.flow is the function)
+    F = importlib.import_module("wnlab.theory.flow")  # the module (wnlab.flow is the function)
     real = F.wn_flow_rhs
 
     def exploding(problem, c):

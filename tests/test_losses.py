@@ -6,8 +6,8 @@ import scipy.optimize
 
 import wnlab
 from wnlab import losses as L
-from wnlab.flow import integrate_wn_flow, wn_flow_rhs
-from wnlab.problem import LinearModel
+from wnlab.theory.flow import integrate_wn_flow, wn_flow_rhs
+from wnlab.problems.linear import LinearModel
 
 #: step sizes in units of 1/lambda_max (the logistic curvature is at most lambda_max/4)
 STEPS = {"gd": dict(eta=1.0), "wn": dict(eta=0.2, c=1.0), "rpgd": dict(eta=0.2, c=0.5),
@@ -168,8 +168,8 @@ def test_bad_labels_and_inputs():
 
 
 def test_verify_rows_pass_and_have_the_contract():
-    from wnlab import verify_beyond as V
-    from wnlab.verify_rows import REFERENCES
+    from wnlab.theory import verify_beyond as V
+    from wnlab.theory.verify_rows import REFERENCES
     rows = (V.check_logistic_invariant(seed=1) + V.check_separable_growth(seed=1)
             + V.check_max_margin(seed=1, checkpoints=(10, 100, 1000)))
     assert len(rows) == 6

@@ -154,7 +154,7 @@ def test_the_docs_show_the_example_as_it_is():
 
 def test_a_method_of_ones_own_runs_in_a_sweep(tmp_path):
     from wnlab import sweep
-    from wnlab.tables import read_table
+    from wnlab.io.tables import read_table
 
     cfg = {"sweep": {"seeds": 2, "plugins": [str(ROOT / "examples" / "heavy_ball.py")]},
            "grid": {"method": "heavy-ball", "problem": "gaussian", "m": 5, "d": 30, "init_std": 0.1, "eta": 0.05,

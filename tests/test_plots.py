@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from wnlab.cli import main
-from wnlab.plots import aggregate, plot_table
-from wnlab.tables import read_table, write_table
+from wnlab.io.plots import aggregate, plot_table
+from wnlab.io.tables import read_table, write_table
 
 COLUMNS = ["method", "init_std", "seed", "x_norm", "dist", "x_star_norm", "status"]
 

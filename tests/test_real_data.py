@@ -16,7 +16,7 @@ pytest.importorskip("sklearn")
 from wnlab.cli import main
 from wnlab.experiments import real_data as R
 from wnlab.sweep import start_direction
-from wnlab.tables import read_table
+from wnlab.io.tables import read_table
 
 
 @pytest.fixture(scope="module")

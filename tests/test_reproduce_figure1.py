@@ -12,7 +12,7 @@ import pytest
 from wnlab import sweep as S
 from wnlab.cli import main
 from wnlab.experiments import figure1 as F
-from wnlab.tables import read_table
+from wnlab.io.tables import read_table
 
 
 @pytest.fixture(scope="module")

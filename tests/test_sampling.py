@@ -5,7 +5,7 @@ import pytest
 import scipy.stats
 
 import wnlab
-from wnlab.sampling import (NoFullVectorError, ReducedProblem, gaussian_reduced_problem,
+from wnlab.problems.sampling import (NoFullVectorError, ReducedProblem, gaussian_reduced_problem,
                             gaussian_reduced_starts)
 
 M, D, SIGMA = 20, 300, 0.05
@@ -115,8 +115,8 @@ def test_sweep_exact_in_law(tmp_path):
     """sweep.sampling = "exact-in-law": rows equal direct solve_batch runs from independently built
     reduced problems and starts; the figure1 and sweep rules agree; bad combinations fail early."""
     from wnlab import sweep as S
-    from wnlab.sampling import rescale
-    from wnlab.tables import read_table
+    from wnlab.problems.sampling import rescale
+    from wnlab.io.tables import read_table
 
     cfg = {"sweep": {"seeds": 2, "tol": 1e-8, "sampling": "exact-in-law", "base_seed": 5},
            "grid": {"method": ["gd", "wn"], "problem": "gaussian", "m": 4, "d": 10**9, "problem_seed": 1,

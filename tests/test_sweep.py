@@ -13,7 +13,7 @@ import pytest
 import wnlab
 from wnlab import sweep as S
 from wnlab.cli import main
-from wnlab.tables import read_table
+from wnlab.io.tables import read_table
 
 SRC = str(Path(wnlab.__file__).resolve().parents[1])
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import wnlab
-from wnlab.schedules import TwoStage
+from wnlab.engine.schedules import TwoStage
 
 torch = pytest.importorskip("torch")
 
@@ -44,7 +44,7 @@ def test_torch_stalled_max_iter_and_reduced_starts():
     p = wnlab.paper_example()                  # g0 = 0 and y^T A w = 0: Lemma 2.3's stationary set
     r = dict(g0s=[0.0, 0.5], w0s=[[0.0, 1.0], [0.0, 1.0]], eta=0.1, c=1.0, tol=1e-12, max_iter=50)
     _same(wnlab.solve_batch(p, "wn", backend="numpy", **r), wnlab.solve_batch(p, "wn", backend="torch", **r))
-    from wnlab.sampling import gaussian_reduced_problem, gaussian_reduced_starts
+    from wnlab.problems.sampling import gaussian_reduced_problem, gaussian_reduced_starts
 
     q = gaussian_reduced_problem(8, 10**8, seed=0)
     st = gaussian_reduced_starts(q, 50, sigma=1e-4, seed=1)

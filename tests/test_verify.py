@@ -39,7 +39,7 @@ def test_cli_exit_code_is_one_when_a_check_fails(monkeypatch, capsys):
 
 
 def test_one_row_schema_and_references():
-    from wnlab import verify_rows
+    from wnlab.theory import verify_rows
 
     r = verify.row("x", "s", 2.0, 3.0, True, reference="measured")
     assert tuple(r) == verify_rows.FIELDS and r["rel_gap"] == 0.5 and r["passed"] is True

@@ -3,33 +3,43 @@
 Reproduces and extends Wu et al., "Implicit Regularization and Convergence for Weight
 Normalization" (NeurIPS 2020): gradient descent (GD), weight normalization (WN) and
 reparametrized projected gradient descent (rPGD) on overparametrized least squares.
+
+The package is layered (docs/architecture.md): ``problems`` (what is solved), ``methods`` (what a
+step does), ``engine`` (how runs are driven and stopped), ``theory`` (the paper's statements and
+flows), ``sweep`` and ``experiments`` (many runs, the paper's figures), ``io`` (tables, plots),
+``bridges`` (PyTorch) and ``cli`` (the ``wnlab`` command).
 """
 
-from . import theory
-from .status import StabilityWarning, Status
-from .flow import FlowResult, flow
-from .problem import LeastSquares, gaussian_problem, load_problem, orthonormal_problem, paper_example
-from .schedules import InverseGSquared, Sequence, TwoStage
-from .solve import ALL_METHODS, BatchResult, Result, solve, solve_batch
+from . import methods, theory
+from .engine.schedules import InverseGSquared, Sequence, TwoStage
+from .engine.solve import ALL_METHODS, BatchResult, Result, check_run, solve, solve_batch
+from .engine.status import StabilityWarning, Status
+from .problems import LeastSquares, gaussian_problem, load_problem, orthonormal_problem, paper_example
+from .theory.flow import FlowResult, flow
 
 __version__ = "0.1.0"
 
-#: submodules loaded on first access (``wnlab.stochastic.solve(...)`` works after ``import wnlab``);
-#: ``wnlab.torch`` imports its optional dependency only then (the sweep imports Dask only for a DaskBackend)
-_LAZY = ("losses", "stochastic", "sampling", "sweep", "plots", "tables", "verify", "torch", "torch_backend",
-         "experiments")
+#: short names of modules, loaded on first access (``wnlab.stochastic.solve(...)`` works after
+#: ``import wnlab``; ``wnlab.torch`` imports PyTorch only then)
+_ALIASES = {
+    "losses": "problems.losses", "sampling": "problems.sampling", "stochastic": "engine.stochastic",
+    "schedules": "engine.schedules", "plots": "io.plots", "tables": "io.tables", "verify": "theory.verify",
+    "torch": "bridges.torch", "torch_backend": "engine.torch_backend", "sweep": "sweep",
+    "experiments": "experiments", "params": "params",
+}
 
 
 def __getattr__(name):
-    if name in _LAZY:
+    if name in _ALIASES:
         import importlib
 
-        return importlib.import_module(f"{__name__}.{name}")
+        return importlib.import_module(f"{__name__}.{_ALIASES[name]}")
     raise AttributeError(f"module 'wnlab' has no attribute {name!r}")
+
 
 __all__ = [
     "LeastSquares", "gaussian_problem", "orthonormal_problem", "paper_example", "load_problem",
-    "solve", "solve_batch", "Result", "BatchResult", "Status", "StabilityWarning", "ALL_METHODS",
+    "solve", "solve_batch", "check_run", "Result", "BatchResult", "Status", "StabilityWarning", "ALL_METHODS",
     "TwoStage", "Sequence", "InverseGSquared", "__version__",
-    "flow", "FlowResult", "theory",
+    "flow", "FlowResult", "theory", "methods",
 ]

@@ -12,8 +12,8 @@ import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from ..problem_spec import make_problem
-from ..starts import shared_reduced_starts, shared_starts
+from ..problems.spec import make_problem
+from ..problems.starts import shared_reduced_starts, shared_starts
 
 __all__ = ["make_problem", "shared_starts", "shared_reduced_starts", "prepare_out",
            "write_csv", "write_metadata", "write_seeded_metadata", "new_figure", "save_figure",
@@ -35,7 +35,7 @@ def prepare_out(out_dir) -> Path:
 def write_csv(path, rows: list[dict], columns: list[str] | None = None) -> None:
     """A tidy CSV (atomic write; floats written exactly): :func:`wnlab.tables.write_table`, no
     Parquet; ``columns`` defaults to the keys of the first row."""
-    from ..tables import write_table
+    from ..io.tables import write_table
 
     write_table(rows, list(rows[0]) if columns is None else columns, Path(path).with_suffix(""), parquet=False)
 
@@ -43,7 +43,7 @@ def write_csv(path, rows: list[dict], columns: list[str] | None = None) -> None:
 def write_metadata(out_dir, target: str, config, elapsed: float, extra: dict) -> dict:
     """``metadata.json`` of a deterministic target (config, package versions, command line,
     ``extra``), atomically; returns what it wrote."""
-    from ..tables import package_versions, write_manifest
+    from ..io.tables import package_versions, write_manifest
 
     meta = {"target": target, "config": asdict(config), "seeds": "none: the example is deterministic",
             "versions": package_versions(), "command": sys.argv, "elapsed_s": elapsed, **extra}
@@ -53,7 +53,7 @@ def write_metadata(out_dir, target: str, config, elapsed: float, extra: dict) ->
 
 def write_seeded_metadata(out_dir, config, seeds: dict) -> None:
     """``metadata.json``: config, seeds, package versions and command line, atomically."""
-    from ..tables import write_manifest
+    from ..io.tables import write_manifest
 
     write_manifest(Path(out_dir) / "metadata.json", {"config": asdict(config), "seeds": seeds, "command": sys.argv})
 
@@ -71,7 +71,7 @@ def new_figure(figsize, nrows: int = 1, ncols: int = 1):
 
 def save_figure(fig, stem) -> list[str]:
     """PNG and SVG at 120 dpi (:func:`wnlab.plots.save_figure`); the paths as strings."""
-    from ..plots import save_figure as _save
+    from ..io.plots import save_figure as _save
 
     return [str(p) for p in _save(fig, Path(stem).with_suffix(""), dpi=120)]
 

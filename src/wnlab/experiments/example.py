@@ -54,10 +54,10 @@ COLUMNS = ["g0", "paper", "exact", "flow", "wn", "rpgd", "gd", "flow_minus_exact
 
 def table(config: Config) -> list[dict]:
     """One row per ``g0`` (see the module docstring)."""
-    from .. import theory
-    from ..flow import flow
-    from ..problem import paper_example
-    from ..solve import solve_batch
+    from ..theory import statements as theory
+    from ..theory.flow import flow
+    from ..problems.linear import paper_example
+    from ..engine.solve import solve_batch
 
     P = paper_example()
     w0 = np.asarray(config.w0, dtype=np.float64)

@@ -99,7 +99,7 @@ def make_problem_in_law(config: Config):
 
 def draw_reduced_starts(config: Config, problem):
     r"""Exact-in-law version of :func:`draw_starts`: ``z_s`` as ``(V^T z_s, ||z_s,null||)`` from
-    :func:`wnlab.starts.shared_reduced_starts` (same seed stream, same law), then ``x0 = sigma z_s``.
+    :func:`wnlab.problems.starts.shared_reduced_starts` (same seed stream, same law), then ``x0 = sigma z_s``.
 
     Returns ``((a0, beta0), stds, seeds)`` with shapes ``(B, m)``, ``(B,)``, ``(B,)``, ``(B,)``.
     """
@@ -108,7 +108,7 @@ def draw_reduced_starts(config: Config, problem):
 
 def draw_starts(config: Config, problem):
     r"""The starts, shared by every method: ``x0 = sigma * z_s`` with ``z_s ~ N(0, I_d)`` drawn from
-    :func:`wnlab.starts.start_direction` (``base_seed``, seed ``s``), for every ``sigma`` in
+    :func:`wnlab.problems.starts.start_direction` (``base_seed``, seed ``s``), for every ``sigma`` in
     ``config.stds`` and ``s < n_seeds`` — the rule of ``wnlab sweep``, so a sweep with the same grid
     gives the same table.
 
@@ -120,7 +120,7 @@ def draw_starts(config: Config, problem):
 def run_methods(config: Config, problem, x0s, progress=None, reduced_starts=None) -> dict:
     """One :func:`wnlab.solve_batch` per method from the same starts (``x0s``, or ``reduced_starts``
     for exact-in-law sampling); per-run summaries only."""
-    from ..solve import solve_batch
+    from ..engine.solve import solve_batch
 
     out = {}
     for method in config.methods:
@@ -141,7 +141,7 @@ def claims(rows: list[dict], g_star: float, d: int) -> dict:
     - ``all_converged``, ``all_stable`` (stability ratio < 2);
     - ``<method>_leaves_x_star_at_std``: the smallest :math:`\sigma` where the mean is more than 2% above.
     """
-    from ..plots import aggregate
+    from ..io.plots import aggregate
 
     out = {"all_converged": all(r["status"] == "converged" for r in rows),
            "all_stable": all(r["stability_ratio"] < 2 for r in rows)}
@@ -159,7 +159,7 @@ def claims(rows: list[dict], g_star: float, d: int) -> dict:
 
 def plot(rows: list[dict], config: Config, g_star: float, out_stem):
     """Two panels: :math:`\\|\\hat x\\|` with :math:`\\|x^*\\|` as a line, and :math:`\\|\\hat x - x^*\\|`."""
-    from ..plots import panels
+    from ..io.plots import panels
 
     title = (rf"Figure 1: $m = {config.m}$, $d = {config.d}$, $\lambda_{{max}}(AA^T) = {config.lam_max:g}$, "
              rf"$\eta = \gamma = {config.eta:g}$, stop at loss $\leq$ {config.tol:g}; "
@@ -177,7 +177,7 @@ def run(config: Config, out_dir, progress=None) -> dict:
     ``metadata.json`` under ``out_dir``; return the metadata dict."""
     from pathlib import Path
 
-    from ..tables import summary_rows, write_manifest, write_table
+    from ..io.tables import summary_rows, write_manifest, write_table
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -205,7 +205,7 @@ def run(config: Config, out_dir, progress=None) -> dict:
                       "start_seeds": list(range(config.n_seeds)),
                       "start_rule": "x0 = sigma * z_s, z_s = wnlab.sweep.start_direction(base_seed, s, d)"},
             "sampling": ("full-dimensional (d numbers per start)" if config.sampling == "full" else
-                         "exact-in-law: " + __import__("wnlab.sampling", fromlist=["x"]).EXACT_IN_LAW_NOTE
+                         "exact-in-law: " + _exact_in_law_note()
                          + "; start z_s drawn as (V^T z_s, ||z_s,null||) from the same seed stream"),
             "claims": claims(rows, problem.g_star, problem.d), "solve_seconds": round(t_solve, 3),
             "files": [p.name for p in files]}
@@ -270,3 +270,9 @@ def main(args) -> int:
                  else "within 2% over the whole grid"))
     print(f"wrote {args.out}/: " + ", ".join(meta["files"]) + ", metadata.json")
     return 0 if c["all_converged"] else 1
+
+
+def _exact_in_law_note() -> str:
+    from ..problems.sampling import EXACT_IN_LAW_NOTE
+
+    return EXACT_IN_LAW_NOTE

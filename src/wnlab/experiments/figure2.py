@@ -61,9 +61,9 @@ def _sample(res, n):
 
 def paths(config: Config) -> tuple[list[dict], dict]:
     """The four paths (tidy rows) and the labelled points ``a..g``."""
-    from .. import theory
-    from ..flow import flow, flow_two_phase
-    from ..problem import paper_example
+    from ..theory import statements as theory
+    from ..theory.flow import flow, flow_two_phase
+    from ..problems.linear import paper_example
 
     P = paper_example()
     wa, wf = _direction(config.angle_a), _direction(config.angle_f)

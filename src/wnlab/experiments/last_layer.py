@@ -72,7 +72,7 @@ def features(cfg: Config):
 
 def run(config: Config, out_dir) -> dict:
     import wnlab
-    from wnlab.losses import LogisticRegression
+    from wnlab.problems.losses import LogisticRegression
     cfg = config
     if cfg.loss not in ("squared", "logistic"):
         raise ValueError(f"loss must be 'squared' or 'logistic', got {cfg.loss!r}")

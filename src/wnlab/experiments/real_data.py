@@ -71,7 +71,7 @@ def make_data(config: Config):
     standardized digit values) and the held-out rows in the same feature map."""
     from sklearn.datasets import load_digits
 
-    from ..problem import LeastSquares, as_generator
+    from ..problems.linear import LeastSquares, as_generator
 
     X, y = load_digits(return_X_y=True)
     if config.m + config.n_test > len(y):
@@ -106,7 +106,7 @@ def _step_kwargs(method, problem, config):
 
 def run_methods(config, problem, A_test, y_test, x0s, tol):
     """Per method: the run summaries plus the held-out mean squared error of each run."""
-    from ..solve import solve_batch
+    from ..engine.solve import solve_batch
 
     out = {}
     for method in config.methods:
@@ -121,7 +121,7 @@ def run_methods(config, problem, A_test, y_test, x0s, tol):
 def verdict(rows, x_star_norm) -> dict:
     """Did WN's smaller norm buy a lower held-out error? Compared with GD scale by scale (means over
     seeds), at the scales where WN's ``||x||`` is more than 2% below GD's."""
-    from ..plots import aggregate
+    from ..io.plots import aggregate
 
     _, n_gd, _, _ = aggregate(rows, "init_std", "x_norm", "method")["gd"]
     xs, n_wn, _, _ = aggregate(rows, "init_std", "x_norm", "method")["wn"]
@@ -167,7 +167,7 @@ COLUMNS = ["method", "init_std", "seed", "g0", "x_norm", "dist", "x_null_norm", 
 
 def plot(rows, config, x_star_mse, x_star_norm, out_stem):
     """Held-out MSE (with the minimum-norm solution's as a line) and :math:`\\|\\hat x\\|`."""
-    from ..plots import panels
+    from ..io.plots import panels
 
     title = (f"digits, ReLU random features: m = {config.m} training images, d = {config.d} features, "
              f"{config.n_test} held out; mean ± std over {config.n_seeds} starts")
@@ -179,7 +179,7 @@ def run(config: Config, out_dir) -> dict:
     """Run, write ``real_data.png/.svg``, ``real_data.csv`` and ``metadata.json``; return the metadata."""
     from pathlib import Path
 
-    from ..tables import summary_rows, write_manifest, write_table
+    from ..io.tables import summary_rows, write_manifest, write_table
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -69,7 +69,7 @@ class Method:
         ``"gw"`` (from a scale ``g0`` and a direction ``w0``; ``init(g0, a, beta)``).
     has_scale : the state has a scale ``g`` with its own step size ``gamma`` (WN, rPGD).
     unit_direction : ``w0`` must have unit norm (rPGD).
-    compiled : the name of the step in the compiled loop (``wnlab._fast``) that implements this
+    compiled : the name of the step in the compiled loop (``wnlab.engine.compiled``) that implements this
         method exactly, or ``None`` (the NumPy and torch drivers run every method).
     """
 

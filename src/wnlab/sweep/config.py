@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import methods as _methods
 from ..params import DEFAULT_MAX_ITER, DEFAULT_TOL, ENGINES, RULES
-from ..problem_spec import PROBLEMS
+from ..problems.spec import PROBLEMS
 from .chunks import PER_RUN, make_chunks, run_hash
 from .grid import axes, combinations
 
@@ -269,7 +269,7 @@ def _unused_by_method(method: str, hyper) -> tuple:
 
 
 def _check_method_settings(run: dict) -> None:
-    from ..solve import check_run as solve_check_run
+    from ..engine.solve import check_run as solve_check_run
 
     method = run["method"]
     hyper = {k: run[k] for k in _methods.parameters(method) if run.get(k) is not None}

@@ -1,5 +1,5 @@
 """The problem of a chunk: built from its runs' problem parameters by
-:func:`wnlab.problem_spec.make_problem`, and cached per process (the chunks of one problem that a
+:func:`wnlab.problems.spec.make_problem`, and cached per process (the chunks of one problem that a
 worker runs build it once)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-from ..problem_spec import PROBLEMS, make_problem
+from ..problems.spec import PROBLEMS, make_problem
 from .config import PROBLEM_KEYS
 
 __all__ = ["PROBLEMS", "make_problem", "problem_spec", "chunk_problem"]

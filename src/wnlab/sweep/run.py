@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..starts import START_STREAM
+from ..problems.starts import START_STREAM
 from .config import RESULT_COLUMNS, plan
 from .executors import ProcessBackend, serial_backend
 from .problems import chunk_problem
@@ -22,7 +22,7 @@ START_RULE = f"x0 = init_std * z, z ~ N(0, I_d) from SeedSequence(base_seed, spa
 def run_chunk(chunk: dict) -> list[dict]:
     """Solve the runs of one chunk with one :func:`~wnlab.solve_batch` call; return one row per run
     (the run's parameters, its ``run_id`` and the numbers of :data:`RESULT_COLUMNS`)."""
-    from ..solve import solve_batch
+    from ..engine.solve import solve_batch
 
     from .. import methods
 
@@ -35,7 +35,7 @@ def run_chunk(chunk: dict) -> list[dict]:
     kwargs = {k: first[k] for k in takes if first.get(k) is not None}
     solver = solve_batch
     if first.get("batch_size") is not None:  # mini-batch / online variants (wnlab.stochastic)
-        from .. import stochastic
+        from ..engine import stochastic
 
         solver = stochastic.solve_batch
         kwargs.update(batch_size=first["batch_size"], normalize=bool(first.get("normalize")),
@@ -88,7 +88,7 @@ def run_sweep(config: dict, out_dir, *, workers: int = 1, backend=None, base_dir
         backend = serial_backend if workers == 1 else ProcessBackend(workers)
     out = Path(out_dir)
     chunk_dir = prepare_out(out)
-    from ..tables import write_manifest, write_table
+    from ..io.tables import write_manifest, write_table
 
     manifest = {"config": config, "settings": p.settings, "seeds": sorted({r["seed"] for r in p.runs}),
                 "base_seed": p.settings["base_seed"], "n_runs": len(p.runs), "n_chunks": len(p.chunks),

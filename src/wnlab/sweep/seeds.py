@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..starts import reduced_start_direction, start_direction
+from ..problems.starts import reduced_start_direction, start_direction
 
 __all__ = ["BATCH_STREAM", "batch_seed", "batch_seeds", "chunk_starts"]
 
@@ -29,7 +29,7 @@ def batch_seeds(runs: list[dict]) -> np.ndarray:
 
 def chunk_starts(runs: list[dict], problem) -> tuple[dict, np.ndarray]:
     """The starts of ``runs`` on ``problem``: ``({"x0s": ...}, g0)``, or with exact-in-law sampling
-    ``({"reduced_starts": (a0, beta0)}, g0)`` (:func:`wnlab.starts.reduced_start_direction`); ``g0``
+    ``({"reduced_starts": (a0, beta0)}, g0)`` (:func:`wnlab.problems.starts.reduced_start_direction`); ``g0``
     holds the starts' norms."""
     if runs[0].get("sampling", "full") != "full":
         zs = [reduced_start_direction(r["base_seed"], r["seed"], problem) for r in runs]

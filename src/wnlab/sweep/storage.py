@@ -41,6 +41,6 @@ def load_chunk(path: Path, chunk: dict):
 
 def store_chunk(path: Path, chunk: dict, rows: list[dict]) -> None:
     """Write ``chunk``'s rows atomically."""
-    from ..tables import atomic_write_text
+    from ..io.tables import atomic_write_text
 
     atomic_write_text(path, json.dumps({"key": chunk["key"], "run_ids": chunk["run_ids"], "rows": rows}) + "\n")

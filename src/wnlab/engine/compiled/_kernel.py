@@ -1,4 +1,4 @@
-"""The compiled inner loop of :mod:`wnlab._fast` (imported only when it is used: it imports Numba).
+"""The compiled inner loop of :mod:`wnlab.engine.compiled` (imported only when it is used: it imports Numba).
 
 One function, :func:`advance`, moves a chunk of runs from step ``t0`` to their stop or to step
 ``t_end``, ``LANES`` runs at a time (see the package docstring for why and how). Everything that
@@ -198,7 +198,7 @@ def _record(out, method, loss, g, k, be, nw2, cur, l, a_star):
 @_jit
 def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, A, PA, per, iper, hist, last_rec):
     """Advance runs ``ids`` (rows of the per-run arrays) from step ``t0`` until they stop or reach
-    ``t_end``; see :func:`wnlab._fast.run` for the arguments."""
+    ``t_end``; see :func:`wnlab.engine.compiled.run` for the arguments."""
     method, kind, max_iter, t0, t_end, every, h0, bs, norm = ints[:9]
     e_st, e_si, e_mode, g_st, g_si, g_mode = ints[9:]
     tol, zero_loss, g_scale, grad_scale = flts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..methods import names
 from ..params import BACKENDS, DEFAULT_MAX_ITER, DEFAULT_TOL, ENGINES, arg_type
-from . import add_problem_args, problem_from_args, step_arg, vector_arg, write_json
+from .args import add_problem_args, problem_from_args, step_arg, vector_arg, write_json
 
 
 def add_parser(sub) -> None:
@@ -40,12 +40,12 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
 
-    from ..solve import solve
+    from ..engine.solve import solve
 
     problem = problem_from_args(args)
     kw = {k: v for k, v in (("t1", args.t1), ("eta_gd", args.eta_gd)) if v is not None}
     if args.batch_size is not None:
-        from .. import stochastic
+        from ..engine import stochastic
 
         solve = stochastic.solve
         kw.update(batch_size=args.batch_size, seed=args.batch_seed, normalize=args.normalize)

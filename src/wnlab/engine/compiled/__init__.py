@@ -1,6 +1,6 @@
 """The compiled inner loop (optional: needs Numba, ``pip install wnlab[fast]``).
 
-:func:`run` has the contract of the NumPy driver :func:`wnlab.engine.run` (same final states,
+:func:`run` has the contract of the NumPy driver :func:`wnlab.engine.driver.run` (same final states,
 ``n_iter``, statuses, messages, losses, ``max_direction_step`` and history format) for GD, WN and
 rPGD in the reduced engine: least squares (:class:`wnlab.LeastSquares` and the exact-in-law
 :class:`wnlab.sampling.ReducedProblem`, ``O(k)`` per run-step), any
@@ -10,7 +10,7 @@ full-batch or mini-batch rows (:class:`wnlab.stochastic.MiniBatchSpace`), every 
 
 Decisions
 ---------
-* **Lanes.** One call of the compiled loop (:func:`wnlab._fast._kernel.advance`) holds
+* **Lanes.** One call of the compiled loop (:func:`wnlab.engine.compiled._kernel.advance`) holds
   ``LANES = 8`` runs and moves them in lock-step, phase by phase: evaluate all lanes, decide all
   lanes, step all lanes. A single run is a chain of dependent reductions, square roots and
   divisions that leaves the core idle most of the time; eight independent chains in flight
@@ -35,7 +35,7 @@ Decisions
   (no copies). Per-run tables are laid out run-major (each run reads its own values in order).
   A sequence ``(T,)`` is passed whole; a callable is evaluated in Python for a block of steps
   (each ``t`` once, in order; blocks double from 16 up to 4096 steps) and checked like
-  :func:`wnlab.engine.run` does, on the runs still active at that step (the segment ends before
+  :func:`wnlab.engine.driver.run` does, on the runs still active at that step (the segment ends before
   a bad value, which raises the engine's error when the runs get there). History is recorded per
   segment into a buffer of at most 32 MiB, so long runs stay bounded; runs that reach the end of
   a segment are paused (state and previous state saved) and resumed by the next one.
@@ -45,7 +45,7 @@ Decisions
 * **History rows.** A run records at ``t % record_every == 0`` and at its last step, whatever the
   other runs do. (The NumPy driver also records every active run whenever any run stops: its
   table has the same times and these extra entries; every entry both have agrees.)
-* **Stopping.** The loop calls :func:`wnlab.stopping.stop_code`, ``on_stationary_set`` and
+* **Stopping.** The loop calls :func:`wnlab.engine.stopping.stop_code`, ``on_stationary_set`` and
   ``divergence_limit`` themselves, compiled; a diverged run keeps its last finite iterate.
 * **Arithmetic.** ``fastmath={"reassoc", "contract"}``: sums vectorised in another order, fused
   multiply-adds and ``1/||w||`` computed once per step (~1e-16 relative per step); no assumption
@@ -65,17 +65,9 @@ from itertools import pairwise
 
 import numpy as np
 
-from .. import engine as _engine
-from ..methods import METHODS
-from ..schedules import (
-    Constant,
-    FromCallable,
-    InverseGSquared,
-    Ratio,
-    Schedule,
-    Sequence,
-    TwoStage,
-)
+from .. import driver as _engine
+from ...methods import METHODS
+from ..schedules import Constant, FromCallable, InverseGSquared, Ratio, Schedule, Sequence, TwoStage
 
 __all__ = ["applicable", "numba_available", "run"]
 
@@ -86,7 +78,7 @@ _TABLE_VALUES = 1 << 21
 _FIRST_BLOCK, _MAX_BLOCK = 16, 4096
 #: seconds a first compilation takes (the NumPy driver runs about this long before it is paid)
 COMPILE_SECONDS = 6.0
-_compiled = None  # the module wnlab._fast._kernel, once imported
+_compiled = None  # the module wnlab.engine.compiled._kernel, once imported
 _pool = None
 
 
@@ -102,8 +94,8 @@ def numba_available() -> bool:
 
 def _loss_kind(problem):
     """0: reduced least squares, 1/2: squared/logistic loss through ``U``; ``None``: not covered."""
-    from ..losses import LinearLossProblem, LogisticLoss, SquaredLoss
-    from ..problem import LeastSquares
+    from ...problems.losses import LinearLossProblem, LogisticLoss, SquaredLoss
+    from ...problems.linear import LeastSquares
 
     rlg = getattr(type(problem), "reduced_loss_grad", None)
     if rlg is LeastSquares.reduced_loss_grad:
@@ -387,7 +379,7 @@ class _Job:
             active, t0 = active[still], t_end
 
     def output(self, ids=None):
-        """The :class:`wnlab.engine.RunOutput` (runs ``ids`` only carry results of :meth:`advance`)."""
+        """The :class:`wnlab.engine.driver.RunOutput` (runs ``ids`` only carry results of :meth:`advance`)."""
         M, B, k = self.M, self.B, self.k
         G, BE, _, _, _, _, max_dir, loss, stop_loss, eta_out, gamma_out = self.per
         n_iter, t_stop, code = self.iper
@@ -402,7 +394,7 @@ class _Job:
 
 def run(problem, method, state, *, eta, gamma, tol, max_iter, record_every=None, space=None, progress=None,
         numpy_first=False):
-    """Same contract as :func:`wnlab.engine.run` for the runs :func:`applicable` accepts.
+    """Same contract as :func:`wnlab.engine.driver.run` for the runs :func:`applicable` accepts.
 
     ``numpy_first``: if the loop is not compiled yet (in this process or on disk), first run the
     NumPy driver for about :data:`COMPILE_SECONDS` of work, and compile only for the runs that
@@ -416,7 +408,7 @@ def run(problem, method, state, *, eta, gamma, tol, max_iter, record_every=None,
 
 
 def _numpy_first(job, problem, eta, gamma, space, progress):
-    """:func:`wnlab.engine.run` for ``t0`` steps, then the compiled loop for the runs still going."""
+    """:func:`wnlab.engine.driver.run` for ``t0`` steps, then the compiled loop for the runs still going."""
     every = job.every
     per_coord = 8e-9 if job.ints[1] == 0 and job.ints[3] == 0 else 1e-9 * problem.m
     t0 = int(COMPILE_SECONDS / (7e-5 + job.B * job.k * per_coord))

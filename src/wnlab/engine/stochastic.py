@@ -29,7 +29,7 @@ import numpy as np
 from .solve import _batch_size
 from .solve import solve as _solve_one
 from .solve import solve_batch as _solve_batch
-from .losses import SquaredLoss
+from ..problems.losses import SquaredLoss
 
 __all__ = ["batch_rows", "minibatch_grad", "MiniBatchSpace", "solve", "solve_batch"]
 
@@ -86,14 +86,14 @@ def minibatch_grad(problem, xa: np.ndarray, rows: np.ndarray, *, reduced: bool,
 
 
 class MiniBatchSpace:
-    """Wraps a :class:`wnlab.engine.ReducedSpace` or ``FullSpace``: full loss for stopping, the
+    """Wraps a :class:`wnlab.engine.driver.ReducedSpace` or ``FullSpace``: full loss for stopping, the
     mini-batch gradient of :func:`batch_rows` for the step (the engine's ``loss_grad_at`` hook)."""
 
     def __init__(self, space, batch_size: int, seeds: np.ndarray, normalize: bool = False):
         self.base, self.batch_size, self.seeds, self.normalize = space, batch_size, seeds, normalize
         self.reduced = space.name == "reduced"
         self.full_batch = batch_size == space.problem.m and not normalize
-        # a new name keeps compiled full-batch loops (wnlab._fast) from taking over mini-batch runs
+        # a new name keeps compiled full-batch loops (wnlab.engine.compiled) from taking over mini-batch runs
         self.name = space.name if self.full_batch else f"{space.name}+minibatch"
 
     def __getattr__(self, name):  # summaries, null_fraction, name, loss_grad, ...

@@ -6,7 +6,7 @@ A :class:`Loss` gives the value ``L(z, y) = sum_i l(z_i, y_i)`` and the per-row 
 ``l = log(1 + exp(-y z))``).
 
 :class:`LinearLossProblem` is a linear-model problem with such a loss. It reuses the exact
-reduction of :class:`wnlab.problem.LinearModel` (MATH.md): with ``A = U diag(s) V^T`` and a point
+reduction of :class:`wnlab.problems.linear.LinearModel` (MATH.md): with ``A = U diag(s) V^T`` and a point
 ``x = V a + beta n``, ``z = A x = U (s * a)`` and ``V^T A^T l'(z) = s * (U^T l'(z))``. So the
 engine runs GD, WN and rPGD on it unchanged, at ``O(m k)`` per run-step (``k = rank A``),
 independent of ``d``. :class:`LogisticRegression` is the logistic case, with data generators
@@ -18,7 +18,7 @@ and a positive minimum otherwise. So ``a_star``/``x_star`` are NaN and the dista
 reports (``dist``) are NaN; ``loss <= tol`` is reached only asymptotically (separable) or never
 (non-separable): pass ``tol=0, max_iter=N`` for an implicit-bias study (``docs/beyond.md``).
 
-The WN flow integrates these problems too (:func:`wnlab.flow`, :func:`wnlab.flow.integrate_wn_flow`):
+The WN flow integrates these problems too (:func:`wnlab.flow`, :func:`wnlab.theory.flow.integrate_wn_flow`):
 its right-hand side uses only ``reduced_loss_grad``, and Lemma 2.5's invariant
 ``||w_null||^2 exp(g^2/c)`` holds for every loss of ``Ax``. This module defines problems only and
 imports nothing from the flows.
@@ -32,7 +32,7 @@ from functools import cached_property
 import numpy as np
 import scipy.special
 
-from .problem import LinearModel, _check_sizes, as_generator
+from .linear import LinearModel, _check_sizes, as_generator
 
 __all__ = [
     "Loss", "SquaredLoss", "LogisticLoss", "LinearLossProblem", "LogisticRegression",
@@ -152,7 +152,7 @@ class LogisticRegression(LinearLossProblem):
 
     Examples
     --------
-    >>> import numpy as np, wnlab.losses as L
+    >>> import numpy as np, wnlab.problems.losses as L
     >>> p = L.LogisticRegression(np.array([[1.0, 0.0]]), np.array([1.0]))
     >>> float(p.loss(np.zeros(2)))  # log 2
     0.6931471805599453

@@ -25,10 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .methods import GDState, Method, WNState
+from ..methods import GDState, Method, WNState
 from .status import StabilityWarning, Status
-from .stopping import (CONVERGED, DIVERGED, MAX_ITER, STABLE_LIMIT, STALL_RTOL, STATUS_OF_CODE, STALLED,
-                       divergence_limit, on_stationary_set, stop_code)
+from .stopping import CONVERGED, DIVERGED, MAX_ITER, STABLE_LIMIT, STALL_RTOL, STATUS_OF_CODE, STALLED, divergence_limit, on_stationary_set, stop_code
 
 __all__ = ["Status", "StabilityWarning", "run", "run_phases", "ReducedSpace", "FullSpace", "RunOutput",
            "describe", "HISTORY_KEYS", "STABLE_LIMIT"]
@@ -165,7 +164,7 @@ def run(problem, method: Method, state, *, eta, gamma, tol: float, max_iter: int
     ``progress(n_finished)``.
     """
     if isinstance(method, str):
-        from .methods import get_method
+        from ..methods import get_method
 
         method = get_method(method)
     xp = _namespace(state.a)

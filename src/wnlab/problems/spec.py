@@ -22,7 +22,7 @@ def make_problem(spec: dict, base_dir="."):
     :func:`wnlab.sampling.gaussian_reduced_problem`), then rescale it if asked: ``lam_max`` sets :math:`\lambda_{max}(AA^T)`
     (``A`` times :math:`\alpha`), ``g_star`` sets :math:`\|x^*\|` (``y`` times :math:`\beta`, with
     :math:`x^* \mapsto (\beta/\alpha) x^*`)."""
-    from . import problem as P
+    from . import linear as P
 
     kind = spec["problem"]
     if spec.get("sampling") == "exact-in-law":  # the reduced form, drawn in law (wnlab.sampling)

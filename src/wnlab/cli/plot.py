@@ -46,11 +46,11 @@ def _num(text):
 
 
 def run(args) -> int:
-    from ..cli import require
+    from . import require
 
     require("matplotlib")
-    from ..plots import plot_table
-    from ..tables import read_table
+    from ..io.plots import plot_table
+    from ..io.tables import read_table
 
     rows = _filter(read_table(args.results), args.where)
     ys = [c.strip() for c in args.y.split(",") if c.strip()]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import add_problem_args, problem_from_args, vector_arg, write_json
+from .args import add_problem_args, problem_from_args, vector_arg, write_json
 
 
 def add_parser(sub) -> None:
@@ -30,9 +30,9 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from .. import theory
-    from ..flow import flow
-    from ..status import Status
+    from ..theory import statements as theory
+    from ..theory.flow import flow
+    from ..engine.status import Status
 
     problem = problem_from_args(args)
     x0, w0 = vector_arg(args.x0, "x0"), vector_arg(args.w0, "w0")

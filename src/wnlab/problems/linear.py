@@ -333,7 +333,7 @@ def _thin_svd(A):
     Dense ``A``: LAPACK's SVD of ``A`` itself (accurate to machine precision relative to
     ``s_max``). Sparse ``A``: eigendecomposition of the ``m x m`` matrix ``A A^T``, the
     only route that never forms a ``d x m`` basis; an operator ``A`` builds ``A A^T`` from
-    products (:func:`wnlab.linop.gram`).
+    products (:func:`wnlab.problems.linop.gram`).
     """
     if scipy.sparse.issparse(A) or _linop.is_operator(A):
         K = (A @ A.T).toarray() if scipy.sparse.issparse(A) else _linop.gram(A)

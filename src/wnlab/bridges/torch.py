@@ -57,7 +57,7 @@ def from_start(problem, *, x0=None, g0=None, w0=None, init: str = "wnlab"):
     Or an explicit ``g0, w0``. Returns ``(module, g0, w0)`` so the same start can go to
     :func:`wnlab.solve` as ``g0=g0, w0=w0``.
     """
-    from .problem import check_vector
+    from ..problems.linear import check_vector
     if init not in ("wnlab", "pytorch"):
         raise ValueError(f"init must be 'wnlab' or 'pytorch', got {init!r}")
     if (x0 is None) == (g0 is None or w0 is None) or (x0 is not None and (g0 is not None or w0 is not None)):
@@ -146,7 +146,7 @@ def train_torch(problem, g0: float, w0, *, eta: float, gamma: float, n_steps: in
 def wn_trajectory(problem, g0: float, w0, *, eta: float, gamma: float, n_steps: int) -> dict:
     """The same trajectory from wnlab's WN step (:class:`wnlab.methods.WN`) in ``R^d``, with no
     torch: ``{"g", "w", "loss"}`` as in :func:`train_torch`."""
-    from .methods import WN, WNState
+    from ..methods import WN, WNState
     wn = WN()
     state = WNState(np.array([float(g0)]), np.asarray(w0, dtype=np.float64)[None].copy(), np.zeros(1))
     one = np.ones(1)

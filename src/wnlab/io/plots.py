@@ -41,7 +41,7 @@ _METHOD_STYLE = {"gd": ("C0", "o", "-"), "rpgd": ("C1", "s", "-"), "wn": ("C2", 
 def method_style(value) -> dict:
     """Colour, marker, line style and label of a method (paper colours: rPGD orange, WN green); the
     label is the registered method's ``display`` name."""
-    from . import methods
+    from .. import methods
 
     color, marker, ls = _METHOD_STYLE.get(value, (None, "o", "-"))
     label = str(value)

@@ -35,9 +35,9 @@ def run(args) -> int:
     import time
 
     from .. import __version__
-    from ..problem import as_generator
-    from ..verify import VerifyConfig, format_table, run_checks, to_markdown
-    from . import write_json
+    from ..problems.linear import as_generator
+    from ..theory.verify import VerifyConfig, format_table, run_checks, to_markdown
+    from .args import write_json
 
     _check_out(args.json)
     _check_out(args.markdown)
@@ -54,7 +54,7 @@ def run(args) -> int:
     write_json(args.json, {"wnlab_version": __version__, "seed": args.seed, "elapsed_s": elapsed,
                            "n_rows": len(rows), "n_failed": n_fail, "rows": rows})
     if args.markdown:
-        from ..tables import atomic_write_text
+        from ..io.tables import atomic_write_text
 
         atomic_write_text(args.markdown, to_markdown(rows))
     return 1 if n_fail else 0

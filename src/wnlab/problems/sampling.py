@@ -23,7 +23,7 @@ say which sampling a result used. Run with
 Examples
 --------
 >>> import wnlab
->>> from wnlab.sampling import gaussian_reduced_problem, gaussian_reduced_starts
+>>> from wnlab.problems.sampling import gaussian_reduced_problem, gaussian_reduced_starts
 >>> p = gaussian_reduced_problem(20, 10**9, seed=0)
 >>> a0, beta0 = gaussian_reduced_starts(p, 4, sigma=1e-4, seed=1)   # ||x0|| ~ sigma sqrt(d) ~ 3
 >>> r = wnlab.solve_batch(p, "wn", reduced_starts=(a0, beta0), eta=0.02, c=1.0, tol=1e-10)
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from .problem import LeastSquares, LinearModel, _check_sizes, _positive, as_generator
+from .linear import LeastSquares, LinearModel, _check_sizes, _positive, as_generator
 
 __all__ = ["ReducedProblem", "gaussian_reduced_problem", "gaussian_reduced_starts", "rescale", "NoFullVectorError"]
 

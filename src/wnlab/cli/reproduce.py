@@ -33,7 +33,7 @@ def add_parser(sub) -> None:
 def _checked(main, modules):
     """Check the target's optional dependencies (plots need matplotlib) before any work."""
     def run(args):
-        from ..cli import require
+        from . import require
 
         require(*modules)
         return main(args)

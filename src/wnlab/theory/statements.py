@@ -14,7 +14,7 @@ Lemma 2.3 (stationary)     :func:`stationary_point`
 Lemma 2.4 (loss rate)      :func:`loss_rate`
 Lemma 2.5 (invariant)      :func:`invariant` (corrected, and ``form="printed"``: eq. 6)
 Theorem 2.6 I (limit)      :func:`flow_limit`, :func:`limit_details`, :func:`wn_closer_than_gd`
-Theorem 2.6 II (c = 0)     :func:`theorem26_part2` (flows: :func:`wnlab.flow.flow_two_phase`)
+Theorem 2.6 II (c = 0)     :func:`theorem26_part2` (flows: :func:`wnlab.theory.flow.flow_two_phase`)
 GD's limit                 :func:`gd_limit`
 Theorem 2.7 (time)         :func:`convergence_time_bounds`
 Theorem 3.2 (A A^T = I)    :func:`theorem32`, :func:`theorem32_t1_exact`
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .problem import check_vector
+from ..problems.linear import check_vector
 
 __all__ = [
     "invariant", "flow_limit", "limit_details", "LimitDetails", "gd_limit", "wn_closer_than_gd", "theorem26_part2",
@@ -271,7 +271,7 @@ def theorem26_part2(problem, g0) -> dict:
     ``A``; if ``A A^T = I`` to ``w* sign(g0)`` itself. Restarting with any ``c > 0`` from there has
     ``w_null = 0``, so by eq. (7) the limit is ``x*``. Returns ``{"w_c0": w* (or None when
     ``A A^T != I``: only "in the row space" is predicted), "x_limit": x*, "applies": 0 < |g0| < g*}``.
-    The flows themselves: :func:`wnlab.flow.flow_two_phase`.
+    The flows themselves: :func:`wnlab.theory.flow.flow_two_phase`.
     """
     g0 = check_scale("g0", g0)
     K = problem.s ** 2
@@ -309,7 +309,7 @@ def stationary_point(problem, g, w, *, rtol: float = 1e-10) -> StationaryPoint:
 
     This classifies the gradient of ``f`` at any point. Whether a *run* sits on ``S`` and cannot
     move (``g = 0`` relative to ``g*``, ``df/dg = 0`` or a zero step on ``g``) is the narrower stall
-    rule of the discrete drivers and the flows, :func:`wnlab.stopping.on_stationary_set`.
+    rule of the discrete drivers and the flows, :func:`wnlab.engine.stopping.on_stationary_set`.
     """
     g = check_scale("g", g)
     w = unit_direction(problem, w, "w")

@@ -7,12 +7,12 @@ from functools import cached_property
 
 import numpy as np
 
-from . import _fast
-from . import engine as _engine
-from .engine import FullSpace, ReducedSpace, Status
-from .methods import Method, Then, get_method, names
-from .params import DEFAULT_MAX_ITER, DEFAULT_TOL, check
-from .problem import check_vector
+from . import compiled as _fast
+from . import driver as _engine
+from .driver import FullSpace, ReducedSpace, Status
+from ..methods import Method, Then, get_method, names
+from ..params import DEFAULT_MAX_ITER, DEFAULT_TOL, check
+from ..problems.linear import check_vector
 from .schedules import Constant, Ratio, as_schedule
 
 __all__ = ["solve", "solve_batch", "check_run", "Result", "BatchResult", "ALL_METHODS", "DEFAULT_MAX_ITER"]
@@ -245,7 +245,7 @@ def solve_batch(problem, method, *, x0s=None, g0s=None, w0s=None, eta, gamma=Non
 
     Parameters
     ----------
-    problem : LeastSquares (or any :class:`wnlab.problem.LinearModel`)
+    problem : LeastSquares (or any :class:`wnlab.problems.linear.LinearModel`)
     method : str or Method
         A registered name (:func:`wnlab.methods.names`: ``"gd"``, ``"wn"``, ``"rpgd"``,
         ``"rpgd-then-gd"`` and any you register) or a :class:`wnlab.methods.Method` object.
@@ -262,7 +262,7 @@ def solve_batch(problem, method, *, x0s=None, g0s=None, w0s=None, eta, gamma=Non
         ``d``-dimensional reference).
     record_every : record history every this many steps (and at each run's last step).
     progress : callable ``progress(n_finished_now)``, for progress bars.
-    backend : ``"auto"`` (default: the compiled loop of :mod:`wnlab._fast` when Numba is
+    backend : ``"auto"`` (default: the compiled loop of :mod:`wnlab.engine.compiled` when Numba is
         installed and the run qualifies, else NumPy), ``"numpy"`` (the batched NumPy driver, the
         reference), ``"numba"``, or ``"torch"`` (the same driver on float64 PyTorch tensors, on
         CUDA when available; least squares, reduced engine, no history).
@@ -326,7 +326,7 @@ def solve_batch(problem, method, *, x0s=None, g0s=None, w0s=None, eta, gamma=Non
         if engine == "full":
             return xa
         if null is None:
-            from .sampling import EXACT_IN_LAW_NOTE, NoFullVectorError
+            from ..problems.sampling import EXACT_IN_LAW_NOTE, NoFullVectorError
             raise NoFullVectorError(f"these runs were started from reduced coordinates ({EXACT_IN_LAW_NOTE}); "
                                     "no full d-vector exists: use the summaries (loss, x_norm, dist, x_null_norm, g)")
         with np.errstate(invalid="ignore", divide="ignore"):

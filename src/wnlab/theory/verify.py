@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import theory
+from . import statements as theory
 from .flow import flow, flow_two_phase
-from .problem import as_generator, gaussian_problem, orthonormal_problem, paper_example
-from .status import Status
+from ..problems.linear import as_generator, gaussian_problem, orthonormal_problem, paper_example
+from ..engine.status import Status
 from .verify_rows import FIELDS, REFERENCES, is_number, row
 
 __all__ = ["CHECKS", "run_checks", "to_markdown", "format_table", "VerifyConfig", "row", "FIELDS", "REFERENCES"]
@@ -47,7 +47,7 @@ def sparse_problem(m, d, *, seed, density=0.2):
     exercises the sparse factorisation path of :class:`~wnlab.LeastSquares`."""
     import scipy.sparse
 
-    from .problem import LeastSquares
+    from ..problems.linear import LeastSquares
 
     rng = as_generator(seed)
     A = scipy.sparse.random(m, d, density=density, random_state=rng,
@@ -176,7 +176,7 @@ def check_closer(cfg):
 # -- Lemma 2.3 -----------------------------------------------------------------------------------
 
 def check_stationary(cfg):
-    from .solve import solve
+    from ..engine.solve import solve
 
     rows = []
     P = paper_example()
@@ -246,7 +246,7 @@ def check_rate(cfg):
 def lemma22_gaps(problem, g0, w0, c, T=1.0, etas=(0.04, 0.02, 0.01, 0.005), methods=("wn", "rpgd")):
     """``||x_k - x(T)||`` for discrete WN/rPGD with ``gamma = c eta`` after ``k = T/eta`` steps,
     against the flow at time ``T``; returns ``{method: (gaps, slope)}`` with the log-log slope."""
-    from .solve import solve
+    from ..engine.solve import solve
 
     ref = flow(problem, g0=g0, w0=w0, c=c, rtol=1e-12, atol=1e-15, tol=0.0, t_max=T)
     out = {}
@@ -335,8 +335,8 @@ def _first_below(values, level):
 
 
 def check_thm32(cfg):
-    from .schedules import TwoStage
-    from .solve import solve
+    from ..engine.schedules import TwoStage
+    from ..engine.solve import solve
 
     rows = []
     P = orthonormal_problem(4, 12, seed=cfg.seed + 2)
@@ -385,7 +385,7 @@ def check_thm32(cfg):
 # -- Proposition 3.3 -------------------------------------------------------------------------------
 
 def check_prop33(cfg):
-    from .solve import solve
+    from ..engine.solve import solve
 
     rows = []
     rng = as_generator(cfg.seed + 9)
@@ -406,8 +406,8 @@ def check_prop33(cfg):
 def check_reduction(cfg):
     """Every registered method (:func:`wnlab.methods.names`): the exact reduction (``O(m)`` per step)
     against the plain ``d``-dimensional run from the same start, step for step."""
-    from . import methods
-    from .solve import solve
+    from .. import methods
+    from ..engine.solve import solve
 
     P = gaussian_problem(12, 60, seed=cfg.seed)
     x0 = np.random.default_rng(cfg.seed + 7).normal(scale=0.2, size=P.d)

@@ -1,6 +1,6 @@
 r"""PyTorch as an array backend (``solve_batch(..., backend="torch")``).
 
-There is no separate torch loop: :func:`wnlab.engine.run` is written against an array namespace
+There is no separate torch loop: :func:`wnlab.engine.driver.run` is written against an array namespace
 and runs on float64 tensors, on CUDA when available, else on the CPU; the methods' steps use only
 operators and ``.sum(-1)``. So ``n_iter`` and ``status`` equal the NumPy driver's and the numbers
 agree to rounding (tested to 1e-10). Per step only a "did anything stop?" flag crosses to the

@@ -20,7 +20,7 @@ def add_problem_args(parser) -> None:
 
 
 def problem_from_args(args):
-    from .. import problem as P
+    from ..problems import linear as P
 
     if args.problem and args.A:
         raise ValueError("pass either --A/--y or --problem, not both")
@@ -41,7 +41,7 @@ def vector_arg(text: str | None, name: str):
         return None
     path = Path(text)
     if path.suffix.lower() in (".npy", ".npz", ".csv", ".txt"):
-        from ..problem import _read_array
+        from ..problems.linear import _read_array
 
         if not path.is_file():
             raise ValueError(f"cannot read {path} for --{name}: no such file")
@@ -63,7 +63,7 @@ def step_arg(text: str):
 def write_json(path: str | None, payload: dict) -> None:
     if path is None:
         return
-    from ..tables import write_json as _write
+    from ..io.tables import write_json as _write
 
     out = Path(path)
     if out.parent and not out.parent.exists():

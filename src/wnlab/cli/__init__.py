@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from . import __version__
+from .. import __version__
 
 #: sub-command name -> module in wnlab.commands (order = order in ``wnlab --help``)
 COMMANDS = ["solve", "flow", "verify", "reproduce", "sweep", "plot"]
@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
-        importlib.import_module(f"wnlab.commands.{name.replace('-', '_')}").add_parser(sub)
+        importlib.import_module(f"wnlab.cli.{name.replace('-', '_')}").add_parser(sub)
     return parser
 
 

@@ -25,16 +25,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import stopping, theory
-from .problem import _positive, check_vector
-from .status import Status
+from ..engine import stopping
+from . import statements as theory
+from ..problems.linear import _positive, check_vector
+from ..engine.status import Status
 
 __all__ = ["flow", "FlowResult", "FlowBatch", "flow_two_phase", "integrate_wn_flow", "wn_flow_rhs",
            "FLOW_METHODS"]
 
 FLOW_METHODS = ("wn", "gd")
 SOLVERS = ("DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA")
-#: Lemma 2.3's stall rule is :func:`wnlab.stopping.on_stationary_set`, the discrete drivers' rule.
+#: Lemma 2.3's stall rule is :func:`wnlab.engine.stopping.on_stationary_set`, the discrete drivers' rule.
 #: A start within ``START_RTOL`` of S (the drivers' threshold) is not integrated; an integration
 #: that ends at ``t_max`` within the looser ``STALL_RTOL`` of S has converged to S (Theorem 2.6 case b)
 START_RTOL = stopping.STALL_RTOL
@@ -384,7 +385,7 @@ def _loss(problem, method, y):
 
 
 def _on_spurious_set(problem, y, c, rtol) -> bool:
-    """Whether the WN state ``y = (g, a, beta)`` cannot move: :func:`wnlab.stopping.on_stationary_set`
+    """Whether the WN state ``y = (g, a, beta)`` cannot move: :func:`wnlab.engine.stopping.on_stationary_set`
     (``g = 0`` relative to ``g*``, and ``df/dg = 0`` relative to ``max(||grad L||, ||grad L(0)||)``
     or ``c = 0``) with the tolerance ``rtol``."""
     g, a = float(y[0]), y[1:-1]

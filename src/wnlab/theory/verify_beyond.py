@@ -20,10 +20,10 @@ import warnings
 
 import numpy as np
 
-from .engine import StabilityWarning
+from ..engine.driver import StabilityWarning
 from .flow import integrate_wn_flow
-from .losses import max_margin_direction, separable_problem
-from .problem import as_generator
+from ..problems.losses import max_margin_direction, separable_problem
+from ..problems.linear import as_generator
 from .verify_rows import row
 
 __all__ = ["check_logistic_invariant", "check_separable_growth", "check_max_margin", "beyond_rows"]
@@ -78,7 +78,7 @@ def check_max_margin(seed: int = 0, checkpoints=(10, 100, 1000, 10000), m: int =
     ``1/log t``). WN: ``eta = 1/lambda_max``, ``c = 1``, from a small random start ``g0 = 0.1``.
     Passes when the gap decreases over the checkpoints and ends below half its first value.
     """
-    from .solve import solve
+    from ..engine.solve import solve
     p = separable_problem(m, d, seed=seed)
     u = max_margin_direction(p.A, p.y)
     eta = 1.0 / p.lam_max
