@@ -177,3 +177,17 @@ def test_a_plugin_that_is_missing_is_refused_before_any_work(tmp_path):
            "grid": {"method": "gd", "problem": "gaussian", "m": 5, "d": 30, "init_std": 0.1, "eta": 0.05}}
     with pytest.raises(ValueError, match="cannot load plugin .*no_such_file.py"):
         sweep.plan(cfg, base_dir=tmp_path)
+
+
+def test_registering_a_method_leaves_other_sweeps_run_ids_alone():
+    from wnlab import sweep
+
+    cfg = {"grid": {"method": ["gd", "wn"], "problem": "gaussian", "m": 5, "d": 30, "init_std": 0.1, "eta": 0.05,
+                    "c": 1.0}}
+    before = sweep.plan(cfg).run_ids
+    assert all("momentum" not in run for run in sweep.plan(cfg).runs)  # heavy-ball's, registered above
+    methods.register(heavy_ball.HeavyBall, name="heavy-ball-twin")
+    try:
+        assert sweep.plan(cfg).run_ids == before
+    finally:
+        methods.base._REGISTRY.pop("heavy-ball-twin")

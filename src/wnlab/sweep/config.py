@@ -211,7 +211,8 @@ def plan(config: dict, *, base_dir=".") -> Plan:
         run = {k: None for k in (*GRID_PARAMS, *hyper)}
         run.update(point)
         for k in (*_unused_by_method(run["method"], hyper), *_UNUSED[run["problem"]]):
-            run[k] = None
+            if k in run:  # (never add a key: run ids must not depend on what else is registered)
+                run[k] = None
         if run["seed"] is None:
             run["seed"] = 0
         check_run(run, base_dir)
