@@ -1,4 +1,4 @@
-"""The ``wnlab`` command. Each sub-command lives in :mod:`wnlab.commands` as a module with
+"""The ``wnlab`` command. Each sub-command is a module of this package with
 ``add_parser(subparsers)``; heavy imports happen inside the command, never at start-up.
 
 Bad input exits with code 2 and one line on stderr that says what to fix.
@@ -12,7 +12,7 @@ import sys
 
 from .. import __version__
 
-#: sub-command name -> module in wnlab.commands (order = order in ``wnlab --help``)
+#: sub-command name -> module in wnlab.cli (order = order in ``wnlab --help``)
 COMMANDS = ["solve", "flow", "verify", "reproduce", "sweep", "plot"]
 
 
