@@ -411,7 +411,7 @@ def check_reduction(cfg):
 
     P = gaussian_problem(12, 60, seed=cfg.seed)
     x0 = np.random.default_rng(cfg.seed + 7).normal(scale=0.2, size=P.d)
-    eta = 0.5 / P.lam_max
+    eta = 0.5 / (P.lam_max * max(1.0, P.g_star ** 2, float(x0 @ x0)))  # stable: eta g^2 lambda_max < 2
     rows = []
     for name in methods.names():
         m = methods.example(name)
