@@ -335,7 +335,7 @@ def cold_warm(extra_args: list[str], pairs: int, time_imports: bool = True) -> d
         t_import = None
         if time_imports:  # the interpreter + imports alone, for scale
             t = time.perf_counter()
-            subprocess.run([sys.executable, "-c", "import wnlab, wnlab.experiments.figure1, wnlab.plots, matplotlib.figure"],
+            subprocess.run([sys.executable, "-c", "import wnlab, wnlab.experiments.figure1, wnlab.io.plots, matplotlib.figure"],
                            env=env, check=True)
             t_import = time.perf_counter() - t
     cold = min(r["wall_s"] for r in runs if r["run"] == "cold")

@@ -299,9 +299,11 @@ def describe_all(codes, t_stop, info, method, max_iter, tol):
     """Statuses (object array) and messages (built when read: :class:`Messages`) of a batch from its
     stop codes, the steps ``t_stop`` at which the runs stopped and ``info`` rows ``(loss, g, eta,
     gamma)`` there."""
-    status = np.empty(len(codes), dtype=object)
-    status[:] = [STATUS_OF_CODE.get(int(c), Status.MAX_ITER) for c in codes]
+    status = _STATUS_BY_CODE[np.asarray(codes, dtype=np.int64)]  # (code -1, never left after a run: max_iter)
     return status, Messages(codes, t_stop, info, method, max_iter, tol)
+
+
+_STATUS_BY_CODE = np.array([STATUS_OF_CODE[c] for c in range(4)] + [Status.MAX_ITER], dtype=object)
 
 
 class Messages:

@@ -12,7 +12,7 @@ from . import driver as _engine
 from .driver import FullSpace, ReducedSpace, Status
 from ..methods import Method, Then, get_method, names
 from ..params import DEFAULT_MAX_ITER, DEFAULT_TOL, check
-from ..problems.linear import check_vector
+from ..problems.linear import check_nonzero, check_vector
 from .schedules import Constant, Ratio, as_schedule
 
 __all__ = ["solve", "solve_batch", "check_run", "Result", "BatchResult", "ALL_METHODS", "DEFAULT_MAX_ITER"]
@@ -139,8 +139,11 @@ class BatchResult:
 # -- input handling -----------------------------------------------------------
 
 def _starts(problem, method: Method, B, x0s, g0s, w0s):
-    """Validate the starts; return ``(z, g0)``: the vectors to reduce (``x0`` for a method that
-    starts from a point, ``w0`` otherwise, shape ``(B, d)``) and the scales (``None`` for the former)."""
+    """Validate the starts; return ``(z, g0, z2)``: the vectors to reduce (shape ``(B, d)``), the
+    scales (``None`` for a method that starts from a point) and ``||z||^2`` when it is known.
+
+    A method with a scale started from ``x0`` gets ``z = x0`` (not ``x0/||x0||``: the reduced
+    coordinates are divided by ``g0 = ||x0||`` instead, which saves a pass over ``B x d``)."""
     d = problem.d
     from_point = method.parametrization == "x"
     if x0s is not None and (g0s is not None or w0s is not None):
@@ -152,22 +155,24 @@ def _starts(problem, method: Method, B, x0s, g0s, w0s):
             raise ValueError(f"method {method.name!r} needs a start: pass x0 (nonzero) or g0 and w0")
         x0s = np.zeros((B, d))
     if x0s is not None:
-        x0s = check_vector("x0", x0s, (B, d), nonzero=not from_point)
+        x0s = check_vector("x0", x0s, (B, d))
         if from_point:
-            return x0s, None
-        g0 = np.linalg.norm(x0s, axis=1)
-        return x0s / g0[:, None], g0
+            return x0s, None, None
+        z2 = np.einsum("ij,ij->i", x0s, x0s)
+        g0 = np.sqrt(z2)
+        check_nonzero("x0", g0)
+        return x0s, g0, z2
     w0s = check_vector("w0", w0s, (B, d), nonzero=True)
     g0 = check_vector("g0", np.broadcast_to(np.asarray(g0s, dtype=np.float64), (B,)), (B,))
     if from_point:
-        return g0[:, None] * w0s / np.linalg.norm(w0s, axis=1, keepdims=True), None
+        return g0[:, None] * w0s / np.linalg.norm(w0s, axis=1, keepdims=True), None, None
     if method.unit_direction:
         norms = np.linalg.norm(w0s, axis=1)
         if np.any(np.abs(norms - 1) > 1e-12):
             raise ValueError(f"{method.name} needs a unit-norm w0, got ||w0|| = "
                              f"{norms[np.argmax(np.abs(norms - 1))]:.6g}; pass w0 / ||w0|| (see the unit-norm "
                              "w0 of rPGD, Algorithm 2)")
-    return w0s, np.array(g0, dtype=np.float64)
+    return w0s, np.array(g0, dtype=np.float64), None
 
 
 def _schedules(problem, method: Method, B, max_iter, eta, gamma, c, per_run):
@@ -292,7 +297,7 @@ def solve_batch(problem, method, *, x0s=None, g0s=None, w0s=None, eta, gamma=Non
         B = len(a)
     else:
         B = _batch_size(x0s, g0s, w0s)
-        z, g0 = _starts(problem, method, B, x0s, g0s, w0s)
+        z, g0, z2 = _starts(problem, method, B, x0s, g0s, w0s)
     eta_s, gamma_s, phase_steps = _schedules(problem, method, B, max_iter, eta, gamma, c, _per_run)
     if eta_s.depends_on_g and g0 is not None and np.any(g0 == 0):
         raise ValueError(f"eta = {eta!r} is infinite at g0 = 0; start with g0 != 0")
@@ -308,11 +313,16 @@ def solve_batch(problem, method, *, x0s=None, g0s=None, w0s=None, eta, gamma=Non
         # the null parts (B x d) are formed only if the full x is asked for (BatchResult.x)
         # (a copy if z is the caller's array, which may change later)
         fresh = not any(v is not None and np.may_share_memory(z, v) for v in (x0s, w0s))
-        a, null = problem.reduced_coords(z), z if fresh else np.array(z, copy=True)
-        beta = problem.null_norm(z, a)
-        a0 = a.copy()
+        null = z if fresh else np.array(z, copy=True)
+        a0 = problem.reduced_coords(z)
+        beta0 = problem.null_norm(z, a0, z2)
+        if z2 is not None:  # z = x0: the direction w0 = x0/g0, in reduced coordinates
+            a, beta = a0 / g0[:, None], beta0 / g0
+        else:
+            a, beta = a0.copy(), beta0.copy()
     else:
-        a, null, beta = z.copy(), None, np.zeros(B)
+        a, null = (z / g0[:, None] if z2 is not None else z.copy()), None
+        beta = np.zeros(B)
     state = method.init(g0, a, beta)
 
     def drive(m, st, eta_k, gamma_k, budget, prog):
@@ -330,7 +340,7 @@ def solve_batch(problem, method, *, x0s=None, g0s=None, w0s=None, eta, gamma=Non
             raise NoFullVectorError(f"these runs were started from reduced coordinates ({EXACT_IN_LAW_NOTE}); "
                                     "no full d-vector exists: use the summaries (loss, x_norm, dist, x_null_norm, g)")
         with np.errstate(invalid="ignore", divide="ignore"):
-            coef = np.where(beta > 0, xb / np.where(beta > 0, beta, 1.0), 0.0)
+            coef = np.where(beta0 > 0, xb / np.where(beta0 > 0, beta0, 1.0), 0.0)
         x, z_null = problem.from_reduced(xa), problem.from_reduced(a0)
         np.subtract(null, z_null, out=z_null)  # the starts' null parts, in place (peak memory)
         z_null *= coef[:, None]

@@ -65,11 +65,15 @@ def check_vector(name: str, v, shape: tuple, *, nonzero: bool = False) -> np.nda
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf; pass finite values")
     if nonzero:
-        norms = np.linalg.norm(arr.reshape(-1, shape[-1]), axis=-1)
-        if np.any(norms == 0):
-            which = "" if norms.size == 1 else f" (rows {np.flatnonzero(norms == 0)[:5].tolist()})"
-            raise ValueError(f"{name} = 0{which} has no direction; pass a nonzero vector")
+        check_nonzero(name, np.linalg.norm(arr.reshape(-1, shape[-1]), axis=-1))
     return arr
+
+
+def check_nonzero(name: str, norms: np.ndarray) -> None:
+    """Refuse zero vectors, given their norms (one per row)."""
+    if np.any(norms == 0):
+        which = "" if norms.size == 1 else f" (rows {np.flatnonzero(norms == 0)[:5].tolist()})"
+        raise ValueError(f"{name} = 0{which} has no direction; pass a nonzero vector")
 
 
 @dataclass(frozen=True, eq=False)
@@ -178,13 +182,14 @@ class LinearModel:
         """``a = V^T z = diag(1/s) U^T A z`` (one product with ``A``)."""
         return (self.matvec(z) @ self.U) / self.s
 
-    def null_norm(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
-        """``||z_null||`` of a batch ``z`` (``(B, d)``) with reduced coordinates ``a``.
+    def null_norm(self, z: np.ndarray, a: np.ndarray, z2: np.ndarray | None = None) -> np.ndarray:
+        """``||z_null||`` of a batch ``z`` (``(B, d)``) with reduced coordinates ``a`` (and, if known,
+        ``z2 = ||z||^2`` per row).
 
         ``||z_null||^2 = ||z||^2 - ||a||^2`` costs no product with ``A`` and is accurate to a few
         ulps where the null part holds at least half of ``||z||^2``; the other rows are computed
         from ``z - V a`` (no cancellation)."""
-        z2 = np.einsum("ij,ij->i", z, z)
+        z2 = np.einsum("ij,ij->i", z, z) if z2 is None else z2
         n2 = z2 - np.einsum("ij,ij->i", a, a)
         out = np.sqrt(np.clip(n2, 0.0, None))
         exact = n2 < 0.5 * z2

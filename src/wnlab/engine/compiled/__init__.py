@@ -281,9 +281,9 @@ def _signature(args):
 def _ready(args) -> bool:
     """Is the loop compiled for these argument types, in this process or in the disk cache?"""
     disp = _load().advance
-    sig = _signature(args)
-    if sig in disp.overloads:
+    if disp.overloads:  # compiled in this process (one signature serves every workload): no typing cost
         return True
+    sig = _signature(args)
     try:
         cached = disp._cache.load_overload(sig, disp.targetctx) is not None
     except Exception:  # an unreadable cache: compile
@@ -294,6 +294,8 @@ def _ready(args) -> bool:
 
 
 def _compile(args):
+    if _load().advance.overloads:
+        return
     if not _ready(args):
         print("wnlab: compiling the fast loop (once per install, a few seconds)", file=sys.stderr, flush=True)
     _load().advance.compile(_signature(args))
@@ -363,7 +365,7 @@ class _Job:
             if not compiled:
                 _compile(args)
                 compiled = True
-            n_chunks = 1 if n_threads == 1 else min(-(-active.size // K.LANES), 4 * n_threads)
+            n_chunks = 1 if n_threads == 1 else min(-(-active.size // K.LANES), 2 * n_threads)
             edges = np.linspace(0, active.size, n_chunks + 1).astype(int)
 
             def chunk(bounds, args=args):
