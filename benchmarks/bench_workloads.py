@@ -273,7 +273,19 @@ def workload_classes(preset: str, B: int, steps: int, budget_s: float) -> dict:
          lambda n, kw: ls(logistic, "wn", eta=eta, c=1.0, **kw)),
         ("mini-batch, batch_size=m (full batch)", "wnlab.stochastic.solve_batch: the mini-batch row's own baseline",
          lambda n, kw: sb(p, "wn", eta=eta, c=1.0, batch_size=p.m, seeds=np.arange(n), **kw)),
+        ("mini-batch, callable + history", "",
+         lambda n, kw: sb(p, "wn", eta=lambda t: eta, c=1.0, batch_size=bs, seeds=np.arange(n), record_every=10, **kw)),
+        ("mini-batch, backend='numpy'", "",
+         lambda n, kw: sb(p, "wn", eta=eta, c=1.0, batch_size=bs, seeds=np.arange(n), backend="numpy", **kw)),
+        ("logistic, callable + history", "", lambda n, kw: ls(logistic, "wn", eta=lambda t: eta, c=1.0, record_every=10,
+                                                              **kw)),
+        ("logistic, backend='numpy'", "", lambda n, kw: ls(logistic, "wn", eta=eta, c=1.0, backend="numpy", **kw)),
     ]
+    #: rows whose per-step work differs from least squares at full batch, against their own constant row
+    own = {"mini-batch, callable + history": f"mini-batch (batch_size={bs})",
+           "mini-batch, backend='numpy'": f"mini-batch (batch_size={bs})",
+           "logistic, callable + history": "logistic loss, constant",
+           "logistic, backend='numpy'": "logistic loss, constant"}
     full, small = dict(x0s=x0, tol=0.0, max_iter=steps), dict(x0s=x0[:2], tol=0.0, max_iter=steps)
     rows, results = [], {}
     for name, note, fn in cases:
@@ -301,6 +313,10 @@ def workload_classes(preset: str, B: int, steps: int, budget_s: float) -> dict:
              for k in ("constant, backend='numpy'", "history (record_every=10)", "Sequence(np.full(steps, 0.005))",
                        "callable eta=lambda t: 0.005", "mini-batch, batch_size=m (full batch)")}
     by_name = {r["class"]: r for r in rows}
+    for r in rows:
+        if r["class"] in own:
+            r["ratio_vs_own_constant"] = r["run_steps_per_s"] / by_name[own[r["class"]]]["run_steps_per_s"]
+            r["note"] = f"{r['ratio_vs_own_constant']:.3f}x of '{own[r['class']]}'"
     return {"B": B, "steps": steps, "m": p.m, "d": p.d, "eta": eta, "c": 1.0, "tol": 0.0,
             "starts": "x0 ~ N(0, 0.05^2 I_d), d-vectors", "rows": rows,
             "max_abs_diff_x_norm_vs_constant (same step sizes)": agree,
