@@ -101,7 +101,8 @@ def naive_torch(A, y, method, x0, eta, gamma, tol, max_iter):
         lin.weight.copy_(torch.tensor(x0)[None])
     if method == "gd":
         opt = torch.optim.SGD(lin.parameters(), lr=eta)
-    else:  # Algorithm 1 needs a unit-norm direction at the start (MATH.md); rPGD: same cost per step
+    else:  # Algorithm 1 needs a unit-norm direction at the start (docs/math.md, "Problem and methods");
+        # rPGD: same cost per step
         lin = weight_norm(lin)
         par = lin.parametrizations.weight
         with torch.no_grad():

@@ -79,7 +79,7 @@ def test_invariant_is_conserved_and_printed_form_is_not(c):
 
 def test_worked_example_matches_math_md():
     P = wnlab.paper_example()
-    # independent reference values (MATH.md, not produced by this code)
+    # independent reference values (docs/math.md, "Worked example"; not produced by this code)
     for g0, x2 in [(0.1, 0.594304), (0.5, 0.662046), (0.9, 0.835784), (1.5, 1.307813)]:
         r = wnlab.flow(P, g0=g0, w0=[0.0, 1.0], c=1.0, **TIGHT)
         assert r.converged

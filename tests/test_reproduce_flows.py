@@ -26,7 +26,7 @@ def test_example_tiny_outputs_and_numbers(tmp_path):
     rows = _read_csv(tmp_path / "example.csv")
     assert [float(r["g0"]) for r in rows] == [0.1, 1.5]
     P = wnlab.paper_example()
-    reference = {0.1: 0.594304, 1.5: 1.307813}  # MATH.md
+    reference = {0.1: 0.594304, 1.5: 1.307813}  # docs/math.md, "Worked example"
     for r in rows:
         g0 = float(r["g0"])
         # exact limit vs an independent integration of the flow

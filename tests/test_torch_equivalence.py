@@ -50,7 +50,8 @@ def test_wn_equals_pytorch_weight_norm(init, engine, seed):
 
 
 def test_the_two_inits_give_different_runs():
-    """MATH.md: PyTorch's init (||w0|| = ||x0||) is a different run from Algorithm 1's (||w0|| = 1)."""
+    """PyTorch's init (||w0|| = ||x0||) is a different run from Algorithm 1's (||w0|| = 1)
+    (docs/math.md, "Problem and methods")."""
     p = wnlab.gaussian_problem(5, 12, seed=3)
     x0 = 2.0 * np.random.default_rng(3).standard_normal(12)
     g0 = float(np.linalg.norm(x0))

@@ -73,7 +73,7 @@ def test_flow_command(tmp_path, capsys):
                  "--out", str(out)]) == 0
     data = json.loads(out.read_text())
     assert data["status"] == "converged"
-    assert data["x"] == pytest.approx([1.0, 0.594304], abs=1e-6)  # MATH.md
+    assert data["x"] == pytest.approx([1.0, 0.594304], abs=1e-6)  # docs/math.md, "Worked example"
     assert data["gap_to_exact_limit"] < 1e-7
     assert main(["flow", "--problem", "paper", "--g0", "0", "--w0", "0,1", "--c", "1"]) == 1
     assert "not a minimum" in capsys.readouterr().out

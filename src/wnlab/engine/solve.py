@@ -36,7 +36,7 @@ class Result:
         ``||x_null||``, ``||w_null||/||w||`` at the end.
     stability_ratio : the largest ``eta g^2 curvature/||w||^2`` over the run (``eta curvature``
         for GD), with ``curvature = lambda_max(A A^T)`` for least squares (a quarter of it for
-        logistic loss); above 2 the dynamics amplify rounding (MATH.md, "Stability").
+        logistic loss); above 2 the dynamics amplify rounding (docs/math.md, "Stability").
     history : dict of arrays ``t, loss, g, w_null_norm, x_norm, dist, x_null_norm`` or ``None``.
     """
 

@@ -6,8 +6,9 @@ loss ``L(Ax, y) = sum_j l(a_j^T x, y_j)``:
 
     grad_S = (m / |S|) sum_{j in S} l'(a_j^T x, y_j) a_j.
 
-It lies in the row space of ``A``, so the exact reduction still holds (MATH.md): in reduced
-coordinates, with ``z_S = U_S (s * a)`` (``U_S`` the rows ``S`` of ``U``),
+It lies in the row space of ``A``, so the exact reduction still holds (docs/math.md,
+"Exact reduction"): in reduced coordinates, with ``z_S = U_S (s * a)`` (``U_S`` the rows ``S``
+of ``U``),
 ``V^T grad_S = (m/|S|) s * (U_S^T l'(z_S, y_S))``; for the squared loss
 ``l'(z_S) = e_S = U_S (s * a) - y_S``. A step costs ``O(|S| k)`` per run, independent of ``d``.
 

@@ -6,7 +6,7 @@ r"""The worked example of Section 2: the paper's formula, the exact limit, the f
 * ``paper``: the paper's :math:`\exp((g_0^2 - 1)/2)` (eq. 7 with ``g*`` where the flow's own limit
   ``g_inf`` belongs: an approximation);
 * ``exact``: :func:`wnlab.theory.flow_limit`, :math:`g_\infty e^{(g_0^2 - g_\infty^2)/2}` with
-  ``g_inf^2`` the root of the scalar equation of MATH.md;
+  ``g_inf^2`` the root of the scalar equation of docs/math.md, "Limit of the WN flow (Theorem 2.6)";
 * ``flow``: the WN flow integrated with DOP853 (:func:`wnlab.flow`);
 * ``wn``, ``rpgd``: the discrete methods with ``gamma = c eta`` at a small ``eta`` (Lemma 2.2:
   ``O(eta)`` from the flow);
@@ -127,7 +127,8 @@ def run(config: Config, out_dir) -> dict:
     return write_metadata(out, "example", config, time.perf_counter() - start, {
         "files": [str(out / "example.csv"), str(out / "example.md"), *files], "table_markdown": md,
         "note": ("The paper's formula replaces the flow's limit g_inf by g* = 1 in eq. (7); the exact limit "
-                 "solves s = ||x*||^2 + s ||w0_null||^2 exp((g0^2 - s)/c) for s = g_inf^2 (MATH.md). "
+                 "solves s = ||x*||^2 + s ||w0_null||^2 exp((g0^2 - s)/c) for s = g_inf^2 "
+                 "(docs/math.md, 'Limit of the WN flow (Theorem 2.6)'). "
                  "With w0 = [0, 1] and c = 1, GD from x0 = [0, g0] ends at [1, g0]: WN's limit is closer "
                  "to x* than GD's only for larger g0 (the paper compares with [1, 1])."),
     })

@@ -4,7 +4,7 @@ All input validation of wnlab lives here: a :class:`LeastSquares` that exists is
 valid problem (finite, ``m < d``, full row rank, ``y != 0``), and every function
 that takes a start (``x0`` or ``(g0, w0)``) checks it with :func:`check_vector`.
 
-The problem also owns the exact reduction of MATH.md: with the thin SVD
+The problem also owns the exact reduction (docs/math.md, "Exact reduction"): with the thin SVD
 ``A = U diag(s) V^T`` and ``b = U^T y``, any ``z`` is ``V a + beta * n`` with ``n``
 a unit vector of the null space of ``A``.  ``V`` is never formed: ``a = V^T z =
 diag(1/s) U^T A z`` and ``V a = A^T U diag(1/s) a`` need one product with ``A``

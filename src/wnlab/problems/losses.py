@@ -6,7 +6,8 @@ A :class:`Loss` gives the value ``L(z, y) = sum_i l(z_i, y_i)`` and the per-row 
 ``l = log(1 + exp(-y z))``).
 
 :class:`LinearLossProblem` is a linear-model problem with such a loss. It reuses the exact
-reduction of :class:`wnlab.problems.linear.LinearModel` (MATH.md): with ``A = U diag(s) V^T`` and a point
+reduction of :class:`wnlab.problems.linear.LinearModel` (docs/math.md, "Exact reduction"): with
+``A = U diag(s) V^T`` and a point
 ``x = V a + beta n``, ``z = A x = U (s * a)`` and ``V^T A^T l'(z) = s * (U^T l'(z))``. So the
 engine runs GD, WN and rPGD on it unchanged, at ``O(m k)`` per run-step (``k = rank A``),
 independent of ``d``. :class:`LogisticRegression` is the logistic case, with data generators

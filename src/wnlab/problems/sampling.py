@@ -1,7 +1,7 @@
 r"""Exact-in-law sampling at any ``d``: Gaussian problems and Gaussian starts in reduced form.
 
 The Gaussian law is rotation invariant, so a random experiment never needs ``d`` numbers
-(MATH.md, "Exact sampling at any d"):
+(docs/math.md, "Exact sampling at any d"):
 
 * **Problems.** ``A`` with iid ``N(0, scale^2)`` entries (``scale = 1/sqrt(d)`` by default) has
   ``A A^T = scale^2 L L^T`` with ``L`` from Bartlett's decomposition of ``Wishart_m(d, I)``:
@@ -42,7 +42,8 @@ from .linear import LeastSquares, LinearModel, _check_sizes, _positive, as_gener
 
 __all__ = ["ReducedProblem", "gaussian_reduced_problem", "gaussian_reduced_starts", "rescale", "NoFullVectorError"]
 
-EXACT_IN_LAW_NOTE = ("sampled exactly in law in reduced coordinates (MATH.md, 'Exact sampling at any d'): "
+EXACT_IN_LAW_NOTE = ("sampled exactly in law in reduced coordinates "
+                     "(docs/math.md, 'Exact sampling at any d'): "
                      "same distribution as the full-dimensional simulation, not the same sample")
 
 

@@ -5,8 +5,9 @@ The WN flow, with ``e = A(g w) - y`` and ``||w|| = 1``:
 .. math::  \dot w = -g\,(I - w w^T) A^T e, \qquad \dot g = -c\, w^T A^T e,
 
 and the gradient flow :math:`\dot x = -A^T e`. Writing ``w = V a + beta n`` (``A = U diag(s) V^T``,
-``n`` the unit null part of ``w0``, MATH.md) with ``r = V^T A^T e = s (s (g a) - b)`` and
-``p = a . r = w^T A^T e``, the WN flow is the ``m + 2`` dimensional system
+``n`` the unit null part of ``w0``; docs/math.md, "Exact reduction") with
+``r = V^T A^T e = s (s (g a) - b)`` and ``p = a . r = w^T A^T e``, the WN flow is the ``m + 2``
+dimensional system
 
 .. math::  \dot g = -c p, \qquad \dot a = -g (r - p a), \qquad \dot\beta = g p \beta,
 

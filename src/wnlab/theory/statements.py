@@ -2,7 +2,8 @@ r"""The paper's statements as closed forms: one documented function per lemma an
 
 Every function takes a :class:`~wnlab.LeastSquares` problem and a start (or a point) and returns
 what the statement predicts; :mod:`wnlab.verify` puts each prediction next to a measurement.
-Formulas follow ``MATH.md`` (the paper with its typos corrected). Notation: ``e = A x - y``,
+Formulas follow ``docs/math.md`` (the paper with its typos corrected: "Corrected statements").
+Notation: ``e = A x - y``,
 ``x = g w`` with ``||w|| = 1``, ``p = w^T A^T e`` (``= df/dg``), ``q = ||A^T e||^2``,
 ``w = w_row + w_null`` (Definition 1.1), ``lambda_min, lambda_max`` the extreme eigenvalues
 of ``A A^T``, ``g* = ||x*||``.
@@ -86,7 +87,8 @@ def _null_norm2(problem, w) -> float:
 def invariant(problem, g, w, c, *, form: str = "corrected"):
     r"""The quantity Lemma 2.5 says the WN flow conserves.
 
-    ``form="corrected"`` (MATH.md):  :math:`\|w_\perp\|^2 \exp(g^2/c)`, which follows from
+    ``form="corrected"`` (docs/math.md, "Invariant (Lemma 2.5)"):
+    :math:`\|w_\perp\|^2 \exp(g^2/c)`, which follows from
     :math:`w_\perp(t) = \exp((g_0^2 - g_t^2)/(2c))\, w_\perp(0)`.
     ``form="printed"`` (eq. 6 as printed): :math:`\|w_\perp\|^2 \exp(g^2/(2c))`, which is *not*
     conserved (it is kept to show the typo).
@@ -219,8 +221,9 @@ def flow_limit(problem, g0, w0, c) -> np.ndarray:
 
     **Which sign.** Both ``+sqrt(s)`` and ``-sqrt(s)`` give a zero-loss point with the right
     invariant. ``flow_limit`` returns the ``sign(g0)`` candidate (``sign(y^T A w0)`` at
-    ``g0 = 0``), the "usual case" of MATH.md. When ``g0 y^T A w0 >= 0`` the scale and the
-    direction both push ``g w`` towards ``y`` and the flow keeps that sign (observed on every such
+    ``g0 = 0``), the "usual case" of docs/math.md, "Limit of the WN flow (Theorem 2.6)".
+    When ``g0 y^T A w0 >= 0`` the scale and the direction both push ``g w`` towards ``y`` and
+    the flow keeps that sign (observed on every such
     random start :mod:`wnlab.verify` integrates); when ``g0 y^T A w0 < 0`` ``g`` may cross 0 and
     end with the other sign (``LimitDetails.sign_certain`` is then ``False``: integrate with
     :func:`wnlab.flow` to know).
@@ -445,7 +448,8 @@ def theorem32_t1_exact(g0, g_star, null0, eps) -> int:
     r"""Exact number of steps for ``||w_null|| <= eps`` in Theorem 3.2 case (b).
 
     With ``A A^T = I``, ``eta = 1/g0^2`` and ``g`` fixed, one rPGD step is
-    ``v = w_null + x*/g0`` (MATH.md), so ``n_{t+1}^2 = n_t^2/(n_t^2 + r)`` with ``r = g*^2/g0^2``,
+    ``v = w_null + x*/g0`` (docs/math.md, "Other corrections"),
+    so ``n_{t+1}^2 = n_t^2/(n_t^2 + r)`` with ``r = g*^2/g0^2``,
     i.e. ``u_t = 1/n_t^2`` obeys ``u_{t+1} = 1 + r u_t``:
     :math:`u_t = r^t u_0 + (r^t - 1)/(r - 1)`. Returns the first ``t`` with ``u_t >= 1/eps^2``.
     """

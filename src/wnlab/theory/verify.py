@@ -3,7 +3,8 @@ r"""Every statement of the paper, checked on numbers: the checks behind ``wnlab 
 Each check is a function ``check(cfg) -> list of rows``; every row, here and in
 :mod:`wnlab.verify_beyond`, has the one schema of :mod:`wnlab.verify_rows`: keys
 ``check, statement, prediction, measured, reference, rel_gap, passed``. ``prediction`` comes from
-a closed form (:mod:`wnlab.theory`, MATH.md) and ``measured`` from an integrated flow
+a closed form (:mod:`wnlab.theory`; docs/math.md, "Corrected statements") and ``measured`` from an
+integrated flow
 (:func:`wnlab.flow`) or a discrete run (:func:`wnlab.solve`); ``reference`` says what the
 measurement is compared against (``"closed form"``, ``"independent integration"``,
 ``"full-dimensional run"``, ``"PyTorch"`` or ``"measured"``). ``rel_gap`` is
@@ -53,7 +54,8 @@ def sparse_problem(m, d, *, seed, density=0.2):
     A = scipy.sparse.random(m, d, density=density, random_state=rng,
                             data_rvs=lambda k: rng.standard_normal(k) / np.sqrt(density * d), format="csr")
     return LeastSquares(A, rng.standard_normal(m))
-#: MATH.md's exact limits of the worked example (A = [1, 0], y = 1, w0 = [0, 1], c = 1): g0 -> x2
+#: the exact limits of the worked example (A = [1, 0], y = 1, w0 = [0, 1], c = 1): g0 -> x2
+#: (docs/math.md, "Worked example")
 EXAMPLE_REFERENCE = {0.1: 0.594304, 0.5: 0.662046, 0.9: 0.835784, 1.5: 1.307813}
 
 
@@ -135,7 +137,7 @@ def check_example(cfg):
         exact = theory.flow_limit(P, g0, [0.0, 1.0], 1.0)
         r = flow(P, g0=g0, w0=[0.0, 1.0], c=1.0, **TIGHT)
         paper = math.exp((g0 * g0 - 1) / 2)
-        rows.append(row("example", f"g0 = {g0}: exact limit x2 equals MATH.md's {ref} (to 1e-6)",
+        rows.append(row("example", f"g0 = {g0}: exact limit x2 equals docs/math.md's {ref} (to 1e-6)",
                         ref, float(exact[1]), abs(exact[1] - ref) <= 1e-6 and abs(exact[0] - 1) <= 1e-12,
                         reference="closed form"))
         rows.append(row("example", f"g0 = {g0}: integrated flow ends at the exact limit (rel. 1e-7)",
