@@ -191,3 +191,20 @@ def test_registering_a_method_leaves_other_sweeps_run_ids_alone():
         assert sweep.plan(cfg).run_ids == before
     finally:
         methods.base._REGISTRY.pop("heavy-ball-twin")
+
+
+def test_a_method_of_ones_own_from_the_command_line(tmp_path, capsys):
+    import json
+
+    from wnlab.cli import main
+
+    out = tmp_path / "r.json"
+    rc = main(["--plugin", str(ROOT / "examples" / "heavy_ball.py"), "solve", "--problem", "gaussian", "--m", "6",
+               "--d", "40", "--seed", "11", "--method", "heavy-ball", "--eta", str(ETA), "--param", "momentum=0.6",
+               "--tol", "0", "--max-iter", "25", "--out", str(out)])
+    assert rc == 1  # tol = 0: max_iter, not converged
+    x = np.array(json.loads(out.read_text())["x"])
+    p = wnlab.gaussian_problem(6, 40, seed=11)
+    np.testing.assert_allclose(x, loop_heavy_ball(p.A, p.y, np.zeros(p.d), 25, ETA, 0.6), rtol=0, atol=1e-11)
+    assert main(["solve", "--problem", "gaussian", "--method", "gd", "--eta", "0.1", "--param", "momentum=1"]) == 2
+    assert "takes no parameter 'momentum'" in capsys.readouterr().err

@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Implicit regularization of weight normalization (Wu et al., NeurIPS 2020): "
                     "GD, WN and rPGD on overparametrized least squares.")
     parser.add_argument("--version", action="version", version=f"wnlab {__version__}")
+    parser.add_argument("--plugin", action="append", default=[], metavar="FILE",
+                        help="a Python file that registers methods of your own (wnlab.methods.register); "
+                             "repeatable; give it before the command: wnlab --plugin my.py solve --method mine")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
@@ -50,7 +53,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _load_plugins(argv) -> None:
+    """Load the ``--plugin`` files before the parser is built, so their methods are choices."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--plugin", action="append", default=[])
+    known, _ = pre.parse_known_args(argv)
+    if known.plugin:
+        from ..methods import load_plugin
+
+        for path in known.plugin:
+            load_plugin(path)
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        _load_plugins(argv)
+    except ValueError as exc:
+        print(f"wnlab: error: {exc}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -23,6 +23,8 @@ def add_parser(sub) -> None:
     st.add_argument("--c", type=float, help="ratio gamma/eta (Condition 2.1)")
     st.add_argument("--t1", type=arg_type("t1", int), help="rpgd-then-gd: steps with the scale fixed")
     st.add_argument("--eta-gd", type=float, help="rpgd-then-gd: GD step of phase 2 (default 1/lambda_max)")
+    st.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", type=_param,
+                    help="a hyper-parameter of the method (e.g. a --plugin method's momentum=0.8); repeatable")
     sb = p.add_argument_group("mini-batch / online variants (wnlab.stochastic)")
     sb.add_argument("--batch-size", type=int, help="rows per step, 1..m (default: full batch)")
     sb.add_argument("--batch-seed", type=int, help="seed of the row stream (required with --batch-size)")
@@ -38,12 +40,28 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _param(text: str):
+    """``NAME=VALUE`` -> ``(NAME, VALUE)``, the value an int, a float, true/false or a string."""
+    import argparse
+
+    name, sep, value = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"--param takes NAME=VALUE (e.g. momentum=0.8), got {text!r}")
+    for convert in (int, float):
+        try:
+            return name, convert(value)
+        except ValueError:
+            pass
+    return name, {"true": True, "false": False}.get(value.lower(), value)
+
+
 def run(args) -> int:
 
     from ..engine.solve import solve
 
     problem = problem_from_args(args)
     kw = {k: v for k, v in (("t1", args.t1), ("eta_gd", args.eta_gd)) if v is not None}
+    kw.update(args.param)
     if args.batch_size is not None:
         from ..engine import stochastic
 
