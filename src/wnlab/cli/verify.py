@@ -8,7 +8,8 @@ from pathlib import Path
 def add_parser(sub) -> None:
     p = sub.add_parser("verify", help="check every lemma and theorem of the paper on numbers",
                        description="Run each statement of the paper (Lemmas 2.2-2.5, Theorems 2.6, 2.7, 3.2, "
-                                   "Proposition 3.3, the worked example, the invariant for logistic loss, and the exact reduction of every "
+                                   "Proposition 3.3, the worked example, the invariant for logistic loss, and the exact "
+                                   "reduction of every "
                                    "registered method) on generated problems and print "
                                    "prediction, measurement, what it is compared against (closed form, independent "
                                    "integration, full-dimensional run, PyTorch or measured), relative gap and "

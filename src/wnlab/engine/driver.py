@@ -25,9 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..methods import GDState, Method, WNState
+from ..methods import GDState, Method
 from .status import StabilityWarning, Status
-from .stopping import CONVERGED, DIVERGED, MAX_ITER, STABLE_LIMIT, STALL_RTOL, STATUS_OF_CODE, STALLED, divergence_limit, on_stationary_set, stop_code
+from .stopping import (CONVERGED, DIVERGED, STABLE_LIMIT, STALL_RTOL, STATUS_OF_CODE, STALLED, divergence_limit,
+                       on_stationary_set, stop_code)
 
 __all__ = ["Status", "StabilityWarning", "run", "run_phases", "ReducedSpace", "FullSpace", "RunOutput",
            "describe", "HISTORY_KEYS", "STABLE_LIMIT"]
@@ -448,5 +449,3 @@ def warn_if_unstable(stability_ratio):
             "dynamics overshoot and amplify rounding (results are not reproducible to the last digits); "
             "lower eta", StabilityWarning, stacklevel=3)
 
-
-__all__ += ["GDState", "WNState", "MAX_ITER"]

@@ -20,7 +20,7 @@ import warnings
 
 import numpy as np
 
-from ..engine.driver import StabilityWarning
+from ..engine.status import StabilityWarning
 from .flow import integrate_wn_flow
 from ..problems.losses import max_margin_direction, separable_problem
 from ..problems.linear import as_generator
