@@ -208,3 +208,21 @@ def test_a_method_of_ones_own_from_the_command_line(tmp_path, capsys):
     np.testing.assert_allclose(x, loop_heavy_ball(p.A, p.y, np.zeros(p.d), 25, ETA, 0.6), rtol=0, atol=1e-11)
     assert main(["solve", "--problem", "gaussian", "--method", "gd", "--eta", "0.1", "--param", "momentum=1"]) == 2
     assert "takes no parameter 'momentum'" in capsys.readouterr().err
+
+
+def test_the_compiled_loop_never_ignores_a_hyper_parameter():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class DampedWN(methods.WN):  # a field the compiled "wn" step does not know
+        damping: float = 0.0
+
+        def step(self, state, r, eta, gamma, problem):
+            return methods.WN.step(self, state, r, eta * (1.0 - self.damping), gamma, problem)
+
+    assert DampedWN().compiled_step() == "wn" and DampedWN(damping=0.5).compiled_step() is None
+    p = wnlab.gaussian_problem(6, 40, seed=11)
+    x0s = _starts(p)
+    auto = wnlab.solve_batch(p, DampedWN(damping=0.5), x0s=x0s, eta=ETA, gamma=GAMMA, tol=0, max_iter=20)
+    ref = wnlab.solve_batch(p, "wn", x0s=x0s, eta=ETA * 0.5, gamma=GAMMA, tol=0, max_iter=20, backend="numpy")
+    np.testing.assert_allclose(auto.x, ref.x, rtol=1e-13, atol=1e-14)

@@ -360,9 +360,10 @@ def _drive(problem, method, state, *, eta, gamma, tol, max_iter, space, record_e
         st = type(state)(*(torch_backend.tensor(f, device) for f in state))
         return _engine.run(problem, method, st, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter,
                            space=_engine.TorchSpace(problem, device), progress=progress)
-    if backend != "numpy" and method.compiled and _fast.numba_available() and _fast.applicable(
-            problem, method.compiled, eta, gamma, record_every, space):
-        return _fast.run(problem, method.compiled, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter,
+    step = method.compiled_step()
+    if backend != "numpy" and step and _fast.numba_available() and _fast.applicable(
+            problem, step, eta, gamma, record_every, space):
+        return _fast.run(problem, step, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter,
                          record_every=record_every, space=space, progress=progress,
                          numpy_first=backend == "auto")
     return _engine.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter, space=space,
@@ -374,8 +375,9 @@ def _check_numba(problem, method, eta, gamma, phase_steps, record_every, space):
     if not _fast.numba_available():
         raise ValueError("backend='numba' needs Numba: pip install 'wnlab[fast]' (or use backend='numpy')")
     for (m, _), (eta_k, gamma_k) in zip(method.phases(), phase_steps):
-        if not (m.compiled and _fast.applicable(problem, m.compiled, eta if eta_k is None else eta_k,
-                                                gamma if gamma_k is None else gamma_k, record_every, space)):
+        step = m.compiled_step()
+        if not (step and _fast.applicable(problem, step, eta if eta_k is None else eta_k,
+                                          gamma if gamma_k is None else gamma_k, record_every, space)):
             raise ValueError("backend='numba' covers GD/WN/rPGD in the reduced engine (least squares, or a squared "
                              "or logistic loss); use backend='numpy' (or 'auto') for this run")
 

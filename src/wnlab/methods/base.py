@@ -113,6 +113,18 @@ class Method:
         """``((method, n_steps), ...)``: the plain methods this one runs, in order (``None``: to the end)."""
         return ((self, None),)
 
+    def compiled_step(self) -> str | None:
+        """The compiled loop's step for this method object, or ``None``: :attr:`compiled` when the
+        hyper-parameters are the class's defaults (a field the loop does not know, set to another
+        value, must not be ignored there), else ``None`` (the NumPy driver runs it)."""
+        if self.compiled is None:
+            return None
+        try:
+            default = type(self)()
+        except TypeError:
+            return None
+        return self.compiled if self == default else None
+
     @property
     def final(self) -> Method:
         """The method whose state a run ends in."""
