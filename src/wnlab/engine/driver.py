@@ -213,10 +213,10 @@ def run(problem, method: Method, state, *, eta, gamma, tol: float, max_iter: int
         any_done = bool(done.any())
 
         if record_every and t % record_every == 0:
-            rows.append((t, idx_host.copy(), _record(method, space, state, xa, xb, loss)))
+            rows.append((t, idx_host.copy(), summarize(method, space, state, xa, xb, loss)))
         elif record_every and any_done:  # a run's last step; a run's rows never depend on the other runs
             d = _host(done)
-            rows.append((t, idx_host[d], _record(method, space, _take(state, done), xa[done], xb[done], loss[done])))
+            rows.append((t, idx_host[d], summarize(method, space, _take(state, done), xa[done], xb[done], loss[done])))
 
         if any_done:
             fin = _host(xp.nonzero(done)[0])
@@ -265,7 +265,9 @@ def _eval_step_size(name, sched, t, g, idx):
     return v
 
 
-def _record(method, space, state, xa, xb, loss):
+def summarize(method, space, state, xa, xb, loss) -> dict:
+    """The numbers of :data:`HISTORY_KEYS` for the runs of ``state`` at ``x = (xa, xb)``: what
+    history records and what a result reports (for GD, ``g = ||x||`` and ``w = x/||x||``)."""
     rec = space.summaries(xa, xb)
     rec["loss"] = loss
     g, w = method.scale(state), method.direction(state)

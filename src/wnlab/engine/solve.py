@@ -75,25 +75,18 @@ class BatchResult:
     from the reduced state on first access only. ``result[i]`` is the :class:`Result` of run ``i``."""
 
     def __init__(self, method, problem, out, to_full, stability, engine):
-        self.method = method if isinstance(method, str) else method.name
+        self.method = method.name
         self.problem, self.engine = problem, engine
         self.n_iter, self.status, self.messages = out.n_iter, out.status, out.messages
         self.history = out.history
         self.stability_ratio = stability
         self._state, self._to_full = out.state, to_full
-        M = get_method(method).final if isinstance(method, str) else method.final
-        self._M = M
-        xa, xb = M.point(out.state)
+        self._M = M = method.final
         space = ReducedSpace(problem) if engine == "reduced" else FullSpace(problem)
-        summ = space.summaries(xa, xb)
+        summ = _engine.summarize(M, space, out.state, *M.point(out.state), out.loss)
         self.loss = out.loss
         self.x_norm, self.dist, self.x_null_norm = summ["x_norm"], summ["dist"], summ["x_null_norm"]
-        if M.has_scale:
-            self.g = np.array(M.scale(out.state))
-            self.w_null_norm = space.null_fraction(*M.direction(out.state))
-        else:
-            self.g = self.x_norm.copy()
-            self.w_null_norm = self.x_null_norm / np.where(self.x_norm > 0, self.x_norm, 1.0)
+        self.g, self.w_null_norm = np.array(summ["g"]), summ["w_null_norm"]
 
     def __len__(self):
         return len(self.n_iter)
