@@ -226,3 +226,17 @@ def test_the_compiled_loop_never_ignores_a_hyper_parameter():
     auto = wnlab.solve_batch(p, DampedWN(damping=0.5), x0s=x0s, eta=ETA, gamma=GAMMA, tol=0, max_iter=20)
     ref = wnlab.solve_batch(p, "wn", x0s=x0s, eta=ETA * 0.5, gamma=GAMMA, tol=0, max_iter=20, backend="numpy")
     np.testing.assert_allclose(auto.x, ref.x, rtol=1e-13, atol=1e-14)
+
+
+def test_a_composite_ending_with_a_scale_reports_every_run(problem):
+    """Then(GD, WN): the runs that diverge in GD's phase keep their last finite point as WN states."""
+    m = methods.Then(methods.GD(), methods.WN(), t1=5, second_eta=ETA)
+    x0s = _starts(problem)
+    eta = np.array([ETA, ETA, 50.0 / problem.lam_max, ETA, ETA])  # run 2 diverges in the GD phase
+    b = wnlab.solve_batch(problem, m, x0s=x0s, eta=eta, gamma=GAMMA, tol=0, max_iter=30, backend="numpy")
+    assert b.status[2] is wnlab.Status.DIVERGED and all(b.status[i] is wnlab.Status.MAX_ITER for i in (0, 1, 3, 4))
+    gd = wnlab.solve_batch(problem, "gd", x0s=x0s[2:3], eta=eta[2], tol=0, max_iter=30)
+    np.testing.assert_allclose(b.x[2], gd.x[0], rtol=1e-12)
+    for i in (0, 1, 3, 4):
+        x = loop_wn(problem.A, problem.y, loop_gd(problem.A, problem.y, x0s[i], 5, ETA), 25, ETA, GAMMA)
+        np.testing.assert_allclose(b.x[i], x, rtol=0, atol=1e-11)

@@ -363,7 +363,7 @@ def run_phases(problem, method: Method, state, *, eta, gamma, phase_steps, max_i
     messages, loss = [""] * B, np.full(B, np.nan)
     stab = np.zeros(B)
     histories = []
-    final = None
+    points = None  # every run's last point x = V a + beta n
     for k, ((m, steps), (eta_k, gamma_k)) in enumerate(zip(phases, phase_steps)):
         budget = max_iter - (n_iter[rows].max(initial=0) if k else 0)
         budget = budget if steps is None else min(steps, budget)
@@ -378,11 +378,9 @@ def run_phases(problem, method: Method, state, *, eta, gamma, phase_steps, max_i
         stab[rows] = np.maximum(stab[rows], out.max_direction_step * problem.curvature)
         histories.append((rows, n_iter[rows] - out.n_iter, out.history))
         xa, xb = m.point(out.state)
-        final = GDState(xa.copy(), xb.copy()) if final is None else final
-        final.a[rows], final.beta[rows] = xa, xb
+        points = GDState(xa.copy(), xb.copy()) if points is None else points
+        points.a[rows], points.beta[rows] = xa, xb
         if is_last:
-            if m.has_scale:  # the final state keeps its scale and direction
-                final = out.state if len(rows) == B else _scatter(final, out.state, rows, B)
             break
         go_on = np.array([s is not Status.DIVERGED for s in out.status])
         if not go_on.any():
@@ -390,15 +388,13 @@ def run_phases(problem, method: Method, state, *, eta, gamma, phase_steps, max_i
         nxt = phases[k + 1][0]
         state = _start_from_point(nxt, xa[go_on], xb[go_on])
         rows = rows[go_on]
+    # the final method's state at every run's last point; the last phase's runs keep their own state
+    final = _start_from_point(method.final, points.a, points.beta)
+    if is_last:
+        for dst, src in zip(final, out.state):
+            dst[rows] = src
     history = _concat_histories(histories, B) if histories[0][2] is not None else None
     return RunOutput(final, n_iter, status, messages, loss, stab / problem.curvature, history), stab
-
-
-def _scatter(final, state, rows, B):  # pragma: no cover - only for composites ending with a scale
-    out = type(state)(*(np.zeros((B,) + f.shape[1:]) for f in state))
-    for dst, src in zip(out, state):
-        dst[rows] = src
-    return out
 
 
 def _start_from_point(method, xa, xb):
@@ -440,7 +436,7 @@ def _concat_histories(histories, B):
         out[key] = arr
     # keep only times at which some run has a value (the offsets produce a superset)
     keep = ~np.all(np.isnan(out["loss"]), axis=1)
-    return {k: (v[keep] if k == "t" else v[keep]) for k, v in out.items()}
+    return {k: v[keep] for k, v in out.items()}
 
 
 def warn_if_unstable(stability_ratio):

@@ -184,7 +184,7 @@ def _schedules(problem, method: Method, B, max_iter, eta, gamma, c, per_run):
         phase_steps = ((None, first_gamma), (eta2, None if method.second.has_scale else Constant(0.0)))
     if not method.has_scale:
         if gamma is not None or c is not None:
-            if isinstance(method, Then):
+            if isinstance(method, Then) and method.first_gamma is not None:
                 raise ValueError(f"{method.name} keeps the scale fixed in its first phase (gamma = "
                                  f"{method.first_gamma:g}); drop gamma and c")
             raise ValueError(f"gamma and c set the step on the scale g, which {method.name.upper()} does not "

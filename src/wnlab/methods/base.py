@@ -173,7 +173,8 @@ class Then(Method):
 
     @property
     def has_scale(self):  # type: ignore[override]
-        return self.first.has_scale and self.first_gamma is None
+        """Takes a step size ``gamma``: a phase has a scale whose step is not fixed."""
+        return (self.first.has_scale and self.first_gamma is None) or self.second.has_scale
 
     def init(self, g, a, beta):
         return self.first.init(g, a, beta)
