@@ -224,13 +224,17 @@ def check_run(method, *, eta, gamma=None, c=None, tol: float = DEFAULT_TOL, max_
     ...
     ValueError: method 'wn' needs a step on the scale g: pass gamma=... or c=... (gamma = c * eta)
     """
+    method, _, max_iter = _settings(method, hyper, backend, engine, tol, max_iter)
+    _schedules(_AnyProblem(), method, 1, max_iter, eta, gamma, c, per_run=False)
+    return method
+
+
+def _settings(method, hyper, backend, engine, tol, max_iter):
+    """The checks that need no problem: ``(method object, tol, max_iter)``."""
     method = get_method(method, **hyper)
     check("backend", backend)
     check("engine", engine)
-    check("tol", tol)
-    max_iter = check("max_iter", max_iter)
-    _schedules(_AnyProblem(), method, 1, max_iter, eta, gamma, c, per_run=False)
-    return method
+    return method, check("tol", tol), check("max_iter", max_iter)
 
 
 # -- the entry points -----------------------------------------------------------
@@ -278,10 +282,7 @@ def solve_batch(problem, method, *, x0s=None, g0s=None, w0s=None, eta, gamma=Non
     -------
     BatchResult
     """
-    method = get_method(method, **hyper)
-    check("backend", backend)
-    check("engine", engine)
-    tol, max_iter = check("tol", tol), check("max_iter", max_iter)
+    method, tol, max_iter = _settings(method, hyper, backend, engine, tol, max_iter)
     record_every = check("record_every", record_every)
     if backend == "torch":
         _check_torch(problem, engine, record_every, _wrap_space)
