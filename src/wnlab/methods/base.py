@@ -154,6 +154,7 @@ class Then(Method):
         if self.t1 is None or isinstance(self.t1, (bool, np.bool_)) or not isinstance(self.t1, (int, np.integer)) \
                 or self.t1 < 0:
             raise ValueError(f"{self.label} needs t1 (an int >= 0: steps of its first phase), got {self.t1!r}")
+        object.__setattr__(self, "t1", int(self.t1))
 
     @property
     def name(self):  # type: ignore[override]

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import numpy as np
 
 from .base import GDState, Method, Then, WNState, _dot, register
 
@@ -98,9 +97,7 @@ class RPGD(Method):
 
 def _rpgd_then_gd(t1=None, eta_gd=None):
     """rPGD with the scale fixed for ``t1`` steps, then GD with step ``eta_gd`` (Section 3)."""
-    if t1 is None or isinstance(t1, bool) or not isinstance(t1, (int, np.integer)) or t1 < 0:
-        raise ValueError(f"rpgd-then-gd needs t1 (an int >= 0: steps with the scale fixed), got {t1!r}")
-    return Then(RPGD(), GD(), t1=int(t1), first_gamma=0.0, second_eta=eta_gd, label="rpgd-then-gd",
+    return Then(RPGD(), GD(), t1=t1, first_gamma=0.0, second_eta=eta_gd, label="rpgd-then-gd",
                 second_eta_name="eta_gd")
 
 
