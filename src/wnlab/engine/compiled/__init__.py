@@ -294,11 +294,9 @@ def _ready(args) -> bool:
 
 
 def _compile(args):
-    if _load().advance.overloads:
-        return
-    if not _ready(args):
+    if not _ready(args):  # (ready: compiled in this process, or loaded from the disk cache)
         print("wnlab: compiling the fast loop (once per install, a few seconds)", file=sys.stderr, flush=True)
-    _load().advance.compile(_signature(args))
+        _load().advance.compile(_signature(args))
 
 
 class _Job:
