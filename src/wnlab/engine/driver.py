@@ -83,11 +83,10 @@ class TorchSpace:
     name = "reduced"
 
     def __init__(self, problem, device):
-        import torch
+        from .torch_backend import tensor
 
         self.problem = problem
-        self.s = torch.as_tensor(np.asarray(problem.s, dtype=np.float64), device=device)
-        self.b = torch.as_tensor(np.asarray(problem.b, dtype=np.float64), device=device)
+        self.s, self.b = tensor(problem.s, device), tensor(problem.b, device)
 
     def loss_grad(self, a):
         e = a * self.s - self.b
