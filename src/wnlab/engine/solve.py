@@ -38,6 +38,10 @@ class Result:
         for GD), with ``curvature = lambda_max(A A^T)`` for least squares (a quarter of it for
         logistic loss); above 2 the dynamics amplify rounding (docs/math.md, "Stability").
     history : dict of arrays ``t, loss, g, w_null_norm, x_norm, dist, x_null_norm`` or ``None``.
+    b, intercept, dist_centered : batch normalization (``"bn"``) only, else ``None``: BN's bias
+        ``b``, the intercept ``c`` of the effective predictor (the predictions are ``A x + c``,
+        ``x = g w/sigma``) and ``||x - x~*||``, ``x~*`` the minimum-norm interpolant of the centered
+        problem (docs/math.md, "Batch normalization").
     """
 
     method: str
@@ -55,6 +59,9 @@ class Result:
     stability_ratio: float
     history: dict | None = field(default=None, repr=False)
     engine: str = "reduced"
+    b: float | None = None
+    intercept: float | None = None
+    dist_centered: float | None = None
 
     @property
     def converged(self) -> bool:
@@ -83,17 +90,22 @@ class BatchResult:
         self._state, self._to_full = out.state, to_full
         self._M = M = method.final
         space = ReducedSpace(problem) if engine == "reduced" else FullSpace(problem)
-        summ = _engine.summarize(M, space, out.state, *M.point(out.state), out.loss)
+        self._space = space
+        summ = _engine.summarize(M, space, out.state, out.loss)
         self.loss = out.loss
         self.x_norm, self.dist, self.x_null_norm = summ["x_norm"], summ["dist"], summ["x_null_norm"]
         self.g, self.w_null_norm = np.array(summ["g"]), summ["w_null_norm"]
+        #: the method's own per-run numbers (:meth:`wnlab.methods.Method.report`), also attributes
+        self.extra = {k: np.asarray(v) for k, v in M.report(out.state, space).items()}
+        for k, v in self.extra.items():
+            setattr(self, k, v)
 
     def __len__(self):
         return len(self.n_iter)
 
     @cached_property
     def x(self) -> np.ndarray:
-        return self._to_full(*self._M.point(self._state))
+        return self._to_full(*self._M.predictor(self._state, self._space)[:2])
 
     @cached_property
     def w(self) -> np.ndarray:
@@ -110,7 +122,7 @@ class BatchResult:
         """Per-run numbers (no ``d``-sized arrays): what a sweep stores."""
         out = {k: getattr(self, k) for k in _SUMMARY_FIELDS}
         out.update(g=self.g, n_iter=self.n_iter, stability_ratio=self.stability_ratio,
-                   status=np.array([s.value for s in self.status]))
+                   status=np.array([s.value for s in self.status]), **self.extra)
         return out
 
     def __getitem__(self, i) -> Result:
@@ -122,7 +134,7 @@ class BatchResult:
         return Result(self.method, self.x[i], float(self.g[i]), self.w[i], int(self.n_iter[i]), self.status[i],
                       self.messages[i], float(self.loss[i]), float(self.x_norm[i]), float(self.dist[i]),
                       float(self.x_null_norm[i]), float(self.w_null_norm[i]), float(self.stability_ratio[i]),
-                      hist, self.engine)
+                      hist, self.engine, **{k: float(v[i]) for k, v in self.extra.items()})
 
     def __repr__(self):
         counts = {s.value: int(sum(x is s for x in self.status)) for s in Status}
@@ -141,6 +153,8 @@ def _starts(problem, method: Method, B, x0s, g0s, w0s):
     from_point = method.parametrization == "x"
     if x0s is not None and (g0s is not None or w0s is not None):
         raise ValueError("pass either x0 or (g0, w0), not both")
+    if x0s is not None and method.x0_is_weight:  # (batch normalization: x0 is the weight w0, g0 = 1)
+        x0s, g0s, w0s = None, np.ones(B), x0s
     if (g0s is None) != (w0s is None):
         raise ValueError("pass g0 and w0 together (or x0 alone)")
     if x0s is None and g0s is None:
@@ -234,6 +248,9 @@ def _settings(method, hyper, backend, engine, tol, max_iter):
     method = get_method(method, **hyper)
     check("backend", backend)
     check("engine", engine)
+    if engine == "reduced" and not method.rotation_invariant:
+        raise ValueError(f"{method.name} scales each coordinate separately, which does not commute with the rotation "
+                         "to reduced coordinates: the reduced engine would not be exact; pass engine='full'")
     return method, check("tol", tol), check("max_iter", max_iter)
 
 
@@ -285,7 +302,7 @@ def solve_batch(problem, method, *, x0s=None, g0s=None, w0s=None, eta, gamma=Non
     method, tol, max_iter = _settings(method, hyper, backend, engine, tol, max_iter)
     record_every = check("record_every", record_every)
     if backend == "torch":
-        _check_torch(problem, engine, record_every, _wrap_space)
+        _check_torch(problem, method, engine, record_every, _wrap_space)
     if reduced_starts is not None:
         a, beta, g0 = _reduced_starts(problem, method, engine, reduced_starts, (x0s, g0s, w0s))
         B = len(a)
@@ -376,11 +393,15 @@ def _check_numba(problem, method, eta, gamma, phase_steps, record_every, space):
                              "or logistic loss); use backend='numpy' (or 'auto') for this run")
 
 
-def _check_torch(problem, engine, record_every, wrap_space):
-    """``backend="torch"`` covers least squares in the reduced engine, without history."""
+def _check_torch(problem, method, engine, record_every, wrap_space):
+    """``backend="torch"`` covers least squares in the reduced engine, without history, for the
+    methods whose model is ``A x``."""
     from . import torch_backend
 
     torch_backend.torch_module()  # a clear error now if PyTorch is missing
+    if any(type(m).loss_grad is not Method.loss_grad for m, _ in method.phases()):
+        raise ValueError(f"backend='torch' covers the methods whose model is A x; {method.name} has its own: "
+                         "use backend='numpy'")
     if engine != "reduced" or record_every is not None or wrap_space is not None:
         raise ValueError("backend='torch' runs the reduced engine without history: use engine='reduced' and "
                          "record_every=None (or backend='numpy')")
