@@ -99,7 +99,8 @@ REFERENCE = {
     "heavy-ball": (dict(eta=ETA, momentum=0.6), lambda A, y, x, n: loop_heavy_ball(A, y, x, n, ETA, 0.6)),
     "bn": (dict(eta=0.02, gamma=0.05), lambda A, y, x, n: loop_bn(A, y, x, n, 0.02, 0.05)),
     "adam": (dict(eta=0.01, beta1=0.8), lambda A, y, x, n: loop_adam(A, y, x, n, 0.01, b1=0.8)),
-    "adamw": (dict(eta=0.01, weight_decay=1e-4), lambda A, y, x, n: loop_adam(A, y, x, n, 0.01, wd=1e-4, decoupled=True)),
+    "adamw": (dict(eta=0.01, weight_decay=1e-4),
+              lambda A, y, x, n: loop_adam(A, y, x, n, 0.01, wd=1e-4, decoupled=True)),
 }
 
 

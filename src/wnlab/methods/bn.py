@@ -101,7 +101,8 @@ class BN(Method):
     >>> import numpy as np, wnlab
     >>> p = wnlab.gaussian_problem(5, 20, seed=0)
     >>> r = wnlab.solve(p, "bn", x0=np.ones(20), eta=0.05, gamma=0.05, tol=1e-10, max_iter=20000)
-    >>> r.status.value, abs(r.intercept - (r.b - r.g * float(np.mean(p.A @ r.w)) / np.sqrt(np.var(p.A @ r.w) + 1e-5))) < 1e-12
+    >>> z = p.A @ r.w
+    >>> r.status.value, bool(abs(r.intercept - (r.b - r.g * z.mean() / np.sqrt(z.var() + 1e-5))) < 1e-12)
     ('converged', True)
     """
 
