@@ -41,16 +41,22 @@ def torch_bn(A, y, w0, g0, b0, eta, gamma, n_steps, eps=1e-5, rows=None, **sgd):
     return w, float(bn.weight.detach()[0]), float(bn.bias.detach()[0])
 
 
+SGD_CASES = [{}, {"momentum": 0.8}, {"momentum": 0.6, "nesterov": True}, {"weight_decay": 0.05},
+             {"momentum": 0.7, "nesterov": True, "weight_decay": 0.02}]
+
+
 @pytest.mark.parametrize("engine", ["reduced", "full"])
-@pytest.mark.parametrize("seed", [0, 1])
-def test_bn_equals_pytorch(engine, seed):
+@pytest.mark.parametrize("seed, sgd", [(0, {}), (1, {})] + [(2, c) for c in SGD_CASES[1:]])
+def test_bn_equals_pytorch(engine, seed, sgd):
+    """Plain SGD, momentum, Nesterov and weight decay (torch.optim.SGD's rule on w, g and b)."""
     p = _problem(seed)
     rng = np.random.default_rng(seed)
     w0, g0, b0 = rng.normal(scale=0.5, size=p.d), 0.7, 0.2
     eta, gamma = 0.02, 0.05
-    r = wnlab.solve(p, "bn", w0=w0, g0=g0, eta=eta, gamma=gamma, b0=b0, tol=0, max_iter=N_STEPS, engine=engine)
+    r = wnlab.solve(p, "bn", w0=w0, g0=g0, eta=eta, gamma=gamma, b0=b0, tol=0, max_iter=N_STEPS, engine=engine,
+                    **sgd)
     assert r.n_iter == N_STEPS
-    w, g, b = torch_bn(p.A, p.y, w0, g0, b0, eta, gamma, N_STEPS)
+    w, g, b = torch_bn(p.A, p.y, w0, g0, b0, eta, gamma, N_STEPS, **sgd)
     np.testing.assert_allclose(r.w, w, rtol=0, atol=1e-10)
     assert abs(r.g - g) <= 1e-10 and abs(r.b - b) <= 1e-10
     assert np.max(np.abs(w - w0)) > 1e-2  # it moved
@@ -72,6 +78,16 @@ def test_bn_x0_means_the_weight_with_unit_scale():
     b = wnlab.solve(p, "bn", w0=x0, g0=1.0, eta=0.02, gamma=0.05, tol=0, max_iter=40)
     np.testing.assert_array_equal(a.w, b.w)
     assert a.g == b.g and a.b == b.b
+
+
+def test_bn_weight_decay_shrinks_w_null_as_sgd_does():
+    """With weight decay the null part only rescales, by (1 - eta lambda) per step (plain SGD)."""
+    p = _problem(3, m=6, d=30)
+    w0 = np.random.default_rng(3).normal(size=p.d)
+    r = wnlab.solve(p, "bn", w0=w0, g0=1.0, eta=0.05, gamma=0.05, tol=0, max_iter=200, weight_decay=0.01)
+    Q, _ = np.linalg.qr(p.A.T)
+    null = lambda v: v - Q @ (Q.T @ v)  # noqa: E731
+    np.testing.assert_allclose(null(r.w), (1 - 0.05 * 0.01) ** 200 * null(w0), rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("engine", ["reduced", "full"])
@@ -132,7 +148,7 @@ def torch_adam(A, y, x0, n_steps, cls, **kw):
 @pytest.mark.parametrize("name, cls, kw", [
     ("adam", "Adam", {}),
     ("adam", "Adam", dict(beta1=0.8, beta2=0.99, eps=1e-6, weight_decay=0.1)),
-    ("adamw", "AdamW", {}),
+    ("adamw", "AdamW", {"weight_decay": 0.01}),
     ("adamw", "AdamW", dict(beta1=0.5, beta2=0.99, eps=1e-7, weight_decay=0.3)),  # (beta2 = 0.9: chaotic here,
     # torch against itself from x0 (1 + 1e-15) differs by 4e-9 after 300 steps)
 ])
@@ -141,9 +157,9 @@ def test_adam_equals_pytorch(name, cls, kw):
     x0 = np.random.default_rng(6).normal(scale=0.3, size=p.d)
     lr = 0.01
     r = wnlab.solve(p, name, x0=x0, eta=lr, tol=0, max_iter=N_STEPS, engine="full", **kw)
-    tkw = {"lr": lr}
+    tkw = {"lr": lr, "weight_decay": kw.get("weight_decay", 0.0)}
     if "beta1" in kw:
-        tkw.update(betas=(kw["beta1"], kw["beta2"]), eps=kw["eps"], weight_decay=kw["weight_decay"])
+        tkw.update(betas=(kw["beta1"], kw["beta2"]), eps=kw["eps"])
     x = torch_adam(p.A, p.y, x0, N_STEPS, getattr(torch.optim, cls), **tkw)
     np.testing.assert_allclose(r.x, x, rtol=0, atol=1e-10)
     assert np.max(np.abs(x - x0)) > 1e-2
@@ -177,6 +193,8 @@ def test_adam_is_not_rotation_invariant():
     (lambda p: wnlab.solve(p, "adamw", x0=np.ones(p.d), eta=0.1, engine="full", weight_decay=-1.0), "weight_decay"),
     (lambda p: wnlab.solve(p, "bn", x0=np.ones(p.d), eta=0.1, gamma=0.1, backend="torch"), "backend='numpy'"),
     (lambda p: wnlab.check_run("adam", eta=0.1), "engine='full'"),
+    (lambda p: wnlab.solve(p, "adam", x0=np.ones(p.d), eta=0.1, engine="full", momentum=0.9), "drop them"),
+    (lambda p: wnlab.solve(p, "bn", x0=np.ones(p.d), eta=0.1, gamma=0.1, momentum=1.0), "momentum must be"),
 ])
 def test_bad_input_is_refused_before_any_work(call, match):
     with pytest.raises(ValueError, match=match):

@@ -53,6 +53,7 @@ class Adam(Method):
     parametrization: ClassVar[str] = "x"
     has_scale: ClassVar[bool] = False
     rotation_invariant: ClassVar[bool] = False
+    own_optimizer: ClassVar[bool] = True
     decoupled: ClassVar[bool] = False
     beta1: float = 0.9
     beta2: float = 0.999
@@ -92,13 +93,12 @@ class Adam(Method):
 
 @dataclass(frozen=True)
 class AdamW(Adam):
-    r"""``torch.optim.AdamW`` on ``x``: Adam with decoupled weight decay (torch's default ``0.01``); full
-    engine only."""
+    r"""``torch.optim.AdamW`` on ``x``: Adam with decoupled weight decay; full engine only. ``weight_decay``
+    is ``solve``'s (default 0; torch's default is ``0.01``: pass it)."""
 
     name: ClassVar[str] = "adamw"
     display: ClassVar[str] = "AdamW"
     decoupled: ClassVar[bool] = True
-    weight_decay: float = 1e-2
 
 
 register(Adam)

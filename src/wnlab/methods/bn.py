@@ -8,7 +8,9 @@ With ``z = A w`` on the rows of the batch (``n`` of them: all ``m``, or a mini-b
 * ``dL/db = sum(delta)``, ``dL/dg = zh . delta``;
 * ``dL/dz = (g/sigma) (delta - mean(delta) - zh mean(delta zh))`` (the variance's ``eps`` included),
   ``dL/dw = A^T dL/dz``;
-* step: ``w+ = w - eta dL/dw``, ``g+ = g - gamma dL/dg``, ``b+ = b - gamma dL/db``.
+* step: ``w+ = w - eta dL/dw``, ``g+ = g - gamma dL/dg``, ``b+ = b - gamma dL/db``; with
+  ``momentum``, ``nesterov`` or ``weight_decay`` (:mod:`wnlab.methods.optim`) the SGD rule moves
+  the three parameters, ``w`` with ``eta`` and ``g``, ``b`` with ``gamma``.
 
 ``dL/dw`` lies in the row space of ``A``, so ``w_null`` never changes and the reduced engine is
 exact (docs/math.md, "Batch normalization"). The predictions are those of the linear model
@@ -27,7 +29,7 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 
 from ..params import check
-from .base import Method, register
+from .base import Method, Param, register
 
 __all__ = ["BN", "BNState", "BNGrad", "centered_interpolant"]
 
@@ -61,7 +63,7 @@ def _stats(z, eps):
 
 def _forward_backward(state, rows, eps):
     """``(loss, BNGrad)`` on the data ``rows`` (a :class:`wnlab.engine.driver.Rows`)."""
-    g, a, _, b = state
+    g, a, b = state.g, state.a, state.b  # (by name: an optimizer appends its buffers to the state)
     z = rows.apply(a)
     n = z.shape[-1]
     _, sigma, zh = _stats(z, eps)
@@ -109,6 +111,8 @@ class BN(Method):
     name: ClassVar[str] = "bn"
     display: ClassVar[str] = "BN"
     x0_is_weight: ClassVar[bool] = True
+    params: ClassVar[tuple] = (Param("w", "eta", ("a", "beta")), Param("g", "gamma", ("g",)),
+                               Param("b", "gamma", ("b",)))
     eps: float = 1e-5
     b0: float = 0.0
 
@@ -155,6 +159,11 @@ class BN(Method):
     def direction_step(self, state, eta, r=None):
         """``eta g^2/sigma^2``: the step on the effective predictor ``x = g w/sigma`` along ``w``."""
         return eta * (state.g / r.sigma) ** 2
+
+    def gradients(self, state, r):
+        """``dL/dw`` (no null part), ``dL/dg`` and ``dL/db``: what an optimizer moves (momentum,
+        Nesterov, weight decay on all three, as ``torch.optim.SGD`` does)."""
+        return (r.w, state.beta * 0.0), (r.g,), (r.b,)
 
     def step(self, state, r, eta, gamma, problem):
         g, a, beta, b = state
