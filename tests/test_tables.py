@@ -150,3 +150,20 @@ def test_figure1_metadata_names_the_backend_that_ran(tmp_path):
     assert meta["config"]["backend"] == "numpy" and meta["provenance"]["backend"] == ["numpy"]
     pq = pytest.importorskip("pyarrow.parquet")
     assert pq.read_schema(tmp_path / "figure1.parquet").field("dist").metadata[b"description"]
+
+
+def test_sweep_manifest_and_parquet(tmp_path):
+    from wnlab import sweep as S
+
+    cfg = {"sweep": {"seeds": 2, "tol": 1e-8, "max_iter": 20000},
+           "grid": {"method": ["gd", "wn"], "problem": "gaussian", "m": 4, "d": 24, "problem_seed": 3,
+                    "init_std": [0.01, 0.2], "eta": 0.02, "gamma": 0.02}}
+    S.run_sweep(cfg, tmp_path, progress=False, backend=S.with_array_backend(S.serial_backend, "numpy"))
+    prov = json.loads((tmp_path / "manifest.json").read_text())["provenance"]
+    assert prov["backend"] == ["numpy"] and "numpy" in prov["versions"]
+    header = (tmp_path / "results.csv").read_text().splitlines()[0].split(",")
+    T.check_columns(header)
+    assert "backend" not in header   # provenance, not a per-run column
+    pq = pytest.importorskip("pyarrow.parquet")
+    schema = pq.read_schema(tmp_path / "results.parquet")
+    assert schema.names == header and schema.field("g0").metadata[b"description"].startswith(b"||x0||")
