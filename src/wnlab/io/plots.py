@@ -22,7 +22,7 @@ import contextlib
 import contextvars
 import functools
 import math
-import textwrap
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -176,11 +176,35 @@ def set_title(fig_or_ax, text: str | None) -> None:
     import matplotlib
 
     chars = max(20, int(current_style().width * 72 / (0.55 * matplotlib.rcParams["axes.titlesize"])))
-    wrapped = "\n".join(textwrap.wrap(text, chars)) if "$" not in text else text
+    wrapped = _wrap(text, chars)
     if hasattr(fig_or_ax, "suptitle"):
         fig_or_ax.suptitle(wrapped, fontsize=matplotlib.rcParams["axes.titlesize"])
     else:
         fig_or_ax.set_title(wrapped)
+
+
+def _wrap(text: str, chars: int) -> str:
+    """Greedy line breaks at spaces outside ``$...$`` (mathtext), counting a math segment by its
+    letters (``\\lambda`` counts as one)."""
+    words, cur = [], ""
+    for piece in text.split(" "):
+        cur = piece if not cur else cur + " " + piece
+        if cur.count("$") % 2 == 0:
+            words.append(cur)
+            cur = ""
+    if cur:
+        words.append(cur)
+    def seen(w):
+        return len(re.sub(r"[${}^_]", "", re.sub(r"\\[a-zA-Z]+", "x", w)))
+
+    lines, line = [], ""
+    for w in words:
+        if line and seen(line) + 1 + seen(w) > chars:
+            lines.append(line)
+            line = w
+        else:
+            line = w if not line else line + " " + w
+    return "\n".join([*lines, line])
 
 
 def method_style(value) -> dict:
@@ -392,7 +416,8 @@ def panel_grid(n: int):
     ncols = n if width >= 4.5 else 1
     nrows = math.ceil(n / ncols)
     panel_w = width / ncols
-    fig, axes = new_figure(nrows, ncols, height=nrows * panel_w * (0.78 if ncols > 1 else 0.66))
+    text = current_style().rc["font.size"] / 8   # larger text needs taller panels
+    fig, axes = new_figure(nrows, ncols, height=nrows * panel_w * (0.78 if ncols > 1 else 0.66) * text)
     return fig, list(axes.ravel())
 
 
