@@ -228,3 +228,29 @@ def test_the_command_line_runs_bn_and_reports_its_fields(tmp_path):
     ref = wnlab.solve(p, "bn", x0=np.full(12, 1.0), eta=0.02, gamma=0.05, tol=0, max_iter=30)
     np.testing.assert_allclose(got["w"], ref.w, rtol=0, atol=1e-14)
     assert got["b"] == ref.b and got["intercept"] == ref.intercept
+
+
+def test_sweeps_run_bn_and_adam_and_refuse_adam_on_the_reduced_engine(tmp_path):
+    from wnlab import sweep
+    from wnlab.io.tables import read_table
+
+    grid = {"problem": "gaussian", "m": 5, "d": 30, "init_std": 0.5}
+    bn = {"sweep": {"seeds": 2, "max_iter": 400, "tol": 0.0},
+          "grid": {**grid, "method": "bn", "eta": 0.02, "gamma": 0.05, "eps": [1e-5, 1e-3]}}
+    sweep.run_sweep(bn, tmp_path / "bn", workers=1, progress=False)
+    p = wnlab.gaussian_problem(5, 30, seed=0)
+    for r in read_table(tmp_path / "bn" / "results.csv"):
+        x0 = 0.5 * sweep.start_direction(0, int(r["seed"]), p.d)
+        ref = wnlab.solve(p, "bn", x0=x0, eta=0.02, gamma=0.05, eps=float(r["eps"]), tol=0.0, max_iter=400)
+        assert int(r["n_iter"]) == 400 and abs(float(r["dist"]) - ref.dist) <= 1e-12 * ref.dist
+    adam = {"sweep": {"seeds": 1, "max_iter": 300, "tol": 0.0, "engine": "full"},
+            "grid": {**grid, "method": "adam", "eta": 0.01, "beta2": [0.99, 0.999]}}
+    sweep.run_sweep(adam, tmp_path / "adam", workers=1, progress=False)
+    rows = read_table(tmp_path / "adam" / "results.csv")
+    x0 = 0.5 * sweep.start_direction(0, 0, p.d)
+    for r in rows:
+        ref = wnlab.solve(p, "adam", x0=x0, eta=0.01, beta2=float(r["beta2"]), tol=0.0, max_iter=300, engine="full")
+        assert abs(float(r["dist"]) - ref.dist) <= 1e-12 * ref.dist
+    adam["sweep"]["engine"] = "reduced"
+    with pytest.raises(ValueError, match="engine='full'"):
+        sweep.plan(adam)
