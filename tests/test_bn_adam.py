@@ -107,6 +107,19 @@ def test_bn_weight_decay_shrinks_w_null_as_sgd_does():
     np.testing.assert_allclose(null(r.w), (1 - 0.05 * 0.01) ** 200 * null(w0), rtol=0, atol=1e-12)
 
 
+def test_bn_from_reduced_starts_is_the_run_from_x0():
+    """reduced_starts (exact-in-law sampling) mean x0 = V a0 + beta0 n, hence w0 = x0, g0 = 1."""
+    p = _problem(4)
+    x0s = np.random.default_rng(4).normal(size=(3, p.d))
+    a0, null = p.to_reduced(x0s)
+    kw = dict(eta=0.02, gamma=0.05, tol=0, max_iter=100)
+    ref = wnlab.solve_batch(p, "bn", x0s=x0s, **kw)
+    got = wnlab.solve_batch(p, "bn", reduced_starts=(a0, np.linalg.norm(null, axis=1)), **kw)
+    np.testing.assert_allclose(got.dist, ref.dist, rtol=1e-12)
+    np.testing.assert_allclose(got.intercept, ref.intercept, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.g, ref.g, rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("engine", ["reduced", "full"])
 def test_bn_w_null_never_changes(engine):
     """The gradient in w lies in the row space of A: w_null is the start's, to 1e-12, after many steps
