@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import new_figure, save_figure, write_csv, write_seeded_metadata
+from .common import add_backend_argument, new_figure, progress_bar, save_figure, stage, write_csv, write_seeded_metadata
 
 __all__ = ["Config", "PRESETS", "run", "add_arguments", "main"]
 
@@ -41,6 +41,7 @@ class Config:
     tol: float = 1e-8
     max_iter: int = 200_000
     extra: dict = field(default_factory=dict)
+    backend: str = "auto"
 
 
 PRESETS = {
@@ -72,13 +73,16 @@ def run(config: Config, out_dir) -> dict:
     row_curv = cfg.m * float(np.max(np.sum(p.A ** 2, axis=1)))   # curvature of a 1-row mini-batch
     g_max = max(p.g_star, max(cfg.init_scales))
     rows = []
+    bar = progress_bar(len(cfg.methods) * len(cfg.batch_sizes) * B, desc="batch-bias")
     for method in cfg.methods:
         eta = cfg.eta_factor / row_curv * (1.0 if method == "gd" else 1.0 / g_max ** 2)
         kw = {} if method == "gd" else dict(c=cfg.c)
         for b in cfg.batch_sizes:
             seeds = cfg.run_seed * 1_000_003 + np.arange(B)
             res = stochastic.solve_batch(p, method, x0s=x0s, eta=eta, tol=cfg.tol, max_iter=cfg.max_iter,
-                                         batch_size=int(b), seeds=seeds, **kw)
+                                         batch_size=int(b), seeds=seeds, backend=cfg.backend, progress=bar.update,
+                                         **kw)
+            stage(f"batch-bias: {method}, batch size {b} done")
             for k, s in enumerate(cfg.init_scales):
                 sl = slice(k * cfg.n_runs, (k + 1) * cfg.n_runs)
                 rows.append({"method": method, "batch_size": int(b), "init_scale": float(s), "eta": eta,
@@ -86,6 +90,7 @@ def run(config: Config, out_dir) -> dict:
                              "x_null_norm": float(np.mean(res.x_null_norm[sl])),
                              "converged": float(np.mean(res.converged[sl])),
                              "mean_steps": float(np.mean(res.n_iter[sl])), "g_star": p.g_star})
+    bar.close()
     write_csv(out / "batch_bias.csv", rows)
     _plot(cfg, rows, p.g_star, out / "batch_bias")
     write_seeded_metadata(out, cfg, {"problem_seed": cfg.problem_seed, "run_seed": cfg.run_seed,
@@ -111,8 +116,10 @@ def _plot(cfg, rows, g_star, stem):
 
 def add_arguments(parser) -> None:
     parser.add_argument("--preset", choices=sorted(PRESETS), default="default", help="named configuration")
-    parser.add_argument("--n-runs", type=int, help="starts per init scale (overrides the preset)")
+    parser.add_argument("--seeds", "--n-runs", dest="n_runs", type=int, metavar="N",
+                        help="number of random starts per init scale (overrides the preset; --n-runs is the old name)")
     parser.add_argument("--max-iter", type=int, help="step limit per run (overrides the preset)")
+    add_backend_argument(parser)
 
 
 def main(args) -> int:
@@ -120,7 +127,7 @@ def main(args) -> int:
     over = {k: v for k, v in (("n_runs", args.n_runs), ("max_iter", args.max_iter)) if v is not None}
     if any(v < 1 for v in over.values()):
         raise ValueError(f"--n-runs and --max-iter must be positive, got {over}")
-    res = run(replace(cfg, **over), args.out)
+    res = run(replace(cfg, **over, backend=args.backend), args.out)
     full = {(r["method"], r["init_scale"]): r["x_norm"] for r in res["rows"] if r["batch_size"] == max(cfg.batch_sizes)}
     for r in res["rows"]:
         print(f"{r['method']:3s} batch {r['batch_size']:3d} scale {r['init_scale']:6.3g}: ||x|| = {r['x_norm']:.5g} "
