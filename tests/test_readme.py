@@ -1,8 +1,9 @@
 """Every command in the README's bash blocks works as written from a folder that is not the clone
 (a fresh temporary directory), and its Python blocks run.
 
-The install lines (``git clone``, ``cd wnlab``, ``pip install``) and the test command itself are
-left out: they are what sets this environment up. Each block runs in order in its own empty
+The lines that work on the checkout itself are left out: getting and installing it (``git
+clone``, ``cd wnlab``, ``pip install``), the test command and the documentation build (CI runs
+those two). Each block runs in order in its own empty
 folder, because a block's later lines use what its earlier lines wrote (``problem.npz``,
 ``sweep.toml``). ``wnlab`` and ``python`` are the interpreter running the tests, with this
 checkout's ``wnlab`` first on the path. Blocks that run a ``reproduce`` target, a sweep or the
@@ -23,7 +24,7 @@ import wnlab
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 #: the set-up lines, not run here
-SKIP = re.compile(r"^(git clone|cd |pip install|python -m pytest)")
+SKIP = re.compile(r"^(git clone|cd |pip install|python -m pytest|python -m sphinx)")
 #: commands that take minutes (their block runs under the slow marker)
 SLOW = re.compile(r"^wnlab (reproduce|sweep|verify)\b")
 
