@@ -229,8 +229,9 @@ class Optimized(Method):
         return self.method.project(state._replace(**updates))
 
     def compiled_step(self):
-        """The compiled loop does not run optimizers yet: the NumPy driver does."""
-        return
+        """The method's step: the compiled loop runs SGD exactly (:meth:`compiled_options` are its
+        settings); another optimizer runs on the NumPy driver."""
+        return self.method.compiled_step() if type(self.optimizer) is SGD else None
 
     def compiled_options(self):
         return {"momentum": self.optimizer.momentum, "nesterov": self.optimizer.nesterov,
