@@ -378,3 +378,56 @@ def test_momentum_takes_the_compiled_step():
     for name in ("gd", "wn", "rpgd"):
         m = methods.with_optimizer(methods.get_method(name), methods.SGD(momentum=0.5, weight_decay=0.1))
         assert m.compiled_step() == name and m.compiled_options()["momentum"] == 0.5
+
+
+# -- the command line and sweeps ------------------------------------------------------------------
+
+def test_the_command_line_runs_sgd(tmp_path, capsys):
+    import json
+
+    from wnlab.cli import main
+
+    out = tmp_path / "r.json"
+    args = ["solve", "--problem", "gaussian", "--m", "5", "--d", "12", "--seed", "3", "--method", "wn",
+            "--eta", "0.02", "--gamma", "0.01", "--tol", "0", "--max-iter", "60", "--backend", "numpy"]
+    assert main([*args, "--x0", ",".join(["0.3"] * 12), "--momentum", "0.8", "--nesterov", "--weight-decay", "0.01",
+                 "--out", str(out)]) == 1
+    got = json.loads(out.read_text())
+    p = wnlab.gaussian_problem(5, 12, seed=3)
+    ref = wnlab.solve(p, "wn", x0=np.full(12, 0.3), eta=0.02, gamma=0.01, tol=0, max_iter=60, momentum=0.8,
+                      nesterov=True, weight_decay=0.01)
+    np.testing.assert_allclose(got["x"], ref.x, rtol=0, atol=1e-13)
+    assert got["momentum"] == 0.8 and got["nesterov"] is True and got["weight_decay"] == 0.01
+    capsys.readouterr()
+    for bad, says in ((["--momentum", "1"], "momentum must be a finite number >= 0 and < 1"),
+                      (["--weight-decay", "-1"], "weight_decay must be a finite number >= 0"),
+                      (["--momentum", "nan"], "momentum must be"),
+                      (["--nesterov"], "nesterov needs momentum > 0")):
+        with pytest.raises(SystemExit) as e:  # argparse's exit 2, or the command's
+            raise SystemExit(main([*args, "--x0", "0.1," * 11 + "0.1", *bad]))
+        assert e.value.code == 2 and says in capsys.readouterr().err
+
+
+def test_a_sweep_grid_takes_sgd_settings(tmp_path):
+    from wnlab import sweep
+    from wnlab.io.tables import read_table
+
+    base = {"method": ["wn", "gd"], "problem": "gaussian", "m": 5, "d": 30, "init_std": 0.1, "eta": 0.05, "c": 1.0}
+    plain_ids = sweep.plan({"sweep": {"seeds": 2}, "grid": base}).run_ids
+    cfg = {"sweep": {"seeds": 2}, "grid": {**base, "momentum": [0.0, 0.9], "nesterov": False, "weight_decay": 1e-3}}
+    pl = sweep.plan(cfg)
+    assert len(pl.runs) == 8 and not set(pl.run_ids) & set(plain_ids)
+    assert sweep.plan({"sweep": {"seeds": 2}, "grid": base}).run_ids == plain_ids  # other sweeps' ids unchanged
+    sweep.run_sweep(cfg, tmp_path / "out", workers=1, progress=False)
+    rows = read_table(tmp_path / "out" / "results.csv")
+    p = wnlab.gaussian_problem(5, 30, seed=0)
+    for r in rows:
+        x0 = 0.1 * sweep.start_direction(0, int(r["seed"]), p.d)
+        kw = {"c": 1.0} if r["method"] == "wn" else {}
+        ref = wnlab.solve(p, r["method"], x0=x0, eta=0.05, momentum=float(r["momentum"]), weight_decay=1e-3, **kw)
+        assert int(r["n_iter"]) == ref.n_iter
+        np.testing.assert_allclose(float(r["dist"]), ref.dist, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"grid.momentum must be a finite number >= 0 and < 1, got 1.5"):
+        sweep.plan({"grid": {**base, "momentum": 1.5}})
+    with pytest.raises(ValueError, match=r"grid.nesterov: nesterov needs momentum > 0"):
+        sweep.plan({"grid": {**base, "nesterov": True}})

@@ -23,6 +23,11 @@ def add_parser(sub) -> None:
     st.add_argument("--c", type=float, help="ratio gamma/eta (Condition 2.1)")
     st.add_argument("--t1", type=arg_type("t1", int), help="rpgd-then-gd: steps with the scale fixed")
     st.add_argument("--eta-gd", type=float, help="rpgd-then-gd: GD step of phase 2 (default 1/lambda_max)")
+    o = p.add_argument_group("optimizer (torch.optim.SGD's rule on every parameter, each with its own step)")
+    o.add_argument("--momentum", type=arg_type("momentum"), default=0.0, help="SGD momentum in [0, 1) (default 0)")
+    o.add_argument("--nesterov", action="store_true", help="Nesterov's momentum (needs --momentum > 0)")
+    o.add_argument("--weight-decay", type=arg_type("weight_decay"), default=0.0,
+                   help="L2 weight decay >= 0, added to each gradient (default 0)")
     st.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", type=_param,
                     help="a hyper-parameter of the method (e.g. a --plugin method's momentum=0.8); repeatable")
     sb = p.add_argument_group("mini-batch / online variants (wnlab.stochastic)")
@@ -58,7 +63,9 @@ def _param(text: str):
 def run(args) -> int:
 
     from ..engine.solve import solve
+    from ..methods.optim import SGD
 
+    SGD(args.momentum, args.nesterov, args.weight_decay)  # (--nesterov without --momentum: refused now)
     problem = problem_from_args(args)
     kw = {k: v for k, v in (("t1", args.t1), ("eta_gd", args.eta_gd)) if v is not None}
     kw.update(args.param)
@@ -71,9 +78,12 @@ def run(args) -> int:
         raise ValueError("--batch-seed and --normalize apply to mini-batch runs; add --batch-size")
     res = solve(problem, args.method, x0=vector_arg(args.x0, "x0"), g0=args.g0, w0=vector_arg(args.w0, "w0"),
                 eta=args.eta, gamma=args.gamma, c=args.c, tol=args.tol, max_iter=args.max_iter,
-                engine=args.engine, backend=args.backend, record_every=None, **kw)
+                engine=args.engine, backend=args.backend, record_every=None, momentum=args.momentum,
+                nesterov=args.nesterov, weight_decay=args.weight_decay, **kw)
     payload = {
-        "method": res.method, **({"batch_size": args.batch_size, "batch_seed": args.batch_seed}
+        "method": res.method, **({"momentum": args.momentum, "nesterov": args.nesterov,
+                                  "weight_decay": args.weight_decay} if args.momentum or args.weight_decay else {}),
+        **({"batch_size": args.batch_size, "batch_seed": args.batch_seed}
                                  if args.batch_size else {}), "status": res.status.value, "message": res.message, "n_iter": res.n_iter,
         "loss": res.loss, "x_norm": res.x_norm, "dist_to_x_star": res.dist, "x_star_norm": problem.g_star,
         "g": res.g, "stability_ratio": res.stability_ratio, "x": res.x, "w": res.w,

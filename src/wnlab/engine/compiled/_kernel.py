@@ -215,6 +215,7 @@ def _sgd_steps(method, nesterov, run, cur, nxt, bcur, bnxt, R, eta, gam, g, be, 
         el, gl, bl, m_, w_ = eta[l], g[l], be[l], mu[l], wd[l]
         pg[l], pbe[l], ploss[l], pbg[l], pbbe[l] = gl, bl, loss[l], bg[l], bbe[l]
         bound = (1.0 + m_) / (1.0 + 2.0 * m_) if nesterov else 1.0 + m_
+        cd, cb = (1.0, m_) if nesterov else (0.0, 1.0)  # the step d + mu b, or b (exactly: 1 d, 0 d, 1 b)
         if method == GD:  # x: gradient r (null part 0)
             md[l] = max(md[l], el / bound)
             for j in range(kp):
@@ -222,7 +223,7 @@ def _sgd_steps(method, nesterov, run, cur, nxt, bcur, bnxt, R, eta, gam, g, be, 
                 d = R[l, j] + w_ * c
                 bn = m_ * bcur[l, j] + d
                 bnxt[l, j] = bn
-                nxt[l, j] = c - el * ((d + m_ * bn) if nesterov else bn)
+                nxt[l, j] = c - el * (cd * d + cb * bn)
             be[l], bbe[l] = _sgd_rule(bl, 0.0, bbe[l], el, m_, w_, nesterov)
         elif method == WN:  # w: (g/||w||)(r - u p), null part -(g/||w||) q beta; g: p
             kk, q = k[l], ps[l] * inw[l]
@@ -233,7 +234,7 @@ def _sgd_steps(method, nesterov, run, cur, nxt, bcur, bnxt, R, eta, gam, g, be, 
                 d = kk * (R[l, j] - q * c) + w_ * c
                 bn = m_ * bcur[l, j] + d
                 bnxt[l, j] = bn
-                v = c - el * ((d + m_ * bn) if nesterov else bn)
+                v = c - el * (cd * d + cb * bn)
                 nxt[l, j] = v
                 acc += v * v
             be[l], bbe[l] = _sgd_rule(bl, -kk * q * bl, bbe[l], el, m_, w_, nesterov)
@@ -247,7 +248,7 @@ def _sgd_steps(method, nesterov, run, cur, nxt, bcur, bnxt, R, eta, gam, g, be, 
                 d = gl * R[l, j] + w_ * c
                 bn = m_ * bcur[l, j] + d
                 bnxt[l, j] = bn
-                v = c - el * ((d + m_ * bn) if nesterov else bn)
+                v = c - el * (cd * d + cb * bn)
                 nxt[l, j] = v
                 acc += v * v
             bv, bbe[l] = _sgd_rule(bl, 0.0, bbe[l], el, m_, w_, nesterov)
