@@ -215,7 +215,7 @@ def _sgd_steps(method, nesterov, run, cur, nxt, bcur, bnxt, R, eta, gam, g, be, 
         el, gl, bl, m_, w_ = eta[l], g[l], be[l], mu[l], wd[l]
         pg[l], pbe[l], ploss[l], pbg[l], pbbe[l] = gl, bl, loss[l], bg[l], bbe[l]
         bound = (1.0 + m_) / (1.0 + 2.0 * m_) if nesterov else 1.0 + m_
-        cd, cb = (1.0, m_) if nesterov else (0.0, 1.0)  # the step d + mu b, or b (exactly: 1 d, 0 d, 1 b)
+        cd, cb = (el, el * m_) if nesterov else (0.0, el)  # the step lr (d + mu b), or lr b
         if method == GD:  # x: gradient r (null part 0)
             md[l] = max(md[l], el / bound)
             for j in range(kp):
@@ -223,18 +223,19 @@ def _sgd_steps(method, nesterov, run, cur, nxt, bcur, bnxt, R, eta, gam, g, be, 
                 d = R[l, j] + w_ * c
                 bn = m_ * bcur[l, j] + d
                 bnxt[l, j] = bn
-                nxt[l, j] = c - el * (cd * d + cb * bn)
+                nxt[l, j] = c - (cd * d + cb * bn)
             be[l], bbe[l] = _sgd_rule(bl, 0.0, bbe[l], el, m_, w_, nesterov)
         elif method == WN:  # w: (g/||w||)(r - u p), null part -(g/||w||) q beta; g: p
             kk, q = k[l], ps[l] * inw[l]
             md[l] = max(md[l], el * kk * kk / bound)
+            cc = w_ - kk * q  # (d = kk (r - q c) + wd c)
             acc = 0.0
             for j in range(kp):
                 c = cur[l, j]
-                d = kk * (R[l, j] - q * c) + w_ * c
+                d = kk * R[l, j] + cc * c
                 bn = m_ * bcur[l, j] + d
                 bnxt[l, j] = bn
-                v = c - el * (cd * d + cb * bn)
+                v = c - (cd * d + cb * bn)
                 nxt[l, j] = v
                 acc += v * v
             be[l], bbe[l] = _sgd_rule(bl, -kk * q * bl, bbe[l], el, m_, w_, nesterov)
@@ -248,14 +249,14 @@ def _sgd_steps(method, nesterov, run, cur, nxt, bcur, bnxt, R, eta, gam, g, be, 
                 d = gl * R[l, j] + w_ * c
                 bn = m_ * bcur[l, j] + d
                 bnxt[l, j] = bn
-                v = c - el * (cd * d + cb * bn)
+                v = c - (cd * d + cb * bn)
                 nxt[l, j] = v
                 acc += v * v
             bv, bbe[l] = _sgd_rule(bl, 0.0, bbe[l], el, m_, w_, nesterov)
-            nv = np.sqrt(acc + bv * bv)
+            inv = 1.0 / np.sqrt(acc + bv * bv)
             for j in range(kp):
-                nxt[l, j] /= nv
-            be[l] = bv / nv
+                nxt[l, j] *= inv
+            be[l] = bv * inv
             g[l], bg[l] = _sgd_rule(gl, pd[l], bg[l], gam[l], m_, w_, nesterov)
         t[l] += 1
 
