@@ -397,7 +397,7 @@ def test_the_command_line_runs_sgd(tmp_path, capsys):
     ref = wnlab.solve(p, "wn", x0=np.full(12, 0.3), eta=0.02, gamma=0.01, tol=0, max_iter=60, momentum=0.8,
                       nesterov=True, weight_decay=0.01)
     np.testing.assert_allclose(got["x"], ref.x, rtol=0, atol=1e-13)
-    assert got["momentum"] == 0.8 and got["nesterov"] is True and got["weight_decay"] == 0.01
+    assert (got["inputs"]["momentum"], got["inputs"]["nesterov"], got["inputs"]["weight_decay"]) == (0.8, True, 0.01)
     capsys.readouterr()
     for bad, says in ((["--momentum", "1"], "momentum must be a finite number >= 0 and < 1"),
                       (["--weight-decay", "-1"], "weight_decay must be a finite number >= 0"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..methods import names
 from ..params import BACKENDS, DEFAULT_MAX_ITER, DEFAULT_TOL, ENGINES, arg_type
-from .args import add_problem_args, problem_from_args, step_arg, vector_arg, write_json
+from .args import add_problem_args, problem_from_args, problem_record, step_arg, vector_arg, write_json
 
 
 def add_parser(sub) -> None:
@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
     o.add_argument("--weight-decay", type=arg_type("weight_decay"), default=0.0,
                    help="L2 weight decay >= 0, added to each gradient (default 0)")
     st.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", type=_param,
-                    help="a hyper-parameter of the method (e.g. a --plugin method's momentum=0.8); repeatable")
+                    help="a hyper-parameter of the method (e.g. a --plugin method's mu=0.8); repeatable")
     sb = p.add_argument_group("mini-batch / online variants (wnlab.stochastic)")
     sb.add_argument("--batch-size", type=int, help="rows per step, 1..m (default: full batch)")
     sb.add_argument("--batch-seed", type=int, help="seed of the row stream (required with --batch-size)")
@@ -51,7 +51,7 @@ def _param(text: str):
 
     name, sep, value = text.partition("=")
     if not sep or not name.isidentifier():
-        raise argparse.ArgumentTypeError(f"--param takes NAME=VALUE (e.g. momentum=0.8), got {text!r}")
+        raise argparse.ArgumentTypeError(f"--param takes NAME=VALUE (e.g. mu=0.8), got {text!r}")
     for convert in (int, float):
         try:
             return name, convert(value)
@@ -80,15 +80,20 @@ def run(args) -> int:
                 eta=args.eta, gamma=args.gamma, c=args.c, tol=args.tol, max_iter=args.max_iter,
                 engine=args.engine, backend=args.backend, record_every=None, momentum=args.momentum,
                 nesterov=args.nesterov, weight_decay=args.weight_decay, **kw)
+    inputs = {"problem": problem_record(args, problem), "method": args.method, "eta": args.eta,
+              "gamma": args.gamma, "c": args.c, "t1": args.t1, "eta_gd": args.eta_gd, "params": dict(args.param),
+              "x0": args.x0, "g0": args.g0, "w0": args.w0, "tol": args.tol, "max_iter": args.max_iter,
+              "engine": args.engine, "backend": args.backend, "batch_size": args.batch_size,
+              "batch_seed": args.batch_seed, "normalize": args.normalize, "momentum": args.momentum,
+              "nesterov": args.nesterov, "weight_decay": args.weight_decay}
     payload = {
-        "method": res.method, **({"momentum": args.momentum, "nesterov": args.nesterov,
-                                  "weight_decay": args.weight_decay} if args.momentum or args.weight_decay else {}),
-        **({"batch_size": args.batch_size, "batch_seed": args.batch_seed}
+        "method": res.method, **({"batch_size": args.batch_size, "batch_seed": args.batch_seed}
                                  if args.batch_size else {}), "status": res.status.value, "message": res.message, "n_iter": res.n_iter,
-        "loss": res.loss, "x_norm": res.x_norm, "dist_to_x_star": res.dist, "x_star_norm": problem.g_star,
-        "g": res.g, "stability_ratio": res.stability_ratio, "x": res.x, "w": res.w,
+        "loss": res.loss, "x_norm": res.x_norm, "dist": res.dist, "x_star_norm": problem.g_star,
+        "g": res.g, "stability_ratio": res.stability_ratio, "x": res.x, "w": res.w, "inputs": inputs,
+        **{k: getattr(res, k) for k in ("b", "intercept", "dist_centered") if getattr(res, k) is not None},
     }
-    write_json(args.out, payload)
+    write_json(args.out, payload, backends=[res.backend])
     print(res.summary())
     print(f"||x*|| = {problem.g_star:.6g}" + (f"; wrote {args.out}" if args.out else ""))
     return 0 if res.status.value == "converged" else 1
