@@ -23,7 +23,7 @@ LABELS = {
     "x_null_norm": r"$\|\hat x_\perp\|$ (null-space part)",
     "w_null_norm": r"$\|\hat w_\perp\| / \|\hat w\|$",
     "g": r"final scale $\hat g$",
-    "loss": r"final loss $\frac12\|A\hat x - y\|^2$",
+    "loss": r"final loss $\frac{1}{2}\|A\hat x - y\|^2$",
     "n_iter": "iterations",
     "stability_ratio": r"max $\eta g^2 \lambda_{max} / \|w\|^2$",
     "eta": r"step size $\eta$ (on $w$)",
@@ -108,11 +108,14 @@ def save_figure(fig, path, *, dpi: int = 110) -> list[Path]:
     """Save ``fig`` to ``path``; a path without ``.png``/``.svg`` gets both. Returns the paths."""
     path = Path(path)
     targets = [path] if path.suffix in (".png", ".svg", ".pdf") else [path.with_suffix(".png"), path.with_suffix(".svg")]
+    from .files import atomic_write, writable_target
+
     for t in targets:
-        if not t.parent.is_dir():
-            raise ValueError(f"cannot write {t}: directory {t.parent} does not exist")
+        writable_target(t)  # every target checked before the first is written
+    for t in targets:
         meta = {"Date": None} if t.suffix == ".svg" else {}
-        fig.savefig(t, dpi=dpi, bbox_inches="tight", metadata=meta)
+        with atomic_write(t, "wb") as fh:
+            fig.savefig(fh, format=t.suffix[1:], dpi=dpi, bbox_inches="tight", metadata=meta)
     return targets
 
 

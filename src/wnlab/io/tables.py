@@ -1,4 +1,4 @@
-"""Tidy result tables and manifests, written atomically (temp file + ``os.replace``).
+"""Tidy result tables and manifests, written atomically (:mod:`wnlab.io.files`).
 
 A table is a list of rows (dicts) and an ordered list of columns. CSV is always written; Parquet
 too when pandas and pyarrow are importable. Floats are written with ``repr`` so a CSV read back
@@ -11,24 +11,14 @@ import csv
 import io
 import json
 import math
-import os
 import platform
 import sys
 from pathlib import Path
 
+from .files import atomic_write, atomic_write_text
+
 __all__ = ["atomic_write_text", "write_json", "write_table", "read_table", "package_versions", "write_manifest",
            "summary_rows"]
-
-
-def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader (or a killed writer) never sees half a file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _cell(v):
@@ -61,9 +51,9 @@ def write_table(rows: list[dict], columns: list[str], path_stem, *, parquet: boo
     except ImportError:
         return written
     pq_path = stem.with_suffix(".parquet")
-    tmp = pq_path.with_name(f".{pq_path.name}.{os.getpid()}.tmp")
-    pd.DataFrame([{c: row.get(c) for c in columns} for row in rows], columns=columns).to_parquet(tmp, index=False)
-    os.replace(tmp, pq_path)
+    frame = pd.DataFrame([{c: row.get(c) for c in columns} for row in rows], columns=columns)
+    with atomic_write(pq_path, "wb") as fh:
+        frame.to_parquet(fh, index=False)
     return written + [pq_path]
 
 
@@ -89,8 +79,22 @@ def read_table(path) -> list[dict]:
         df = pd.read_parquet(path)
         return [{k: (None if (isinstance(v, float) and math.isnan(v)) else v) for k, v in r.items()}
                 for r in df.to_dict("records")]
-    with open(path, newline="", encoding="utf-8") as fh:
-        return [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        lines = list(csv.reader(io.StringIO(text, newline="")))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ValueError(f"cannot read results {path}: not a CSV table ({exc})") from None
+    if not lines:
+        raise ValueError(f"cannot read results {path}: the file is empty")
+    if not text.endswith("\n"):
+        raise ValueError(f"cannot read results {path}: its last line does not end with a newline (a file cut "
+                         "short?); write it again")
+    header, body = lines[0], lines[1:]
+    for n, cells in enumerate(body, start=2):
+        if len(cells) != len(header):
+            raise ValueError(f"cannot read results {path}: line {n} has {len(cells)} fields, the header "
+                             f"{len(header)} (a file cut short or edited?); write it again")
+    return [{k: _parse(v) for k, v in zip(header, cells)} for cells in body]
 
 
 def summary_rows(summaries: dict, columns: list[str], **per_run) -> list[dict]:
