@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from .. import __version__
 
@@ -88,26 +89,33 @@ def main(argv=None) -> int:
     an expected failure ends with one line on stderr, an unexpected one says it is a bug."""
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv[:_command_index(argv)]
-    command = "wnlab"
-    try:
-        _load_plugins(argv)
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        command = f"wnlab {args.command}"
-        return int(args.func(args) or 0)
-    except SystemExit:  # argparse: --help, --version, a usage error (exit 2, its own message)
-        raise
-    except BaseException as exc:  # noqa: BLE001 -- this is the boundary
-        code, line = describe_failure(exc)
-        if code == 141:
-            _quiet_stdout()
-            return code
-        if debug:
-            import traceback
+    command = ["wnlab"]
 
-            traceback.print_exception(exc, file=sys.stderr)
-        print(f"{command}: {line}", file=sys.stderr)
-        return code
+    def one_line(message, category, filename, lineno, file=None, line=None):
+        print(f"{command[0]}: warning: {str(message).strip()}", file=sys.stderr if file is None else file)
+
+    with warnings.catch_warnings():
+        if not debug:  # warnings as one line each, without the Python source line
+            warnings.showwarning = one_line
+        try:
+            _load_plugins(argv)
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            command[0] = f"wnlab {args.command}"
+            return int(args.func(args) or 0)
+        except SystemExit:  # argparse: --help, --version, a usage error (exit 2, its own message)
+            raise
+        except BaseException as exc:  # noqa: BLE001 -- this is the boundary
+            code, line = describe_failure(exc)
+            if code == 141:
+                _quiet_stdout()
+                return code
+            if debug:
+                import traceback
+
+                traceback.print_exception(exc, file=sys.stderr)
+            print(f"{command[0]}: {line}", file=sys.stderr)
+            return code
 
 
 def _command_index(argv) -> int:

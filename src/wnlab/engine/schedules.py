@@ -35,7 +35,7 @@ def _check_values(name: str, v: np.ndarray, allow_zero: bool) -> np.ndarray:
     bad = v < 0 if allow_zero else v <= 0
     if np.any(bad):
         need = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"{name} must be {need}, got {v[bad].ravel()[0]!r}")
+        raise ValueError(f"{name} must be {need}, got {float(v[bad].ravel()[0])!r}")
     return v
 
 

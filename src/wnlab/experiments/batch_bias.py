@@ -21,7 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import new_figure, save_figure, write_csv, write_seeded_metadata
+from .common import (
+    new_figure,
+    prepare_out,
+    save_figure,
+    write_csv,
+    write_seeded_metadata,
+)
 
 __all__ = ["Config", "PRESETS", "run", "add_arguments", "main"]
 
@@ -65,7 +71,7 @@ def run(config: Config, out_dir) -> dict:
         if not 1 <= b <= cfg.m:
             raise ValueError(f"batch size {b} must be in 1..m = {cfg.m}")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_out(out)
     p = wnlab.gaussian_problem(cfg.m, cfg.d, seed=cfg.problem_seed, tau=1.0 / np.sqrt(cfg.m))
     x0s = _starts(cfg, p.d)
     B = len(x0s)

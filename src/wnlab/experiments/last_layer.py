@@ -26,7 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import new_figure, save_figure, write_csv, write_seeded_metadata
+from .common import (
+    new_figure,
+    prepare_out,
+    save_figure,
+    write_csv,
+    write_seeded_metadata,
+)
 
 #: optional packages this target needs (checked before any work)
 REQUIRES = ("matplotlib", "sklearn")
@@ -77,7 +83,7 @@ def run(config: Config, out_dir) -> dict:
     if cfg.loss not in ("squared", "logistic"):
         raise ValueError(f"loss must be 'squared' or 'logistic', got {cfg.loss!r}")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_out(out)
     Ptr, ytr, Pte, yte = features(cfg)
     p = wnlab.LeastSquares(Ptr, ytr) if cfg.loss == "squared" else LogisticRegression(Ptr, ytr)
     ls = p if cfg.loss == "squared" else wnlab.LeastSquares(Ptr, ytr)

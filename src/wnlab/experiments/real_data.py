@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from ..params import DEFAULT_MAX_ITER
-from .common import shared_starts
+from .common import prepare_out, shared_starts
 
 #: optional packages this target needs (checked before any work)
 REQUIRES = ("matplotlib", "sklearn")
@@ -182,7 +182,7 @@ def run(config: Config, out_dir) -> dict:
     from ..io.tables import summary_rows, write_manifest, write_table
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_out(out)
     t0 = time.perf_counter()
     problem, A_test, y_test, info = make_data(config)
     x0s, stds, seeds = shared_starts(config.stds, config.n_seeds, config.base_seed, problem.d)

@@ -267,9 +267,9 @@ def _probe_scheduler(address: str, timeout: float) -> None:
     try:
         reply = asyncio.run(bounded())
     except TimeoutError:
-        raise ValueError(f"the Dask scheduler at {address} did not answer within {timeout:g} s (connect and "
-                         "handshake); check the address and that a Dask scheduler of a compatible version "
-                         "runs there") from None
+        raise ValueError(f"no answer from a Dask scheduler at {address} within {timeout:g} s (nothing listens "
+                         "there, or something that is not a Dask scheduler of a compatible version); check "
+                         "the address") from None
     except (OSError, ValueError, TypeError, EOFError) as exc:
         raise ValueError(f"cannot reach the Dask scheduler at {address}: {str(exc) or type(exc).__name__}") from None
     if not (isinstance(reply, dict) and reply.get("type") == "Scheduler"):
