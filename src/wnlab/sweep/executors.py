@@ -74,6 +74,7 @@ class ProcessBackend:
             clean = False
             try:
                 pending = {ex.submit(fn, c): c for c in todo.values()}
+                procs = list((getattr(ex, "_processes", None) or {}).values())  # (private API: for the message)
                 while pending:
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     broken = False
@@ -87,7 +88,7 @@ class ProcessBackend:
                         del todo[id(chunk)]
                         yield chunk, rows
                     if broken:
-                        deaths.append(_exit_codes(ex))
+                        deaths.append(_exit_codes(procs))
                         break
                 clean = not pending
             finally:
@@ -99,20 +100,32 @@ class ProcessBackend:
                     "resume, with fewer --workers or a smaller sweep.chunk_size if memory is short")
 
 
-def _exit_codes(ex) -> list:
-    """The exit codes of the pool's dead processes (for the message; private API, best effort)."""
-    procs = getattr(ex, "_processes", None) or {}
-    return [p.exitcode for p in list(procs.values()) if p.exitcode not in (None, 0)]
+def _exit_codes(procs) -> list:
+    """The exit codes of the pool's dead processes (for the message; best effort)."""
+    codes = []
+    for proc in procs:
+        try:
+            proc.join(timeout=5)  # it is dead or being terminated: reap it to read its code
+        except (OSError, ValueError, AssertionError):
+            continue
+        if proc.exitcode not in (None, 0):
+            codes.append(proc.exitcode)
+    return codes
 
 
 def _how(codes) -> str:
+    """``killed by SIGKILL, often the out-of-memory killer`` / ``exit code 9`` / ``cause unknown``."""
     import signal
 
-    sigs = sorted({-c for c in codes if c is not None and c < 0})
-    if not sigs:
-        return "exit codes " + ", ".join(map(str, codes)) if codes else "cause unknown"
-    names = ", ".join(signal.Signals(n).name if n in signal.Signals._value2member_map_ else str(n) for n in sigs)
-    return f"killed by {names}" + (", often the out-of-memory killer" if signal.SIGKILL in sigs else "")
+    codes = set(codes)
+    if len(codes) > 1:
+        codes.discard(-signal.SIGTERM)  # the pool terminates the other workers when one dies
+    if not codes:
+        return "cause unknown"
+    names = {n.value: n.name for n in signal.Signals}
+    parts = [f"killed by {names.get(-c, -c)}" for c in sorted(codes) if c < 0]
+    parts += [f"exit code {c}" for c in sorted(codes) if c > 0]
+    return ", ".join(parts) + (", often the out-of-memory killer" if -signal.SIGKILL in codes else "")
 
 
 def _stop(ex, clean: bool) -> None:
@@ -221,7 +234,7 @@ class DaskBackend:
 
         with dask.config.set({"distributed.nanny.pre-spawn-environ": _same_threads_environ(dask)}):
             cluster = distributed.LocalCluster(n_workers=self.local_workers, threads_per_worker=1, processes=True,
-                                               host="127.0.0.1", dashboard_address=None)
+                                               host="127.0.0.1", dashboard_address=":0")  # None still takes 8787
         return distributed.Client(cluster), cluster
 
     def __call__(self, fn, chunks):
