@@ -108,6 +108,7 @@ class RunOutput:
     loss: np.ndarray
     max_direction_step: np.ndarray   # max over steps of eta g^2/||w||^2 (eta for GD)
     history: dict | None
+    backend: str = "numpy"      # the loop that ran: "numpy", "numba", "numpy+numba", "torch:<device>"
 
 
 def _namespace(x):
@@ -205,9 +206,12 @@ def run(problem, method: Method, state, *, eta, gamma, tol: float, max_iter: int
             near = xp.abs(g) <= STALL_RTOL * g_scale
             if bool(near.any()):
                 z = xp.nonzero(near)[0]
-                p = method.scale_grad(_take(state, z), r[z])
+                sub = _take(state, z)
+                p = method.scale_grad(sub, r[z])
                 rnorm = (r[z] * r[z]).sum(-1) ** 0.5
-                stalled[z] = on_stationary_set(g[z], p, rnorm, gamma_t[z], last, g_scale, grad_scale)
+                moving = method.pending(sub)
+                stalled[z] = on_stationary_set(g[z], p, rnorm, gamma_t[z], last, g_scale, grad_scale,
+                                               moving=False if moving is None else moving)
         code = stop_code(loss, limit[idx], tol, stalled, last, (eta_t < np.inf) & (gamma_t < np.inf))
         done = code >= 0
         any_done = bool(done.any())
@@ -290,6 +294,8 @@ def describe(reason, t, loss, g, eta, gamma, method, max_iter, tol):
     if reason == DIVERGED:
         step = (f"eta = {eta:.4g} (eta * lambda_max must stay below 2 for GD)" if not method.has_scale
                 else f"eta = {eta:.4g} (direction), gamma = {gamma:.4g} (scale)")
+        opt = getattr(method, "optimizer", None)
+        step += "" if opt is None else f", with {opt.describe()}"
         return Status.DIVERGED, f"diverged at step {t} (loss {loss:.3g}); lower the step size: {step}"
     if reason == STALLED:
         return Status.STALLED, (f"stalled at step {t} on a stationary point that is not a minimum "
@@ -360,6 +366,7 @@ def run_phases(problem, method: Method, state, *, eta, gamma, phase_steps, max_i
     if len(phases) == 1:
         out = drive(method, state, eta, gamma, max_iter, progress)
         return out, out.max_direction_step * problem.curvature
+    ran = []
     B = len(state.a)
     rows = np.arange(B)
     n_iter = np.zeros(B, dtype=np.int64)
@@ -382,6 +389,7 @@ def run_phases(problem, method: Method, state, *, eta, gamma, phase_steps, max_i
                     _subset(gamma if gamma_k is None else gamma_k, rows, B), budget,
                     progress if is_last else None)
         n_iter[rows] += out.n_iter
+        ran.append(out.backend)
         status[rows], loss[rows] = out.status, out.loss
         for j, i in enumerate(rows):
             messages[i] = out.messages[j]
@@ -409,7 +417,8 @@ def run_phases(problem, method: Method, state, *, eta, gamma, phase_steps, max_i
         for dst, src in zip(final, out.state):
             dst[rows] = src
     history = _concat_histories(histories, B) if histories[0][2] is not None else None
-    return RunOutput(final, n_iter, status, messages, loss, stab / problem.curvature, history), stab
+    return RunOutput(final, n_iter, status, messages, loss, stab / problem.curvature, history,
+                     "+".join(dict.fromkeys(ran))), stab
 
 
 def _start_from_point(method, xa, xb):
