@@ -18,9 +18,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-import warnings
 
 from .. import __version__
+from . import console
 
 #: exit code -> meaning (the table of ``wnlab --help`` and the README)
 EXIT_CODES = {0: "done (converged)", 1: "ran, but did not converge (verify: a statement failed)",
@@ -29,7 +29,7 @@ EXIT_CODES = {0: "done (converged)", 1: "ran, but did not converge (verify: a st
               130: "interrupted", 141: "stdout closed (e.g. piped into head), quietly"}
 
 #: sub-command name -> module in wnlab.cli (order = order in ``wnlab --help``)
-COMMANDS = ["solve", "flow", "verify", "reproduce", "sweep", "plot"]
+COMMANDS = ["solve", "flow", "verify", "reproduce", "sweep", "plot", "problem", "example", "completion"]
 
 
 #: optional dependency -> the extra that installs it
@@ -65,11 +65,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--plugin", action="append", default=[], metavar="FILE",
                         help="a Python file that registers methods of your own (wnlab.methods.register); "
                              "repeatable; give it before the command: wnlab --plugin my.py solve --method mine")
+    loud = parser.add_mutually_exclusive_group()
+    loud.add_argument("-q", "--quiet", action="store_true",
+                      help="print only errors: no report, progress or warnings (the exit code tells the outcome)")
+    loud.add_argument("-v", "--verbose", action="count", default=0,
+                      help="also print one line per finished stage (verify checks, reproduce batches)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
         importlib.import_module(f"wnlab.cli.{name.replace('-', '_')}").add_parser(sub)
+    for path, p in walk(parser):
+        if path:  # -q/-v also after the command: wnlab reproduce figure1 -q
+            g = p.add_mutually_exclusive_group()
+            g.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                           help="print only errors (as wnlab -q)")
+            g.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                           help="one line per finished stage (as wnlab -v)")
     return parser
+
+
+def walk(parser: argparse.ArgumentParser, path: tuple = ()):
+    """``(path, parser)`` for ``parser`` and every sub-command parser below it, depth first
+    (``path``: the command words, e.g. ``("reproduce", "figure1")``)."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from walk(sub, path + (name,))
 
 
 def _load_plugins(argv) -> None:
@@ -89,33 +111,27 @@ def main(argv=None) -> int:
     an expected failure ends with one line on stderr, an unexpected one says it is a bug."""
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv[:_command_index(argv)]
-    command = ["wnlab"]
-
-    def one_line(message, category, filename, lineno, file=None, line=None):
-        print(f"{command[0]}: warning: {str(message).strip()}", file=sys.stderr if file is None else file)
-
-    with warnings.catch_warnings():
-        if not debug:  # warnings as one line each, without the Python source line
-            warnings.showwarning = one_line
-        try:
-            _load_plugins(argv)
-            parser = build_parser()
-            args = parser.parse_args(argv)
-            command[0] = f"wnlab {args.command}"
+    command = "wnlab"
+    try:
+        _load_plugins(argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        command = f"wnlab {args.command}"
+        with console.session(args):  # -q/-v, warnings as one line
             return int(args.func(args) or 0)
-        except SystemExit:  # argparse: --help, --version, a usage error (exit 2, its own message)
-            raise
-        except BaseException as exc:  # noqa: BLE001 -- this is the boundary
-            code, line = describe_failure(exc)
-            if code == 141:
-                _quiet_stdout()
-                return code
-            if debug:
-                import traceback
-
-                traceback.print_exception(exc, file=sys.stderr)
-            print(f"{command[0]}: {line}", file=sys.stderr)
+    except SystemExit:  # argparse: --help, --version, a usage error (exit 2, its own message)
+        raise
+    except BaseException as exc:  # noqa: BLE001 -- this is the boundary
+        code, line = describe_failure(exc)
+        if code == 141:
+            _quiet_stdout()
             return code
+        if debug:
+            import traceback
+
+            traceback.print_exception(exc, file=sys.stderr)
+        print(f"{command}: {line}", file=sys.stderr)
+        return code
 
 
 def _command_index(argv) -> int:
