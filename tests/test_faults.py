@@ -276,7 +276,9 @@ def test_no_output_directory_when_validation_fails(tmp_path):
     with pytest.raises(ValueError, match="grid.eta"):
         S.run_sweep(bad, tmp_path / "s", progress=False)
     assert main([*PAPER_GD[:-1], "-1", "--out", str(tmp_path / "d" / "r.json")]) == 2
-    assert main(["reproduce", "figure1", "--preset", "tiny", "--seeds", "0", "--out", str(tmp_path / "f")]) == 2
+    with pytest.raises(SystemExit) as exc:  # argparse's own usage error (exit 2)
+        main(["reproduce", "figure1", "--preset", "tiny", "--seeds", "0", "--out", str(tmp_path / "f")])
+    assert exc.value.code == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
@@ -402,3 +404,26 @@ def test_composite_messages_count_the_whole_run():
     with pytest.warns(wnlab.StabilityWarning):
         r = wnlab.solve(p, "rpgd-then-gd", t1=5, eta_gd=5.0, g0=1.0, w0=[0.6, 0.8], eta=0.1)
     assert r.status.value == "diverged" and f"at step {r.n_iter}" in r.message
+
+
+def test_outputs_are_checked_before_any_work(tmp_path, monkeypatch, capsys):
+    import wnlab.engine.solve as solve_mod
+
+    os.mkfifo(tmp_path / "fifo.json")
+    monkeypatch.setattr(solve_mod, "solve", lambda *a, **k: pytest.fail("work started"))
+    assert main([*PAPER_GD, "--out", str(tmp_path / "fifo.json")]) == 2
+    one_error_line(capsys)
+    assert main(["verify", "--only", "lemma2.2", "--json", str(tmp_path)]) == 2
+    assert "directory" in one_error_line(capsys, "wnlab verify: error:")
+    out = tmp_path / "sweep"
+    S.run_sweep(tiny(), out, progress=False)
+    (out / "results.csv").unlink()
+    os.mkfifo(out / "results.csv")
+    next((out / "chunks").glob("*.json")).unlink()  # one chunk to compute
+    monkeypatch.setattr(S.run, "run_chunk", lambda chunk: pytest.fail("work started"))
+    with pytest.raises(ValueError, match="FIFO"):
+        S.run_sweep(tiny(), out, progress=False)
+    (tmp_path / "s2").mkdir()
+    (tmp_path / "s2" / "chunks").write_text("")
+    with pytest.raises(ValueError, match="chunks exists and is not a directory"):
+        S.run_sweep(tiny(), tmp_path / "s2", progress=False)

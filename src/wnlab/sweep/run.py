@@ -99,10 +99,13 @@ def run_sweep(config: dict, out_dir, *, workers: int = 1, backend=None, base_dir
 
 
 def _run_locked(p, config, out, chunk_dir, backend, base_dir, progress, command_line, on_chunk, overwrite):
+    from ..io.files import writable_target
     from ..io.tables import write_manifest, write_table
 
     clean_stale(out)
     identity = check_same_sweep(out, config, base_dir, overwrite)
+    for name in ("manifest.json", "results.csv", "results.parquet"):  # before any work
+        writable_target(out / name)
     manifest = {"config": config, "identity": identity, "settings": p.settings,
                 "seeds": sorted({r["seed"] for r in p.runs}), "base_seed": p.settings["base_seed"],
                 "n_runs": len(p.runs), "n_chunks": len(p.chunks), "start_rule": START_RULE}

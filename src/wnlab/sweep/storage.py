@@ -35,8 +35,9 @@ SWEEP_FILES = ("manifest.json", "results.csv", "results.parquet")
 def prepare_out(out: Path) -> Path:
     """Create ``out/chunks`` and check it is writable (a ``ValueError`` naming ``--out`` if not);
     return it."""
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out}: it exists and is not a directory")
+    for folder in (out, out / "chunks"):
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"--out {out}: {folder} exists and is not a directory")
     try:
         (out / "chunks").mkdir(parents=True, exist_ok=True)
         probe = out / "chunks" / f".probe.{os.getpid()}{TMP_SUFFIX}"
