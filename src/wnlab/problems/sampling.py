@@ -38,7 +38,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from .linear import LeastSquares, LinearModel, _check_sizes, _positive, as_generator
+from .linear import (LeastSquares, LinearModel, _check_sizes, _positive, as_generator, check_spectrum,
+                     check_targets)
 
 __all__ = ["ReducedProblem", "gaussian_reduced_problem", "gaussian_reduced_starts", "rescale", "NoFullVectorError"]
 
@@ -84,6 +85,8 @@ class ReducedProblem:
             raise ValueError("s must be positive, finite and descending (the singular values of A)")
         if not (np.all(np.isfinite(U)) and np.all(np.isfinite(b)) and np.any(b)):
             raise ValueError("U and b must be finite and b nonzero (b = 0 makes x* = 0)")
+        check_spectrum(s)
+        check_targets(b, s)
         for name, value in (("U", U), ("s", s), ("b", b), ("d", int(self.d))):
             object.__setattr__(self, name, value)
 
