@@ -228,7 +228,8 @@ def run(problem, method: Method, state, *, eta, gamma, tol: float, max_iter: int
             info[runs, 1] = _host(g[done]) if has_scale else np.nan
             info[runs, 2], info[runs, 3] = _host(eta_t[done]), _host(gamma_t[done])
             if t > 0:  # keep the last finite iterate: never NaNs in the output
-                bad = (c == DIVERGED) & ~np.all([np.isfinite(f).reshape(len(fin), -1).all(1) for f in cur], axis=0)
+                bad = (c == DIVERGED) & ~np.all([np.isfinite(f).reshape(len(fin), -1).all(1) for f in cur]
+                                                + [np.isfinite(lo)], axis=0)
                 if bad.any():
                     old = [_host(f[done]) for f in prev]
                     for dst, src in zip(final, old):
@@ -267,7 +268,7 @@ def _eval_step_size(name, sched, t, g, idx, n_runs=None):
     v = np.broadcast_to(v, idx.shape)
     if np.any(v < 0) or (name == "eta" and np.any(v == 0)):
         need = "positive" if name == "eta" else "non-negative"
-        raise ValueError(f"the {name} schedule returned {v[(v <= 0) if name == 'eta' else (v < 0)][0]!r} "
+        raise ValueError(f"the {name} schedule returned {float(v[(v <= 0) if name == 'eta' else (v < 0)][0])!r} "
                          f"at step t = {t}; step sizes for {name} must be {need}")
     return v
 

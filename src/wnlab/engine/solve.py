@@ -13,7 +13,7 @@ from .driver import FullSpace, ReducedSpace, Status
 from ..methods import Method, Then, get_method, names
 from ..params import DEFAULT_MAX_ITER, DEFAULT_TOL, check
 from ..params import check_memory, format_bytes
-from ..problems.linear import check_nonzero, check_vector, real_array, row_norms
+from ..problems.linear import SCALE_RANGE, check_nonzero, check_vector, real_array, row_norms
 from .schedules import Constant, Ratio, as_schedule
 
 __all__ = ["solve", "solve_batch", "check_run", "Result", "BatchResult", "ALL_METHODS", "DEFAULT_MAX_ITER"]
@@ -160,7 +160,10 @@ def _starts(problem, method: Method, B, x0s, g0s, w0s):
     w0s = check_vector("w0", w0s, (B, d))
     norms = row_norms(w0s)
     check_nonzero("w0", norms)
-    g0 = check_vector("g0", np.broadcast_to(real_array("g0", g0s), (B,)), (B,))
+    g0 = real_array("g0", g0s)
+    if g0.ndim > 1 or (g0.ndim == 1 and g0.shape[0] != B):
+        raise ValueError(f"g0 must be a number or have one value per run ({B}), got shape {g0.shape}")
+    g0 = check_vector("g0", np.broadcast_to(g0, (B,)), (B,))
     if from_point:
         x0s = w0s * (g0 / norms)[:, None]
         return x0s, None, None
@@ -207,7 +210,7 @@ def _schedules(problem, method: Method, B, max_iter, eta, gamma, c, per_run):
         raise ValueError(f"method {method.name!r} needs a step on the scale g: pass gamma=... or c=... "
                          "(gamma = c * eta)")
     if c is not None:
-        c_arr = np.asarray(c, dtype=np.float64)
+        c_arr = real_array("c", c, "a number or one number per run")
         gamma_s = Ratio(c_arr if c_arr.ndim else float(c_arr), eta_s)
     else:
         gamma_s = as_schedule(gamma, per_run=per_run, lam_max=problem.lam_max)
@@ -332,6 +335,11 @@ def solve_batch(problem, method, *, x0s=None, g0s=None, w0s=None, eta, gamma=Non
     _check_start_loss(problem, method, state, engine)
 
     def drive(m, st, eta_k, gamma_k, budget, prog):
+        # (a diverging run overflows before the stop rule retires it: no RuntimeWarning for that)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _drive_run(m, st, eta_k, gamma_k, budget, prog)
+
+    def _drive_run(m, st, eta_k, gamma_k, budget, prog):
         return _drive(problem, m, st, eta=eta_k, gamma=gamma_k, tol=tol, max_iter=budget, space=space,
                       record_every=record_every, progress=prog, backend=backend)
 
@@ -458,18 +466,19 @@ def _check_size(problem, B, engine, max_iter, record_every, reduced):
 
 
 def _check_start_loss(problem, method, state, engine):
-    """Refuse starts whose loss is not a finite float64 (e.g. ``||x0|| = 1e200``): the run could only
-    report ``inf`` or NaN."""
+    """Refuse starts whose loss is above ``SCALE_RANGE[1]`` or not a finite float64 (e.g. ``||x0|| = 1e200``):
+    the run could only report ``inf`` or NaN."""
     xa, xb = method.phases()[0][0].point(state)
     with np.errstate(over="ignore", invalid="ignore"):
         loss = (problem.reduced_loss_grad(xa) if engine == "reduced" else problem.full_loss_grad(xa))[0]
-    bad = ~np.isfinite(loss)
+    bad = ~(loss <= SCALE_RANGE[1])
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         size = float(np.hypot(row_norms(xa[i:i + 1])[0], xb[i])) if engine == "reduced" else \
             float(row_norms(xa[i:i + 1])[0])
         g_star = getattr(problem, "g_star", None)
-        raise ValueError(f"the loss at the start is {loss[i]} in float64 (run {i}: ||x0|| = {size:.3g}"
+        raise ValueError(f"the loss at the start is {loss[i]:.3g}, above {SCALE_RANGE[1]:g} (where the gradients' "
+                         f"squares overflow float64) (run {i}: ||x0|| = {size:.3g}"
                          f"{'' if g_star is None else f', while ||x*|| = {g_star:.3g}'}); start nearer the solution "
                          "or rescale the problem (divide y and the start by the same factor)")
 
@@ -480,6 +489,8 @@ def _batch_size(x0s, g0s, w0s):
             shape = np.shape(v)
             if len(shape) != 2:
                 raise ValueError(f"starts must have shape (B, d), got {shape}")
+            if shape[0] == 0:
+                raise ValueError(f"the starts have shape {shape}: no runs; pass at least one start")
             return shape[0]
     if g0s is not None:
         return max(1, np.size(g0s))

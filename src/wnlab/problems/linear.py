@@ -70,6 +70,8 @@ def real_array(name: str, v, what: str = "an array of numbers") -> np.ndarray:
                          "(e.g. stack the real and imaginary parts as separate rows/columns)")
     if raw.dtype.kind not in "biufO":
         raise ValueError(f"{name} must be {what}, got dtype {raw.dtype}")
+    if raw.dtype == object and any(e is None for e in raw.flat):
+        raise ValueError(f"{name} contains None; pass numbers")
     try:
         return raw.astype(np.float64, copy=False)
     except (TypeError, ValueError) as exc:
@@ -365,9 +367,10 @@ class LeastSquares(LinearModel):
                 f"lam_min={self.lam_min:.4g}, lam_max={self.lam_max:.4g})")
 
 
-#: the eigenvalues of ``A A^T`` (and so the step sizes ``~ 1/lambda``, losses and ``g*^2``) must stay
-#: in this range, far from float64's overflow (1.8e308) and underflow (2.2e-308)
-SCALE_RANGE = (1e-300, 1e300)
+#: the eigenvalues of ``A A^T`` (so the step sizes ``~ 1/lambda``) and the loss at ``x = 0`` must stay
+#: in this range, and ``||x*||^2`` below its square: far enough from float64's overflow (1.8e308) and
+#: underflow (2.2e-308) that the squared gradients and step sizes of a run stay finite too
+SCALE_RANGE = (1e-150, 1e150)
 
 
 def check_spectrum(s: np.ndarray) -> None:
@@ -393,10 +396,10 @@ def check_targets(b: np.ndarray, s: np.ndarray) -> None:
     hi = SCALE_RANGE[1]
     yn = float(row_norms(b[None])[0])
     if not 0.5 * yn * yn <= hi:
-        raise ValueError(f"y is too large for float64: ||y|| = {yn:.3g}, so the loss 1/2 ||y||^2 at x = 0 overflows; "
-                         f"divide y by a factor (e.g. {yn:.3g}; x* scales with it)")
+        raise ValueError(f"y is too large for float64 arithmetic: ||y|| = {yn:.3g}, so the loss 1/2 ||y||^2 at x = 0 "
+                         f"exceeds {hi:g}; divide y by a factor (e.g. {yn:.3g}; x* scales with it)")
     g = float(row_norms((b / s)[None])[0])
-    if not g * g <= hi:
+    if not g * g <= hi * hi:
         raise ValueError(f"||x*|| = ||A^+ y|| = {g:.3g} is too large for float64 (||x*||^2 overflows); divide y by a "
                          f"factor (e.g. {g:.3g}; x* scales with it) or multiply A by one")
 

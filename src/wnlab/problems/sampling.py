@@ -38,8 +38,15 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from .linear import (LeastSquares, LinearModel, _check_sizes, _positive, as_generator, check_spectrum,
-                     check_targets)
+from .linear import (
+    LeastSquares,
+    LinearModel,
+    _check_sizes,
+    _positive,
+    as_generator,
+    check_spectrum,
+    check_targets,
+)
 
 __all__ = ["ReducedProblem", "gaussian_reduced_problem", "gaussian_reduced_starts", "rescale", "NoFullVectorError"]
 
