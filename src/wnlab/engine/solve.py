@@ -333,6 +333,7 @@ def solve_batch(problem, method, *, x0s=None, g0s=None, w0s=None, eta, gamma=Non
         beta = np.zeros(B)
     state = method.init(g0, a, beta)
     _check_start_loss(problem, method, state, engine)
+    _check_step_scale(problem, method, state, eta_s)
 
     def drive(m, st, eta_k, gamma_k, budget, prog):
         # (a diverging run overflows before the stop rule retires it: no RuntimeWarning for that)
@@ -481,6 +482,27 @@ def _check_start_loss(problem, method, state, engine):
                          f"squares overflow float64) (run {i}: ||x0|| = {size:.3g}"
                          f"{'' if g_star is None else f', while ||x*|| = {g_star:.3g}'}); start nearer the solution "
                          "or rescale the problem (divide y and the start by the same factor)")
+
+
+#: a constant step whose stability ratio at the start exceeds this overflows float64 within a step or two
+_ABSURD_STABILITY = 1e100
+
+
+def _check_step_scale(problem, method, state, eta):
+    """Refuse a constant ``eta`` so far above the stable range (``eta g0^2 curvature/||w0||^2``, or
+    ``eta curvature`` for GD, above 1e100 where 2 is the limit) that the state overflows before the
+    stop rule can see the loss grow."""
+    if not isinstance(eta, Constant):
+        return
+    first = method.phases()[0][0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        ratio = first.direction_step(state, np.broadcast_to(np.asarray(eta.value, dtype=np.float64), state.a.shape[:1]))
+        ratio = ratio * problem.curvature
+    if np.any(~(ratio <= _ABSURD_STABILITY)):
+        i = int(np.argmax(~(ratio <= _ABSURD_STABILITY)))
+        raise ValueError(f"the stability ratio eta g^2 lambda_max/||w||^2 (eta lambda_max for GD) is {float(ratio[i]):.3g} "
+                         f"at the start (run {i}), far above its stable limit 2 (above {_ABSURD_STABILITY:g} float64 "
+                         "overflows within a step); lower eta")
 
 
 def _batch_size(x0s, g0s, w0s):
