@@ -8,7 +8,7 @@ of ..."``.
 >>> check("max_iter", 2.5)
 Traceback (most recent call last):
 ...
-ValueError: max_iter must be an integer >= 0, got 2.5
+ValueError: max_iter must be an integer >= 0 and <= 1e+15, got 2.5
 """
 
 from __future__ import annotations
