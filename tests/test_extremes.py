@@ -355,3 +355,40 @@ def test_cli_extremes_exit_2(argv, capsys):
     base = ["solve", "--problem", "paper", "--method", "gd", "--eta", "0.5"]
     assert main(base + argv) == 2
     _one_line_error(capsys, "solve")
+
+
+@pytest.mark.parametrize("start", [{"g0": 1e300, "w0": np.ones(10)}, {"g0": 1e150, "w0": np.ones(10)},
+                                   {"x0": np.full(10, 1e200)}])
+def test_flow_refuses_starts_whose_loss_overflows(start):
+    with pytest.raises(ValueError, match="loss at the start is"):
+        wnlab.flow(P, c=1.0, **start)
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-300])
+def test_flow_normalises_w0_at_any_scale(scale):
+    ref = wnlab.flow(P, g0=1.0, w0=np.linspace(1.0, 2.0, 10), c=1.0)
+    r = wnlab.flow(P, g0=1.0, w0=np.linspace(1.0, 2.0, 10) * scale, c=1.0)
+    assert r.converged and r.t == pytest.approx(ref.t, rel=1e-8)
+    np.testing.assert_allclose(r.x, ref.x, rtol=1e-8, atol=1e-12)
+
+
+def test_exact_in_law_starts_at_the_extremes():
+    from wnlab.problems.sampling import gaussian_reduced_problem, gaussian_reduced_starts
+
+    p = gaussian_reduced_problem(5, 100, seed=0)
+    tiny = gaussian_reduced_starts(p, 3, sigma=1e-200, seed=0)
+    r = wnlab.solve_batch(p, "wn", reduced_starts=tiny, eta=0.1, c=1.0)  # ||x0|| ~ 1e-199: g0 is not 0
+    assert r.converged.all()
+    with pytest.raises(ValueError, match="loss at the start is inf"):
+        wnlab.solve_batch(p, "wn", reduced_starts=gaussian_reduced_starts(p, 3, sigma=1e200, seed=0), eta=0.1, c=1.0)
+    with pytest.raises(ValueError, match="complex"):
+        wnlab.solve_batch(p, "gd", reduced_starts=(np.ones((2, 5)) + 1j, np.ones(2)), eta=0.1)
+
+
+def test_exact_in_law_draws_that_cannot_fit_are_refused(little_memory):
+    from wnlab.problems.sampling import gaussian_reduced_problem, gaussian_reduced_starts
+
+    with pytest.raises(ValueError, match=r"B = 1000000000 starts needs about .* at most \d+ starts per call"):
+        gaussian_reduced_starts(gaussian_reduced_problem(5, 100, seed=0), 10**9, sigma=1.0, seed=0)
+    with pytest.raises(ValueError, match=r"gaussian_reduced_problem\(m=20000\)"):
+        gaussian_reduced_problem(20000, 10**6, seed=0)

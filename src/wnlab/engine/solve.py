@@ -439,17 +439,17 @@ def _reduced_starts(problem, method, engine, starts, others):
         a0, beta0 = starts
     except (TypeError, ValueError):
         raise ValueError("reduced_starts must be a pair (a0, beta0) of arrays (B, m) and (B,)") from None
-    a0 = np.asarray(a0, dtype=np.float64)
+    a0 = real_array("reduced_starts a0", a0)
     if a0.ndim != 2:
         raise ValueError(f"reduced_starts: a0 must have shape (B, m), got {a0.shape}")
     B = a0.shape[0]
     a0 = check_vector("reduced_starts a0", a0, (B, getattr(problem, "k", problem.m)))
-    beta0 = check_vector("reduced_starts beta0", np.asarray(beta0, dtype=np.float64).reshape(-1), (B,))
+    beta0 = check_vector("reduced_starts beta0", real_array("reduced_starts beta0", beta0).reshape(-1), (B,))
     if np.any(beta0 < 0):
         raise ValueError("reduced_starts: beta0 is the norm of the null part and must be >= 0")
     if method.parametrization == "x":
         return a0, beta0.copy(), None
-    g0 = np.sqrt(np.einsum("ij,ij->i", a0, a0) + beta0 * beta0)
+    g0 = np.hypot(row_norms(a0), beta0)
     if np.any(g0 == 0):
         raise ValueError(f"method {method.name!r} needs a nonzero start; reduced_starts has x0 = 0 "
                          f"(rows {np.flatnonzero(g0 == 0)[:5].tolist()})")

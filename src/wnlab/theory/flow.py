@@ -29,7 +29,7 @@ import numpy as np
 from ..engine import stopping
 from ..params import DEFAULT_FLOW_MAX_STEPS, check
 from . import statements as theory
-from ..problems.linear import _positive, check_vector
+from ..problems.linear import SCALE_RANGE, _positive, check_vector, row_norms
 from ..engine.status import Status
 
 __all__ = ["flow", "FlowResult", "FlowBatch", "flow_two_phase", "integrate_wn_flow", "wn_flow_rhs",
@@ -246,6 +246,13 @@ def flow(problem, *, g0=None, w0=None, x0=None, c=None, method: str = "wn", t_ma
             raise ValueError(f"t_eval must be increasing times in [0, t_max = {t_max:g}]")
     max_steps = check("max_steps", max_steps)
     g0s, w0s, batched = _starts(problem, method, g0, w0, x0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss0 = problem.loss(g0s[:, None] * w0s)
+    if np.any(~(loss0 <= SCALE_RANGE[1])):
+        i = int(np.argmax(~(loss0 <= SCALE_RANGE[1])))
+        raise ValueError(f"the loss at the start is {loss0[i]:.3g}, above {SCALE_RANGE[1]:g} (where float64 arithmetic "
+                         f"on the flow overflows) (start {i}: |g0| = {abs(g0s[i]):.3g}); start nearer the solution or "
+                         "rescale the problem")
     out = FlowBatch()
     for g, w in zip(g0s, w0s):
         out.append(_flow_one(problem, method, c, g, w, t_max, tol, rtol, atol, solver, t_eval, dense_output,
@@ -264,7 +271,7 @@ def _starts(problem, method, g0, w0, x0):
         batched = np.ndim(x0) == 2
         x0s = check_vector("x0", x0, (len(x0), d) if batched else (d,), nonzero=method != "gd")
         x0s = x0s.reshape(-1, d)
-        g0s = np.linalg.norm(x0s, axis=1)
+        g0s = row_norms(x0s)
         w0s = np.divide(x0s, g0s[:, None], out=np.zeros_like(x0s), where=g0s[:, None] > 0)
         if method == "gd":  # GD may start at 0: any unit direction, scale 0
             w0s[g0s == 0, 0] = 1.0
@@ -279,7 +286,7 @@ def _starts(problem, method, g0, w0, x0):
                            if np.ndim(g0) == 0 else g0, (B,))
     else:
         g0s = np.array([theory.check_scale("g0", g0)])
-    return g0s, w0s / np.linalg.norm(w0s, axis=1, keepdims=True), batched
+    return g0s, w0s / row_norms(w0s)[:, None], batched
 
 
 _BUDGET_SPENT = "the step budget (max_steps) is spent"
