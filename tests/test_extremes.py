@@ -373,7 +373,10 @@ def test_flow_normalises_w0_at_any_scale(scale):
 
 
 def test_exact_in_law_starts_at_the_extremes():
-    from wnlab.problems.sampling import gaussian_reduced_problem, gaussian_reduced_starts
+    from wnlab.problems.sampling import (
+        gaussian_reduced_problem,
+        gaussian_reduced_starts,
+    )
 
     p = gaussian_reduced_problem(5, 100, seed=0)
     tiny = gaussian_reduced_starts(p, 3, sigma=1e-200, seed=0)
@@ -386,7 +389,10 @@ def test_exact_in_law_starts_at_the_extremes():
 
 
 def test_exact_in_law_draws_that_cannot_fit_are_refused(little_memory):
-    from wnlab.problems.sampling import gaussian_reduced_problem, gaussian_reduced_starts
+    from wnlab.problems.sampling import (
+        gaussian_reduced_problem,
+        gaussian_reduced_starts,
+    )
 
     with pytest.raises(ValueError, match=r"B = 1000000000 starts needs about .* at most \d+ starts per call"):
         gaussian_reduced_starts(gaussian_reduced_problem(5, 100, seed=0), 10**9, sigma=1.0, seed=0)
