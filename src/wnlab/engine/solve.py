@@ -414,8 +414,8 @@ def solve_batch(problem, method, *, x0s=None, g0s=None, w0s=None, eta, gamma=Non
         a, null = (z / g0[:, None] if z2 is not None else z.copy()), None
         beta = np.zeros(B)
     state = method.init(g0, a, beta)
-    _check_start_loss(problem, method, state, engine)
-    _check_step_scale(problem, method, state, eta_s)
+    r0 = _check_start_loss(method, state, space)
+    _check_step_scale(problem, method, state, eta_s, r0)
 
     def drive(m, st, eta_k, gamma_k, budget, prog):
         # (a diverging run overflows before the stop rule retires it: no RuntimeWarning for that)
@@ -553,29 +553,35 @@ def _check_size(problem, B, engine, max_iter, record_every, reduced):
                  B * per_run, fix)
 
 
-def _check_start_loss(problem, method, state, engine):
+def _check_start_loss(method, state, space):
     """Refuse starts whose loss is above ``SCALE_RANGE[1]`` or not a finite float64 (e.g. ``||x0|| = 1e200``):
     the run could only report ``inf`` or NaN."""
-    xa, xb = method.phases()[0][0].point(state)
+    first = method.phases()[0][0]
     with np.errstate(over="ignore", invalid="ignore"):
-        loss = (problem.reduced_loss_grad(xa) if engine == "reduced" else problem.full_loss_grad(xa))[0]
+        loss, r = first.loss_grad(state, space, 0, np.arange(len(state.a)))
     bad = ~(loss <= SCALE_RANGE[1])
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        size = float(np.hypot(row_norms(xa[i:i + 1])[0], xb[i])) if engine == "reduced" else \
-            float(row_norms(xa[i:i + 1])[0])
-        g_star = getattr(problem, "g_star", None)
+        with np.errstate(over="ignore", invalid="ignore"):
+            xa, xb, _ = first.predictor(_take(state, [i]), space)
+        size = float(np.hypot(row_norms(xa)[0], xb[0]))
+        g_star = getattr(space.problem, "g_star", None)
         raise ValueError(f"the loss at the start is {loss[i]:.3g}, above {SCALE_RANGE[1]:g} (where the gradients' "
                          f"squares overflow float64) (run {i}: ||x0|| = {size:.3g}"
                          f"{'' if g_star is None else f', while ||x*|| = {g_star:.3g}'}); start nearer the solution "
                          "or rescale the problem (divide y and the start by the same factor)")
+    return r
+
+
+def _take(state, rows):
+    return type(state)(*(f[rows] for f in state))
 
 
 #: a constant step whose stability ratio at the start exceeds this overflows float64 within a step or two
 _ABSURD_STABILITY = 1e100
 
 
-def _check_step_scale(problem, method, state, eta):
+def _check_step_scale(problem, method, state, eta, r):
     """Refuse a constant ``eta`` so far above the stable range (``eta g0^2 curvature/||w0||^2``, or
     ``eta curvature`` for GD, above 1e100 where 2 is the limit) that the state overflows before the
     stop rule can see the loss grow."""
@@ -583,7 +589,8 @@ def _check_step_scale(problem, method, state, eta):
         return
     first = method.phases()[0][0]
     with np.errstate(over="ignore", invalid="ignore"):
-        ratio = first.direction_step(state, np.broadcast_to(np.asarray(eta.value, dtype=np.float64), state.a.shape[:1]))
+        ratio = first.direction_step(state, np.broadcast_to(np.asarray(eta.value, dtype=np.float64),
+                                                            state.a.shape[:1]), r)
         ratio = ratio * problem.curvature
     if np.any(~(ratio <= _ABSURD_STABILITY)):
         i = int(np.argmax(~(ratio <= _ABSURD_STABILITY)))
