@@ -9,6 +9,7 @@ any work; they are gathered in one section below (the validators of :data:`GRID_
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import methods as _methods
-from ..params import DEFAULT_MAX_ITER, DEFAULT_TOL, ENGINES, RULES
+from ..params import DEFAULT_MAX_ITER, DEFAULT_TOL, ENGINES, RULES, check_memory
 from ..problems.spec import PROBLEMS
 from .chunks import PER_RUN, make_chunks, run_hash
 from .grid import axes, combinations
@@ -204,6 +205,7 @@ def plan(config: dict, *, base_dir=".") -> Plan:
     # depend on the TOML layout and the runs of one setting (one chunk) sit together
     order = [k for k in (*GRID_PARAMS, *grid) if k not in PER_RUN and k != "zip"] + list(PER_RUN)
     grid_axes = axes(_grid_values(grid), zips, order)
+    _check_grid_size(grid_axes)
     for key in ("method", "problem", "init_std", "eta"):
         if key not in grid:
             raise ValueError(f"grid.{key} is required")
@@ -234,11 +236,44 @@ def plan(config: dict, *, base_dir=".") -> Plan:
     columns = ["run_id", *used, "tol", "max_iter", "engine", "base_seed",
                *(["sampling"] if settings["sampling"] != "full" else []), *RESULT_COLUMNS]
     chunks = make_chunks(runs, run_ids, settings["chunk_size"], base_dir)
+    _check_chunk_sizes(chunks, settings)
     if settings["plugins"]:  # worker processes load them before solving
         paths = [str((Path(base_dir) / p).resolve()) for p in settings["plugins"]]
         for chunk in chunks:
             chunk["plugins"] = paths
     return Plan(settings, runs, run_ids, chunks, columns, str(base_dir))
+
+
+#: memory a planned run holds until its sweep ends (its parameters, run id, chunk entry and table row)
+_BYTES_PER_RUN = 4096
+
+
+def _check_grid_size(grid_axes) -> None:
+    """The size guard of a grid (:func:`wnlab.params.check_memory`), before any point is expanded."""
+    n = math.prod(len(vals) for _, vals in grid_axes)
+    check_memory(f"a sweep grid of {n} runs", n * _BYTES_PER_RUN,
+                 lambda free: f"use a smaller grid (at most about {int(free // _BYTES_PER_RUN)} runs: fewer values per "
+                              "key, or zip groups instead of a full product), or split it into several sweeps")
+
+
+def _check_chunk_sizes(chunks, settings) -> None:
+    """The size guard of each chunk's generated problem and starts (``B x d`` per chunk), before any work."""
+    from ..problems.linear import check_problem_size
+
+    seen = set()
+    for chunk in chunks:
+        run = chunk["runs"][0]
+        kind, m, d, n = run["problem"], run["m"], run["d"], len(chunk["runs"])
+        if kind not in ("gaussian", "orthonormal") or settings["sampling"] != "full" or (kind, m, d, n) in seen:
+            continue
+        seen.add((kind, m, d, n))
+        try:
+            check_problem_size(kind, m, d)
+        except ValueError as exc:
+            raise ValueError(f"grid.d: {exc}") from None
+        copies = 2 if settings["engine"] == "reduced" else 6
+        check_memory(f"a chunk of {n} runs of dimension d = {d} ({settings['engine']} engine)", 8.0 * n * d * (copies + 1),
+                     "lower sweep.chunk_size, or set sweep.sampling = 'exact-in-law' (no d-vectors)")
 
 
 def _grid_values(grid: dict) -> dict:

@@ -142,19 +142,15 @@ def applicable(problem, method, eta, gamma, record_every, space) -> bool:
 class _Calls:
     """The values of a :class:`FromCallable`, each ``t`` evaluated once and in order."""
 
-    def __init__(self, fn, B):
-        self.fn, self.B, self.t0, self.rows, self.block = fn, B, 0, [], _FIRST_BLOCK
+    def __init__(self, sched, B, name):
+        self.sched, self.B, self.name, self.t0, self.rows, self.block = sched, B, name, 0, [], _FIRST_BLOCK
 
     def table(self, t0, t_end):
         del self.rows[:t0 - self.t0]
         self.t0 = t0
         want = min(t_end - t0, self.block)
         while len(self.rows) < want:
-            v = np.asarray(self.fn(t0 + len(self.rows)), dtype=np.float64)
-            if v.ndim and v.shape != (self.B,):
-                raise ValueError(f"the step-size callable returned shape {v.shape} at step t = "
-                                 f"{t0 + len(self.rows)}; return a number or one value per run ({self.B})")
-            self.rows.append(v)
+            self.rows.append(self.sched.value(self.name, t0 + len(self.rows), self.B))
         self.block = min(2 * self.block, _MAX_BLOCK, max(_FIRST_BLOCK, _TABLE_VALUES // self.B))
         rows = self.rows[:max(want, 1)]
         if any(r.ndim for r in rows):  # run-major: each run reads its own values in order
@@ -172,14 +168,14 @@ class _Tables:
     def segment(self, t0, t_end, active):
         """Tables for steps ``t0 <= t < t_end``; ``t_end`` comes back shortened where a schedule
         changes, a callable's block ends, or before a callable's value that would raise."""
-        e, t_end, e_called = self._spec(self.eta, t0, t_end)
-        g, t_end, g_called = self._spec(self.gamma, t0, t_end)
+        e, t_end, e_called = self._spec(self.eta, t0, t_end, "eta")
+        g, t_end, g_called = self._spec(self.gamma, t0, t_end, "gamma")
         for name, (values, st, si, _), called in (("eta", e, e_called), ("gamma", g, g_called)):
             if called:
                 t_end = self._check(name, values, st, si, t0, t_end, active)
         return e, g, t_end
 
-    def _spec(self, sched, t0, t_end):
+    def _spec(self, sched, t0, t_end, name):
         if isinstance(sched, (Constant, Ratio)):  # Ratio: gamma = c * eta, eta of this segment
             v = _c(np.asarray(sched.value if isinstance(sched, Constant) else sched.c, dtype=np.float64))
             mode = 0 if isinstance(sched, Constant) else 2
@@ -194,11 +190,11 @@ class _Tables:
             return (np.array([sched.scale], dtype=np.float64), 0, 0, 1), t_end, False
         if isinstance(sched, TwoStage):
             if t0 <= sched.t1:
-                return self._spec(sched.first, t0, min(t_end, sched.t1 + 1))
-            return self._spec(sched.second, t0, t_end)
+                return self._spec(sched.first, t0, min(t_end, sched.t1 + 1), name)
+            return self._spec(sched.second, t0, t_end, name)
         if t0 >= self.max_iter:  # the last step evaluates no step size
             return (np.zeros(1), 0, 0, 0), t_end, False
-        calls = self.calls.setdefault(id(sched), _Calls(sched.fn, self.B))
+        calls = self.calls.setdefault(id(sched), _Calls(sched, self.B, name))
         values, st, si, n = calls.table(t0, min(t_end, self.max_iter))
         return (values, st, si, 0), min(t_end, t0 + n), True
 
@@ -207,13 +203,13 @@ class _Tables:
         """``engine._eval_step_size``'s check on the runs active at each step: end the segment
         before the first bad value, and raise its error when the runs get there."""
         table = values.reshape(-1, si).T[:, active] if si else values[:, None]  # (steps, runs)
-        bad = (table < 0) if name == "gamma" else (table <= 0)
+        bad = ((table < 0) if name == "gamma" else (table <= 0)) | ~np.isfinite(table)
         rows = np.flatnonzero(bad[:t_end - t0].any(axis=1))
         if rows.size and rows[0] > 0:
             return t0 + int(rows[0])
         if rows.size:
             row = values.reshape(-1, si)[:, 0] if si else values[:1]
-            _engine._eval_step_size(name, lambda t, g, idx: row[idx] if si else row[0], t0, None, active)
+            _engine._eval_step_size(name, lambda t, g, idx: row[idx] if si else row[0], t0, None, active, None)
         return t_end
 
 

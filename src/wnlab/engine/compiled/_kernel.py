@@ -407,7 +407,7 @@ def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, 
                     break
                 # the run stopped: write it out, keeping the last finite iterate if it diverged
                 CODE[i], TSTOP[i], SLOSS[i], ETA[i], GAM[i], MAXDIR[i] = c, tl, loss[l], eta[l], gam[l], md[l]
-                finite = np.isfinite(g[l]) and np.isfinite(be[l])
+                finite = np.isfinite(g[l]) and np.isfinite(be[l]) and np.isfinite(loss[l])
                 for j in range(kp):
                     finite = finite and np.isfinite(cur[l, j])
                 back = c == DIVERGED and tl > 0 and not finite
