@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .common import add_preset_arguments, config_from_args, new_figure, prepare_out, save_figure, write_csv, write_metadata
+from .common import (add_preset_arguments, config_from_args, new_figure, prepare_out, save_figure, stage, write_csv,
+                     write_metadata)
 
 DESCRIPTION = """\
 The paper's worked example (Section 2): the limit by formula, exact flow and each method.
@@ -81,6 +82,7 @@ def table(config: Config) -> tuple[list[dict], dict]:
     for i, g0 in enumerate(config.g0s):
         exact = float(theory.flow_limit(P, g0, w0, config.c)[1])
         fl = flow(P, g0=g0, w0=w0, c=config.c, tol=config.flow_tol, rtol=1e-12, atol=1e-15, t_max=1e5)
+        stage(f"example: g0 = {g0:g}, flow {fl.status.value}")
         paper = math.exp((g0 * g0 - P.g_star ** 2) / (2 * config.c)) if tuple(config.w0) == (0.0, 1.0) \
             else float("nan")
         x2 = {"paper": paper, "exact": exact, "flow": float(fl.x[1]),
