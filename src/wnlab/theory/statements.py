@@ -13,7 +13,8 @@ Statement                  Function
 =========================  =================================================================
 Lemma 2.3 (stationary)     :func:`stationary_point`
 Lemma 2.4 (loss rate)      :func:`loss_rate`
-Lemma 2.5 (invariant)      :func:`invariant` (corrected, and ``form="printed"``: eq. 6)
+Lemma 2.5 (invariant)      :func:`invariant` (corrected, and ``form="printed"``: eq. 6),
+                           :func:`log_invariant` (its logarithm: never overflows)
 Theorem 2.6 I (limit)      :func:`flow_limit`, :func:`limit_details`, :func:`wn_closer_than_gd`
 Theorem 2.6 II (c = 0)     :func:`theorem26_part2` (flows: :func:`wnlab.theory.flow.flow_two_phase`)
 GD's limit                 :func:`gd_limit`
@@ -34,7 +35,7 @@ import numpy as np
 from ..problems.linear import check_vector
 
 __all__ = [
-    "invariant", "flow_limit", "limit_details", "LimitDetails", "gd_limit", "wn_closer_than_gd", "theorem26_part2",
+    "invariant", "log_invariant", "flow_limit", "limit_details", "LimitDetails", "gd_limit", "wn_closer_than_gd", "theorem26_part2",
     "stationary_point", "StationaryPoint", "loss_rate", "convergence_time_bounds",
     "theorem32", "theorem32_t1_exact", "proposition33",
 ]
@@ -108,10 +109,40 @@ def invariant(problem, g, w, c, *, form: str = "corrected"):
 
 
 def invariant_from_null(null_norm2, g, c, form="corrected"):
-    """The invariant from ``||w_null||^2`` and ``g`` (used by :mod:`wnlab.flow` on its path)."""
-    k = 1.0 if form == "corrected" else 0.5
+    """The invariant from ``||w_null||^2`` and ``g`` (used by :mod:`wnlab.flow` on its path);
+    ``inf`` once ``g^2/c > 709`` (use :func:`log_invariant_from_null` there)."""
     with np.errstate(over="ignore"):
-        return null_norm2 * np.exp(k * np.asarray(g) ** 2 / c)
+        return np.exp(log_invariant_from_null(null_norm2, g, c, form))
+
+
+def log_invariant(problem, g, w, c, *, form: str = "corrected"):
+    r"""The logarithm of :func:`invariant`: :math:`\log\|w_\perp\|^2 + g^2/c` (``form="printed"``:
+    :math:`\log\|w_\perp\|^2 + g^2/(2c)`), finite for every finite ``g`` (the invariant itself
+    overflows once ``g^2/c > 709``); ``-inf`` where ``w_null = 0``. Its change along a path is the
+    relative change of the invariant to first order (exactly: ``expm1`` of it).
+
+    ``w`` is normalised first; ``g`` may be a number or an array ``(B,)`` with ``w`` ``(B, d)``.
+
+    >>> import wnlab
+    >>> p = wnlab.paper_example()
+    >>> round(float(wnlab.theory.log_invariant(p, 40.0, [0.6, 0.8], 1.0)), 6)  # log(0.64) + 1600
+    1599.553713
+    """
+    c = check_c(c, positive=True)
+    if form not in ("corrected", "printed"):
+        raise ValueError(f"form must be 'corrected' or 'printed', got {form!r}")
+    g = np.asarray(g, dtype=np.float64)
+    w = check_vector("w", w, g.shape + (problem.d,), nonzero=True)
+    w = w / np.linalg.norm(w, axis=-1, keepdims=True)
+    _, w_null = problem.to_reduced(w)
+    return log_invariant_from_null(np.sum(w_null * w_null, axis=-1), g, c, form)
+
+
+def log_invariant_from_null(null_norm2, g, c, form="corrected"):
+    """:func:`log_invariant` from ``||w_null||^2`` and ``g`` (the flows' paths use it)."""
+    k = 1.0 if form == "corrected" else 0.5
+    with np.errstate(divide="ignore"):
+        return np.log(null_norm2) + k * np.asarray(g, dtype=np.float64) ** 2 / c
 
 
 # -- Theorem 2.6, part I --------------------------------------------------------------------

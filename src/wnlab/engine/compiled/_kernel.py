@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit
 
 from .. import stopping
-from ..stopping import DIVERGED
+from ..stopping import DIVERGED, STALL_RTOL
 
 #: runs advanced together by one call; each lane is one run, computed by the same instructions
 LANES = 8
@@ -298,13 +298,14 @@ def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, 
                     gm = gam_tab[(tl - t0) * g_st + i * g_si]
                     gm = gm / (gl * gl) if g_mode == 1 else (gm * e if g_mode == 2 else gm)
                 eta[l], gam[l] = e, gm
-                # Lemma 2.3 needs ||r|| only where g = 0: on_stationary_set(g, 0, 0, ...) says where
-                stalled = method != GD and on_stationary_set(gl, 0.0, 0.0, gm, last, g_scale, grad_scale)
+                # Lemma 2.3 (exact zeros: STALL_RTOL = 0) needs ||r|| only where g = 0
+                stalled = method != GD and on_stationary_set(gl, 0.0, 0.0, gm, last, g_scale, grad_scale,
+                                                             STALL_RTOL)
                 if stalled:
                     rr = 0.0
                     for j in range(kp):
                         rr += R[l, j] * R[l, j]
-                    stalled = on_stationary_set(gl, ps[l], np.sqrt(rr), gm, last, g_scale, grad_scale)
+                    stalled = on_stationary_set(gl, ps[l], np.sqrt(rr), gm, last, g_scale, grad_scale, STALL_RTOL)
                 c = stop_code(loss[l], lim[l], tol, stalled, last, np.isfinite(e) and np.isfinite(gm))
                 if every > 0 and (tl % every == 0 or c >= 0):
                     _record(rec, method, loss[l], g[l], k[l], be[l], nw2[l], cur, l, a_star)
