@@ -85,3 +85,93 @@ def test_log_invariant_never_overflows():
     L = r.path["log_invariant"]
     assert np.all(np.isfinite(L)) and np.all(np.isinf(r.path["invariant"]))
     assert np.max(np.abs(np.expm1(L - L[0]))) <= 1e-8
+
+
+# -- every verify row can fail: hand each reworked row a wrong prediction --------------------------
+
+from wnlab.theory import verify  # noqa: E402
+from wnlab.theory import verify_independent as indep  # noqa: E402
+from wnlab.theory.verify_rows import failed  # noqa: E402
+
+
+def test_invariant_rows_pass_on_the_paper_and_fail_on_a_wrong_form():
+    P = wnlab.gaussian_problem(4, 12, seed=0)
+    w0 = _unit(np.random.default_rng(5), P.d)
+    drifts = verify.invariant_drifts(P, 0.5 * P.g_star, w0, 1.0)
+    assert all(r["passed"] for r in verify.invariant_rows("t", verify.ETAS, drifts))
+    swapped = {"corrected": drifts["printed"], "printed": drifts["corrected"]}
+    assert not any(r["passed"] for r in verify.invariant_rows("t", verify.ETAS, swapped))
+    # a form with the wrong constant (exp(2 g^2/c)) is not conserved either
+    wrong = verify.invariant_drifts(P, 0.5 * P.g_star, w0, 1.0,
+                                    forms={"corrected": lambda n2, g, c: np.log(n2) + 2 * g ** 2 / c,
+                                           "printed": lambda n2, g, c: np.log(n2) + g ** 2 / (2 * c)})
+    assert verify.invariant_rows("t", verify.ETAS, wrong)[0]["passed"] is False
+
+
+def test_rate_rows_fail_on_a_wrong_rate_or_wrong_bounds():
+    P = wnlab.gaussian_problem(5, 20, seed=1)
+    rng = np.random.default_rng(2)
+    pts = [(float(rng.uniform(0.3, 2.0)) * P.g_star, _unit(rng, P.d)) for _ in range(3)]
+    ok = verify.rate_rows("t", pts, 0.7, P)
+    assert [r["passed"] for r in ok] == [True, True]
+    # the discrete rate is measured independently: a rate with c replaced by 1.1 c fails
+    bad_c = verify.rate_rows("t", pts, 0.7, P, rate_fn=lambda P_, g, w, c: theory.loss_rate(P_, g, w, 1.1 * c))
+    assert bad_c[0]["passed"] is False
+    # bounds with g instead of g^2 (min and max) are violated by the measured rate
+    def wrong_bounds(P_, g, w, c):
+        lo, rate, hi = theory.loss_rate(P_, g, w, c)
+        q = hi / -min(g * g, c)
+        return -min(abs(g), c) * q, rate, -max(abs(g), c) * q
+    assert verify.rate_rows("t", pts, 0.7, P, rate_fn=wrong_bounds)[1]["passed"] is False
+    # the measured rate is that of the flow: against a central difference along wnlab.flow
+    g, w = pts[0]
+    r = wnlab.flow(P, g0=g, w0=w, c=0.7, rtol=1e-12, atol=1e-15, tol=0.0, t_max=1e-3, dense_output=True)
+    h = 1e-4
+    fd = np.diff(P.loss(r.x_at([0.0, h, 2 * h])))
+    fd = (-3 * P.loss(r.x_at([0.0]))[0] + 4 * P.loss(r.x_at([h]))[0] - P.loss(r.x_at([2 * h]))[0]) / (2 * h)
+    assert verify.discrete_rate(P, g, w, 0.7) == pytest.approx(fd, rel=1e-6)
+
+
+def test_stall_rows_fail_when_the_driver_and_the_step_disagree():
+    rows = verify.stall_rows(verify.stall_cases())
+    assert rows and all(r["passed"] for r in rows)
+    # a reference step that never moves predicts 'stalled' everywhere: the runs that move fail
+    frozen = {"wn": lambda P, g, w, eta, gamma: (g, w)}
+    bad = verify.stall_rows(verify.stall_cases(), steps=frozen)
+    assert sum(r["passed"] is False for r in bad) >= 3
+
+
+def test_example_rows_fail_on_a_wrong_limit():
+    assert all(r["passed"] for r in verify.example_rows(0.5))
+    paper = lambda P, g0, w0, c: np.array([1.0, np.exp((g0 * g0 - 1) / 2)])  # noqa: E731
+    assert verify.example_rows(0.5, limit_fn=paper)[0]["passed"] is False
+
+
+def test_row_space_row_fails_when_the_reduced_flow_is_off():
+    P = wnlab.gaussian_problem(4, 12, seed=0)
+    w0 = _unit(np.random.default_rng(7), P.d)
+    first, _ = wnlab.theory.flow.flow_two_phase(P, g0=0.5 * P.g_star, w0=w0, c=1.0, null_tol=1e-6)
+    good = verify.row_space_row("t", P, 0.5 * P.g_star, w0, 0.0, reached=(first.t, 1e-6))
+    bad = verify.row_space_row("t", P, 0.5 * P.g_star, w0, 0.0, reached=(first.t, 2e-6))
+    assert good["passed"] is True and bad["passed"] is False
+
+
+def test_independent_references_agree_with_closed_forms():
+    # the R^d flow keeps ||w|| = 1 and conserves the invariant; its limit is flow_limit's
+    P = wnlab.orthonormal_problem(3, 9, seed=4)
+    w0 = _unit(np.random.default_rng(8), P.d)
+    w0 = w0 if P.y @ (P.A @ w0) >= 0 else -w0  # (the usual case: the sign of g is kept)
+    sol = indep.full_flow(P, 0.4 * P.g_star, w0, 1.0, 1e3, tol=1e-24)
+    np.testing.assert_allclose(np.linalg.norm(sol.y[1:], axis=0), 1.0, atol=1e-10)
+    x_end = sol.y[0, -1] * sol.y[1:, -1]
+    np.testing.assert_allclose(x_end, theory.flow_limit(P, 0.4 * P.g_star, w0, 1.0), atol=1e-8)
+    z = np.random.default_rng(9).standard_normal(P.d)
+    np.testing.assert_allclose(indep.null_part(P, z), P.split(z)[1], atol=1e-13)
+
+
+def test_measured_rows_without_a_verdict():
+    r = verify.row("x", "a constant", "a constant", "2.1, 43", None, reference="measured")
+    assert r["passed"] is None and failed([r]) == []
+    with pytest.raises(ValueError, match="no verdict"):
+        verify.row("x", "s", 1.0, 1.0, None, reference="closed form")
+    assert "—" in verify.format_table([r])

@@ -48,12 +48,14 @@ def run(args) -> int:
     rows = run_checks(args.only, VerifyConfig(seed=args.seed),
                       progress=(lambda name: print(f"  {name} done", file=sys.stderr)) if tty else None)
     elapsed = time.perf_counter() - start
-    n_fail = sum(not r["passed"] for r in rows)
-    shown = [r for r in rows if not r["passed"]] if args.failures_only else rows
+    n_fail = sum(r["passed"] is False for r in rows)
+    n_open = sum(r["passed"] is None for r in rows)  # measured rows without a verdict
+    shown = [r for r in rows if r["passed"] is False] if args.failures_only else rows
     print(format_table(shown))
-    print(f"\n{len(rows) - n_fail}/{len(rows)} statements hold ({n_fail} failed) in {elapsed:.1f} s")
+    print(f"\n{len(rows) - n_fail - n_open}/{len(rows) - n_open} statements hold ({n_fail} failed; "
+          f"{n_open} measured without a verdict) in {elapsed:.1f} s")
     write_json(args.json, {"wnlab_version": __version__, "seed": args.seed, "elapsed_s": elapsed,
-                           "n_rows": len(rows), "n_failed": n_fail, "rows": rows})
+                           "n_rows": len(rows), "n_failed": n_fail, "n_no_verdict": n_open, "rows": rows})
     if args.markdown:
         from ..io.tables import atomic_write_text
 
