@@ -175,3 +175,70 @@ def test_measured_rows_without_a_verdict():
     with pytest.raises(ValueError, match="no verdict"):
         verify.row("x", "s", 1.0, 1.0, None, reference="closed form")
     assert "—" in verify.format_table([r])
+
+
+# -- the statements checked by wnlab.theory.verify_more, and their rows can fail -------------------
+
+from wnlab.theory import verify_more  # noqa: E402
+
+
+def test_section3_rows_hold_and_fail_on_the_printed_claim_or_a_wrong_bound():
+    P = wnlab.orthonormal_problem(5, 20, seed=3)
+    rng = np.random.default_rng(11)
+    starts = [(f * P.g_star, _unit(rng, P.d)) for f in (0.2, 0.5, 0.8)]
+    rows = verify_more.section3_rows(P, starts)
+    assert [r["passed"] for r in rows[1:]] == [True, True]
+    # "always increasing" as a prediction (an increment that is always positive) is contradicted
+    always_up = lambda g_prev, n_prev, g, gs: 1.0  # noqa: E731
+    assert verify_more.section3_rows(P, starts, increment=always_up)[1]["passed"] is False
+    # a bound (g_t/g*)^4 instead of (g_t/g*)^2 is violated
+    tight = verify_more.section3_rows(P, starts, null_bound=lambda g, gs: (g / gs) ** 4)
+    assert tight[2]["passed"] is False
+
+
+def test_g_decreases_at_t0_exactly_as_the_increment_formula_says():
+    """The erratum: g_1 - g_0 = gamma (w0 . x* - g0 ||w0_row||^2) < 0 is possible for 0 < g0 < g*."""
+    P = wnlab.orthonormal_problem(5, 20, seed=3)
+    rng = np.random.default_rng(0)
+    ws = P.x_star / P.g_star
+    r = P.split(_unit(rng, P.d))[0]
+    r -= (r @ ws) * ws  # a row-space direction orthogonal to x*
+    n = P.split(_unit(rng, P.d))[1]
+    w0 = 0.6 * r / np.linalg.norm(r) + 0.8 * n / np.linalg.norm(n) + 0.01 * ws
+    w0 /= np.linalg.norm(w0)
+    g0, gamma = 0.3 * P.g_star, 0.2
+    row_part = P.split(w0)[0]
+    predicted = gamma * (w0 @ P.x_star - g0 * row_part @ row_part)
+    g1, _, _ = indep.rpgd_step(P, g0, w0, 1 / g0 ** 2, gamma)
+    assert g1 - g0 == pytest.approx(predicted, rel=1e-12) and predicted < 0
+
+
+def test_rate_corollary_row_fails_with_lambda_max():
+    P = wnlab.gaussian_problem(8, 40, seed=1)
+    w0 = _unit(np.random.default_rng(3), P.d)
+    w0 = w0 if P.y @ (P.A @ w0) >= 0 else -w0
+    assert verify_more.rate_corollary_row("t", P, 0.5 * P.g_star, w0, 1.0)["passed"] is True
+    assert verify_more.rate_corollary_row("t", P, 0.5 * P.g_star, w0, 1.0, lam=10 * P.lam_max)["passed"] is False
+
+
+def test_figure2_footnote_and_escape_rows():
+    rows = verify_more.check_figure2(verify.VerifyConfig())
+    assert all(r["passed"] for r in rows)
+    P = wnlab.orthonormal_problem(4, 12, seed=0)
+    assert verify_more.escape_rows(P)[0]["passed"] is True
+
+
+def test_new_checks_are_listed_and_the_slow_ones_stay_out_of_the_default_run():
+    assert set(verify_more.CHECKS) <= set(verify.CHECKS)
+    assert set(verify.SLOW_CHECKS) <= set(verify.CHECKS)
+    rows = verify.run_checks(["lemma2.4-rate", "sec3"])
+    assert rows and all(r["passed"] for r in rows)
+
+
+@pytest.mark.slow
+def test_slow_checks_hold_and_the_S_row_fails_on_a_wrong_rate():
+    cfg = verify.VerifyConfig()
+    rows = verify.run_checks(list(verify.SLOW_CHECKS), cfg)
+    assert rows and all(r["passed"] for r in rows), verify.format_table(rows)
+    wrong = verify_more.check_to_S(cfg, cs=(0.25,), rate=lambda c: c)  # c instead of sqrt(c)
+    assert wrong[0]["passed"] is False

@@ -16,7 +16,10 @@ def add_parser(sub) -> None:
                                    "pass/fail. Exit code 1 if anything fails.")
     p.add_argument("--only", nargs="+", metavar="CHECK",
                    help="run only these checks (names of the 'check' column: lemma2.2 lemma2.3 lemma2.4 "
-                        "lemma2.5 thm2.6-I example thm2.6-closer thm2.6-II thm2.7 thm3.2 prop3.3 beyond reduction)")
+                        "lemma2.5 thm2.6-I example thm2.6-closer thm2.6-II thm2.7 thm3.2 prop3.3 beyond reduction "
+                        "thm2.6-suff thm2.6-S lemma2.4-rate sec3 figure2)")
+    p.add_argument("--full", action="store_true",
+                   help="also run the slow checks (thm2.6-suff: many random starts; thm2.6-S: a bisection)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random starts (default 0)")
     p.add_argument("--json", metavar="FILE", help="write the rows as JSON here")
     p.add_argument("--markdown", metavar="FILE", help="write the table as markdown here")
@@ -45,7 +48,7 @@ def run(args) -> int:
     as_generator(args.seed)  # validates the seed
     start = time.perf_counter()
     tty = sys.stderr.isatty()
-    rows = run_checks(args.only, VerifyConfig(seed=args.seed),
+    rows = run_checks(args.only, VerifyConfig(seed=args.seed), full=args.full,
                       progress=(lambda name: print(f"  {name} done", file=sys.stderr)) if tty else None)
     elapsed = time.perf_counter() - start
     n_fail = sum(r["passed"] is False for r in rows)

@@ -565,10 +565,22 @@ CHECKS = {
 }
 
 
-def run_checks(names=None, cfg: VerifyConfig | None = None, progress=None) -> list[dict]:
-    """Run the named checks (default: all, in :data:`CHECKS` order); ``progress(name)`` after each."""
+def _more_checks():
+    from . import verify_more
+
+    return verify_more.CHECKS
+
+
+CHECKS.update(_more_checks())
+#: checks that take tens of seconds (many flows, a bisection): run by ``--full``, ``--only`` or the slow tests
+SLOW_CHECKS = ("thm2.6-suff", "thm2.6-S")
+
+
+def run_checks(names=None, cfg: VerifyConfig | None = None, progress=None, full: bool = False) -> list[dict]:
+    """Run the named checks (default: all but :data:`SLOW_CHECKS`, or all with ``full=True``, in
+    :data:`CHECKS` order); ``progress(name)`` after each."""
     cfg = cfg or VerifyConfig()
-    names = list(CHECKS) if names is None else list(names)
+    names = [n for n in CHECKS if full or n not in SLOW_CHECKS] if names is None else list(names)
     unknown = [n for n in names if n not in CHECKS]
     if unknown:
         raise ValueError(f"unknown check(s) {unknown}; choose from {', '.join(CHECKS)}")
