@@ -6,9 +6,10 @@ A run stops *before* taking step ``t`` when, in this order of priority,
 2. the loss is NaN, infinite or above ``DIVERGE_FACTOR * max(loss_0, loss at x = 0)``, or a step
    size came out NaN or infinite: diverged (the driver keeps the last finite iterate);
 3. the run sits on Lemma 2.3's set ``S`` (``g = 0`` and ``df/dg = -y^T A w/||w|| = 0``, both
-   exactly), or has ``g = 0`` with a zero step on ``g``: the step changes nothing, so it can never
-   move: stalled. A point off ``S`` never stalls, however small ``g`` is (Proposition 3.3
-   recommends a fixed scale far below ``g*``; such runs move and must be run);
+   exactly) with no momentum buffer that would still move it, or has ``g = 0`` with a zero step on
+   ``g``: the step changes nothing, so it can never move: stalled. A point off ``S`` never stalls,
+   however small ``g`` is (Proposition 3.3 recommends a fixed scale far below ``g*``; such runs
+   move and must be run);
 4. ``t = max_iter``: max_iter.
 
 The functions below use only comparisons, ``abs``, ``&``, ``|`` and arithmetic on booleans, so
@@ -44,15 +45,19 @@ def divergence_limit(loss0, zero_loss):
     return DIVERGE_FACTOR * (loss0 * above + zero_loss * (1 - above * 1))
 
 
-def on_stationary_set(g, p, rnorm, gamma, last, g_scale, grad_scale, rtol=STALL_RTOL):
+def on_stationary_set(g, p, rnorm, gamma, last, g_scale, grad_scale, rtol=STALL_RTOL, moving=False):
     """Lemma 2.3: ``g = 0`` and either ``df/dg = p = 0`` or a zero step ``gamma`` on ``g`` before
     another step (then the step changes nothing: at ``g = 0`` the direction does not move either).
 
     With the default ``rtol = 0`` the zeros are exact: that is the drivers' rule. A positive
     ``rtol`` makes them relative (``|g| <= rtol g_scale``, ``|p| <= rtol max(rnorm, grad_scale)``):
-    only the flows use one, to say that an integration which ended at ``t_max`` has converged to S."""
+    only the flows use one, to say that an integration which ended at ``t_max`` has converged to S.
+
+    ``moving``: the run has momentum and a nonzero buffer (:meth:`wnlab.methods.Method.pending`).
+    Its buffers still move ``g`` or turn ``w`` (and with it ``df/dg``), so ``df/dg = 0`` does not
+    stall it; a zero step on ``g`` still does (``g`` stays 0, so ``x = 0`` whatever ``w`` does)."""
     at_zero = abs(g) <= rtol * g_scale
-    flat = (abs(p) <= rtol * rnorm) | (abs(p) <= rtol * grad_scale)
+    flat = ((abs(p) <= rtol * rnorm) | (abs(p) <= rtol * grad_scale)) & (moving == 0)
     frozen = (gamma == 0) & (not last)
     return at_zero & (flat | frozen)
 
