@@ -242,3 +242,33 @@ def test_slow_checks_hold_and_the_S_row_fails_on_a_wrong_rate():
     assert rows and all(r["passed"] for r in rows), verify.format_table(rows)
     wrong = verify_more.check_to_S(cfg, cs=(0.25,), rate=lambda c: c)  # c instead of sqrt(c)
     assert wrong[0]["passed"] is False
+
+
+# -- the flow's prediction on Figure 1 --------------------------------------------------------------
+
+def test_figure1_flow_columns_and_the_O_eta_gap():
+    from dataclasses import replace
+
+    from wnlab.experiments import figure1 as F
+
+    base = replace(F.PRESETS["tiny"], stds=(0.05, 0.2), n_seeds=2, tol=1e-12, max_iter=200_000)
+    P = F.make_problem(base)
+    x0s, _, _ = F.draw_starts(base, P)
+    g0 = np.linalg.norm(x0s, axis=1)
+    null0 = np.linalg.norm(indep.null_part(P, x0s), axis=1)
+    pred = F.flow_predictions(base, g0, null0, P.g_star)
+    np.testing.assert_allclose(pred["gd"]["flow_x_norm"] ** 2, P.g_star ** 2 + null0 ** 2, rtol=1e-12)
+    # WN: the flow limit is the d-dimensional flow's end (independent integration) ...
+    sol = indep.full_flow(P, g0[0], x0s[0], base.gamma / base.eta, 1e4, tol=1e-24)
+    assert pred["wn"]["flow_x_norm"][0] == pytest.approx(abs(sol.y[0, -1]), rel=1e-7)
+    # ... and the discrete runs approach it like eta
+    gaps = []
+    for eta in (0.004, 0.002):
+        cfg = replace(base, eta=eta, gamma=eta, methods=("wn",))
+        out = F.run_methods(cfg, P, x0s)["wn"]
+        gaps.append(np.max(np.abs(out["x_norm"] - pred["wn"]["flow_x_norm"])))
+    assert 1.6 <= gaps[0] / gaps[1] <= 2.4, gaps
+    # the d -> infinity curve is the flow limit at g0 = sigma sqrt(d), ||w0_null||^2 = (d - m)/d
+    stds, x_norm, _ = F.large_d_curve(base, P.g_star, n=3)
+    ref = theory.limit_norms(stds[1] * np.sqrt(base.d), (base.d - base.m) / base.d, P.g_star, 1.0)[0]
+    assert x_norm[1] == pytest.approx(float(ref), rel=1e-14)

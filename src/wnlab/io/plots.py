@@ -138,16 +138,22 @@ def plot_table(rows: list[dict], x: str, y: str | list[str], hue: str | None, ou
 
 
 def panels(rows: list[dict], specs: list[tuple], out, *, x: str = "init_std", hue: str = "method",
-           title: str | None = None, vline=None) -> list[Path]:
+           title: str | None = None, vline=None, overlays=None) -> list[Path]:
     """Side-by-side :func:`errorbar_panel` s, one per ``(y, ref, ref_label)`` in ``specs`` (``ref``:
     a horizontal reference line or ``None``); ``vline = (x_value, label)`` marks a value of ``x``
-    on every panel. Saved with :func:`save_figure`."""
+    on every panel; ``overlays = {y: [(xs, ys, label, linestyle), ...]}`` adds lines (predictions)
+    to the panel of ``y``. Saved with :func:`save_figure`."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5.25 * len(specs), 4.0), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(specs)))
     for ax, (y, ref, ref_label) in zip(axes, specs):
         errorbar_panel(ax, aggregate(rows, x, y, hue), x=x, y=y, hue=hue, ref=ref, ref_label=ref_label)
+        for xs, ys, label, style in (overlays or {}).get(y, ()):
+            ax.plot(xs, ys, linestyle=style, linewidth=1.0, color="black" if style == ":" else None,
+                    alpha=0.8, label=label)
+        if (overlays or {}).get(y):
+            ax.legend(fontsize=7)
         if vline is not None:
             ax.axvline(vline[0], color="grey", linestyle=":", linewidth=1)
             ax.annotate(vline[1], (vline[0], 0.97), xycoords=("data", "axes fraction"), ha="right", va="top",

@@ -15,7 +15,8 @@ Lemma 2.3 (stationary)     :func:`stationary_point`
 Lemma 2.4 (loss rate)      :func:`loss_rate`
 Lemma 2.5 (invariant)      :func:`invariant` (corrected, and ``form="printed"``: eq. 6),
                            :func:`log_invariant` (its logarithm: never overflows)
-Theorem 2.6 I (limit)      :func:`flow_limit`, :func:`limit_details`, :func:`wn_closer_than_gd`
+Theorem 2.6 I (limit)      :func:`flow_limit`, :func:`limit_details`, :func:`limit_norms`,
+                           :func:`wn_closer_than_gd`
 Theorem 2.6 II (c = 0)     :func:`theorem26_part2` (flows: :func:`wnlab.theory.flow.flow_two_phase`)
 GD's limit                 :func:`gd_limit`
 Theorem 2.7 (time)         :func:`convergence_time_bounds`
@@ -35,7 +36,7 @@ import numpy as np
 from ..problems.linear import check_vector
 
 __all__ = [
-    "invariant", "log_invariant", "flow_limit", "limit_details", "LimitDetails", "gd_limit", "wn_closer_than_gd", "theorem26_part2",
+    "invariant", "log_invariant", "flow_limit", "limit_norms", "limit_details", "LimitDetails", "gd_limit", "wn_closer_than_gd", "theorem26_part2",
     "stationary_point", "StationaryPoint", "loss_rate", "convergence_time_bounds",
     "theorem32", "theorem32_t1_exact", "proposition33",
 ]
@@ -184,14 +185,44 @@ class LimitDetails:
 
 def limit_details(problem, g0, w0, c) -> LimitDetails:
     """:func:`flow_limit` with everything it computed (see :class:`LimitDetails`)."""
-    from scipy.optimize import brentq
-
     c = check_c(c, positive=True)
     g0 = check_scale("g0", g0)
     w0 = unit_direction(problem, w0)
     a0, w0_null = problem.to_reduced(w0)
     k = float(w0_null @ w0_null)
-    xs2 = problem.g_star ** 2
+    roots = _limit_roots(g0, k, problem.g_star ** 2, c)
+    s = float(roots[-1])
+    g_abs = math.sqrt(s)
+    sign = _limit_sign(problem, g0, w0)
+    g_inf = sign * g_abs
+    factor = math.exp((g0 * g0 - s) / (2.0 * c))
+    x = problem.x_star + g_inf * factor * w0_null
+    certain = g0 * float(problem.y @ problem.matvec(w0)) >= 0
+    return LimitDetails(s, roots, np.array([g_abs, -g_abs]), g_inf, factor, x, certain)
+
+
+def limit_norms(g0, null_frac2, g_star, c):
+    r"""``(||x_inf||, ||x_inf - x*||)`` of the WN flow's limit (Theorem 2.6 I corrected) from the
+    scalars alone: ``g0``, ``null_frac2 = ||w0_null||^2`` (``w0`` a unit vector), ``g* = ||x*||`` and ``c``.
+
+    ``x_inf = g_inf w_inf`` with ``||w_inf|| = 1`` and ``x_inf - x*`` in the null space, so
+    ``||x_inf|| = |g_inf| = sqrt(s)`` and ``||x_inf - x*|| = sqrt(s - g*^2)``, ``s`` the root of
+    :func:`flow_limit`'s equation: neither depends on the sign of ``g_inf``. Arrays broadcast.
+
+    >>> [round(float(v), 6) for v in limit_norms(0.1, 1.0, 1.0, 1.0)]  # the worked example
+    [1.16327, 0.594304]
+    """
+    c = check_c(c, positive=True)
+    g0, k = np.broadcast_arrays(np.asarray(g0, dtype=np.float64), np.asarray(null_frac2, dtype=np.float64))
+    xs2 = float(g_star) ** 2
+    s = np.array([_limit_roots(float(a), float(b), xs2, c)[-1] for a, b in zip(g0.ravel(), k.ravel())])
+    s = s.reshape(g0.shape)
+    return np.sqrt(s), np.sqrt(np.clip(s - xs2, 0.0, None))
+
+
+def _limit_roots(g0, k, xs2, c):
+    """Every root on ``s >= 0`` of ``F(s) = xs2 + s k e^{(g0^2 - s)/c} - s`` (scan + Brent)."""
+    from scipy.optimize import brentq
 
     def F(s):
         with np.errstate(over="ignore"):
@@ -213,15 +244,7 @@ def limit_details(problem, g0, w0, c) -> LimitDetails:
             roots.append(brentq(F, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500))
     if vals[-1] == 0:
         roots.append(grid[-1])
-    roots = np.array(sorted(set(roots)))
-    s = float(roots[-1])
-    g_abs = math.sqrt(s)
-    sign = _limit_sign(problem, g0, w0)
-    g_inf = sign * g_abs
-    factor = math.exp((g0 * g0 - s) / (2.0 * c))
-    x = problem.x_star + g_inf * factor * w0_null
-    certain = g0 * float(problem.y @ problem.matvec(w0)) >= 0
-    return LimitDetails(s, roots, np.array([g_abs, -g_abs]), g_inf, factor, x, certain)
+    return np.array(sorted(set(roots)))
 
 
 def _limit_sign(problem, g0, w0) -> float:
