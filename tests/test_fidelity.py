@@ -272,3 +272,91 @@ def test_figure1_flow_columns_and_the_O_eta_gap():
     stds, x_norm, _ = F.large_d_curve(base, P.g_star, n=3)
     ref = theory.limit_norms(stds[1] * np.sqrt(base.d), (base.d - base.m) / base.d, P.g_star, 1.0)[0]
     assert x_norm[1] == pytest.approx(float(ref), rel=1e-14)
+
+
+# -- randomized Kaczmarz as Strohmer and Vershynin define it ----------------------------------------
+
+from wnlab.engine import stochastic  # noqa: E402
+
+
+def _unequal_rows(seed=0, m=6, d=20):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, d)) * np.linspace(0.2, 3.0, m)[:, None]
+    return wnlab.LeastSquares(A, rng.standard_normal(m))
+
+
+def test_norm_rows_are_drawn_with_probability_proportional_to_the_row_norms():
+    P = _unequal_rows()
+    cw = stochastic.cumulative_row_weights(P)
+    np.testing.assert_allclose(np.diff(np.concatenate(([0.0], cw))), np.sum(P.A ** 2, axis=1), rtol=1e-12)
+    N = 20000
+    rows = np.concatenate([stochastic.batch_rows(np.arange(4), t, P.m, 1, cw)[:, 0] for t in range(N // 4)])
+    p = np.sum(P.A ** 2, axis=1) / np.sum(P.A ** 2)
+    freq = np.bincount(rows, minlength=P.m) / N
+    assert np.all(np.abs(freq - p) <= 4 * np.sqrt(p * (1 - p) / N)), (freq, p)
+    # uniform rows stay uniform
+    u = np.concatenate([stochastic.batch_rows(np.arange(4), t, P.m, 1)[:, 0] for t in range(N // 4)])
+    assert np.all(np.abs(np.bincount(u, minlength=P.m) / N - 1 / P.m) <= 4 * np.sqrt((1 / P.m) / N))
+
+
+def test_norm_sampled_gradient_is_unbiased():
+    P = _unequal_rows(1)
+    cw = stochastic.cumulative_row_weights(P)
+    p = np.diff(np.concatenate(([0.0], cw))) / cw[-1]
+    x = np.random.default_rng(2).standard_normal(P.d)
+    rows = np.arange(P.m)[:, None]
+    g = stochastic.minibatch_grad(P, np.repeat(x[None], P.m, 0), rows, reduced=False, cum_weights=cw)
+    np.testing.assert_allclose(p @ g, P.A.T @ (P.A @ x - P.y), rtol=1e-12)
+
+
+def test_kaczmarz_is_strohmer_vershynin_by_default_and_converges_to_x_star():
+    P = _unequal_rows(3)
+    r = stochastic.kaczmarz(P, seed=4, tol=1e-24, max_iter=50_000)
+    assert r.rows == "norm" and r.status is wnlab.Status.CONVERGED
+    np.testing.assert_allclose(r.x, np.linalg.pinv(P.A) @ P.y, atol=1e-10)
+    # one step by hand in R^d: x+ = x - (a_j^T x - y_j) a_j/||a_j||^2 with j the drawn row
+    j = int(stochastic.batch_rows([4], 0, P.m, 1, stochastic.cumulative_row_weights(P))[0, 0])
+    one = stochastic.kaczmarz(P, seed=4, tol=0.0, max_iter=1)
+    a = P.A[j]
+    np.testing.assert_allclose(one.x, -(0.0 - P.y[j]) * a / (a @ a), atol=1e-14)
+    assert stochastic.kaczmarz(P, seed=4, rows="uniform", tol=0.0, max_iter=3).rows == "uniform"
+    assert wnlab.solve(P, "gd", eta=0.01, max_iter=3).rows is None
+    with pytest.raises(ValueError, match="rows must be"):
+        stochastic.kaczmarz(P, seed=4, rows="weighted")
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+def test_norm_rows_are_the_same_on_every_engine_and_backend(normalize):
+    P = _unequal_rows(5)
+    x0s = 0.3 * np.random.default_rng(6).standard_normal((3, P.d))
+    kw = dict(x0s=x0s, batch_size=2, seeds=[7, 8, 9], normalize=normalize, rows="norm", tol=0.0, max_iter=300,
+              eta=0.5 if normalize else 0.5 / np.sum(P.A ** 2))
+    ref = stochastic.solve_batch(P, "gd", backend="numpy", **kw)
+    assert ref.rows == "norm"
+    others = [stochastic.solve_batch(P, "gd", engine="full", **kw)]
+    if numba_available():
+        others.append(stochastic.solve_batch(P, "gd", backend="numba", **kw))
+    for other in others:
+        np.testing.assert_allclose(other.x, ref.x, rtol=0, atol=1e-12 * np.abs(ref.x).max())
+    again = stochastic.solve_batch(P, "gd", backend="numpy", **kw)
+    np.testing.assert_array_equal(again.x, ref.x)
+    wn = dict(kw, eta=0.1 * kw["eta"], x0s=None, g0s=[1.0, 1.0, 1.0], w0s=x0s)  # (stable: eta g^2 ||A||_F^2 small)
+    a = stochastic.solve_batch(P, "wn", backend="numpy", c=1.0, **wn)
+    if numba_available():
+        b = stochastic.solve_batch(P, "wn", backend="numba", c=1.0, **wn)
+        np.testing.assert_allclose(b.x, a.x, rtol=0, atol=1e-12 * np.abs(a.x).max())
+
+
+def test_cli_solve_rows_option(tmp_path, capsys):
+    import json
+
+    from wnlab.cli import main
+
+    out = tmp_path / "r.json"
+    args = ["solve", "--problem", "gaussian", "--m", "5", "--d", "20", "--method", "gd", "--eta", "1", "--batch-size",
+            "1", "--batch-seed", "0", "--normalize", "--max-iter", "20000", "--tol", "1e-20"]
+    assert main(args + ["--rows", "norm", "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["rows"] == "norm"
+    assert main(["solve", "--problem", "gaussian", "--m", "5", "--d", "20", "--method", "gd", "--eta", "1",
+                 "--rows", "norm"]) == 2
+    assert "--rows apply to mini-batch runs" in capsys.readouterr().err

@@ -39,6 +39,8 @@ class Result:
         for GD), with ``curvature = lambda_max(A A^T)`` for least squares (a quarter of it for
         logistic loss); above 2 the dynamics amplify rounding (docs/math.md, "Stability").
     history : dict of arrays ``t, loss, g, w_null_norm, x_norm, dist, x_null_norm`` or ``None``.
+    rows : how a mini-batch run drew its rows (``"uniform"`` or ``"norm"``, :mod:`wnlab.stochastic`);
+        ``None`` for a full-batch run.
     """
 
     method: str
@@ -56,6 +58,7 @@ class Result:
     stability_ratio: float
     history: dict | None = field(default=None, repr=False)
     engine: str = "reduced"
+    rows: str | None = None
 
     @property
     def converged(self) -> bool:
@@ -81,6 +84,7 @@ class BatchResult:
         self.n_iter, self.status, self.messages = out.n_iter, out.status, out.messages
         self.history = out.history
         self.stability_ratio = stability
+        self.rows = None  # mini-batch runs: how the rows were drawn (set by wnlab.stochastic)
         self._state, self._to_full = out.state, to_full
         self._M = M = method.final
         space = ReducedSpace(problem) if engine == "reduced" else FullSpace(problem)
@@ -123,7 +127,7 @@ class BatchResult:
         return Result(self.method, self.x[i], float(self.g[i]), self.w[i], int(self.n_iter[i]), self.status[i],
                       self.messages[i], float(self.loss[i]), float(self.x_norm[i]), float(self.dist[i]),
                       float(self.x_null_norm[i]), float(self.w_null_norm[i]), float(self.stability_ratio[i]),
-                      hist, self.engine)
+                      hist, self.engine, self.rows)
 
     def __repr__(self):
         counts = {s.value: int(sum(x is s for x in self.status)) for s in Status}

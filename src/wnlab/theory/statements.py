@@ -36,7 +36,8 @@ import numpy as np
 from ..problems.linear import check_vector
 
 __all__ = [
-    "invariant", "log_invariant", "flow_limit", "limit_norms", "limit_details", "LimitDetails", "gd_limit", "wn_closer_than_gd", "theorem26_part2",
+    "invariant", "log_invariant", "flow_limit", "limit_norms", "limit_details", "LimitDetails", "gd_limit",
+    "wn_closer_than_gd", "theorem26_part2",
     "stationary_point", "StationaryPoint", "loss_rate", "convergence_time_bounds",
     "theorem32", "theorem32_t1_exact", "proposition33",
 ]

@@ -98,8 +98,8 @@ def check_to_S(cfg, cs=(0.25, 1.0), rate=None):
         gap = abs(slope - pred) / pred
         rows.append(row("thm2.6-S", f"A = [1, 0], c = {c}: the flow from g0 = {g0:.6f} (outside S, found by bisection) "
                         f"approaches S = {{g = 0, w = [0, 1]}} (min distance {dist.min():.2g}) at the rate sqrt(c) of "
-                        "the linearisation (rel. gap <= 0.05)", pred, slope, bool(gap <= 0.05 and dist.min() < 1e-5 * d0),
-                        rel_gap=gap, reference="closed form"))
+                        "the linearisation (rel. gap <= 0.05)", pred, slope,
+                        bool(gap <= 0.05 and dist.min() < 1e-5 * d0), rel_gap=gap, reference="closed form"))
     return rows
 
 
@@ -151,7 +151,8 @@ def _rpgd_path(P, g0, w0, gamma, T):
     """``T`` steps of Algorithm 2 in ``R^d`` with ``eta_t = 1/g_t^2``: arrays ``g``, ``n`` (``||w_null||``),
     ``v`` (``||v_t||``), ``Aw`` (``||A w_t||``)."""
     g, w = g0, w0
-    out = {"g": [g], "n": [float(np.linalg.norm(indep.null_part(P, w)))], "v": [], "Aw": [float(np.linalg.norm(P.A @ w))]}
+    out = {"g": [g], "n": [float(np.linalg.norm(indep.null_part(P, w)))], "v": [],
+           "Aw": [float(np.linalg.norm(P.A @ w))]}
     for _ in range(T):
         g, w, v = indep.rpgd_step(P, g, w, 1.0 / (g * g), gamma)
         out["g"].append(g)
@@ -192,7 +193,8 @@ def section3_rows(P, starts, gammas=(0.05, 0.2), T=30, increment=g_increment, nu
             f"{sign_seen - sign_bad} of {sign_seen} steps; value to rel. 1e-8)", 0.0, worst_exact,
             sign_bad == 0 and worst_exact <= 1e-8, rel_gap=worst_exact, reference="full-dimensional run"),
         row("sec3", "||w_null,t+1||^2 <= (g_t^2/g*^2) ||w_null,t||^2 at every step (largest ratio to the bound "
-            f"{worst_null:.6g} <= 1 + 1e-9)", 1.0, worst_null, worst_null <= 1 + 1e-9, reference="full-dimensional run"),
+            f"{worst_null:.6g} <= 1 + 1e-9)", 1.0, worst_null, worst_null <= 1 + 1e-9,
+            reference="full-dimensional run"),
     ]
 
 
@@ -267,14 +269,15 @@ def check_figure2(cfg, c=1.0, angle=60.0, g0_a=1.0, g0_f=3.0):
     gap_e = float(np.linalg.norm(e - theory.flow_limit(P, g0_a, w, c)) / np.linalg.norm(e))
     return [
         row("figure2", f"footnote setting (y = 2, x* = (2, 0)), c = {c}: e (WN flow from a, integrated in R^2) equals "
-            "eq. (7) corrected (rel. 1e-7)", 0.0, gap_e, gap_e <= 1e-7, rel_gap=gap_e, reference="independent integration"),
+            "eq. (7) corrected (rel. 1e-7)", 0.0, gap_e, gap_e <= 1e-7, rel_gap=gap_e,
+            reference="independent integration"),
         row("figure2", f"as drawn: e is closer to x* than GD's d from a = {g0_a}(cos {angle:g}, sin {angle:g})",
             "closer", f"|e - x*| = {dist['e']:.4g} vs |d - x*| = {dist['d']:.4g}", dist["e"] < dist["d"],
             reference="independent integration"),
         row("figure2", "as drawn: a -> b -> c (c = 0, then c > 0) ends at x* = (2, 0) (distance <= 1e-7)", 0.0,
             dist["c"], dist["c"] <= 1e-7, rel_gap=dist["c"], reference="closed form"),
-        row("figure2", f"as drawn: from f = {g0_f}(cos {angle:g}, sin {angle:g}) (g0 > g*) the limit g is farther from x* "
-            f"than e (GD from f: {np.linalg.norm(theory.gd_limit(P, g0_f * w) - xs):.4g})", "farther",
+        row("figure2", f"as drawn: from f = {g0_f}(cos {angle:g}, sin {angle:g}) (g0 > g*) the limit g is farther "
+            f"from x* than e (GD from f: {np.linalg.norm(theory.gd_limit(P, g0_f * w) - xs):.4g})", "farther",
             f"|g - x*| = {dist['g']:.4g} vs |e - x*| = {dist['e']:.4g}", dist["g"] > dist["e"],
             reference="independent integration"),
     ]
