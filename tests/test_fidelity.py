@@ -320,7 +320,7 @@ def test_kaczmarz_is_strohmer_vershynin_by_default_and_converges_to_x_star():
     a = P.A[j]
     np.testing.assert_allclose(one.x, -(0.0 - P.y[j]) * a / (a @ a), atol=1e-14)
     assert stochastic.kaczmarz(P, seed=4, rows="uniform", tol=0.0, max_iter=3).rows == "uniform"
-    assert wnlab.solve(P, "gd", eta=0.01, max_iter=3).rows is None
+    assert wnlab.solve(P, "gd", eta=1e-3, max_iter=3).rows is None
     with pytest.raises(ValueError, match="rows must be"):
         stochastic.kaczmarz(P, seed=4, rows="weighted")
 

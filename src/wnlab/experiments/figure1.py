@@ -233,7 +233,7 @@ def large_d_curve(config: Config, g_star, n: int = 60):
 
 
 def flow_gap(rows: list[dict]) -> dict:
-    """How far the discrete runs end from their flows' limits: ``{method: max |x_norm - flow_x_norm| / g*}``
+    """How far the discrete runs end from their flows' limits: ``{method: max |x_norm - flow_x_norm|}``
     over the converged runs (``O(eta)`` for WN and rPGD, rounding for GD)."""
     out = {}
     for r in rows:
