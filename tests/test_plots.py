@@ -181,6 +181,9 @@ def test_reproduce_help_is_plain_text(target, capsys):
         assert markup not in description, markup
     assert not re.search(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b", description.split("\n\n", 1)[1])  # internal constants
     assert "--width" in text and "--style" in text and "Writes" in description
+    assert max(len(line) for line in description.split("\n\n", 1)[1].splitlines()) <= 80
+    summary = " ".join(description.split("\n\n")[1].split())   # (after the usage block)
+    assert len(summary) <= 100 and summary.endswith(".")        # the one-line help of wnlab reproduce
 
 
 def test_paper_style_leaves_the_title_to_the_caption_talk_style_shows_it(table, tmp_path):
