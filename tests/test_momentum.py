@@ -368,7 +368,7 @@ def test_compiled_divergence_and_stall_with_momentum():
     assert np.all(np.isfinite(b.x))
     stable = a.stability_ratio < 2
     np.testing.assert_allclose(b.x[stable], a.x[stable], rtol=0, atol=1e-12)
-    q = wnlab.gaussian_problem(5, 12, seed=0)
+    q = wnlab.paper_example()  # (an exact point of S: _on_stationary_set)
     r = wnlab.solve(q, "wn", g0=0.0, w0=_on_stationary_set(q), eta=0.05, gamma=0.05, momentum=0.9, backend="numba")
     assert r.status is wnlab.Status.STALLED and r.n_iter == 0
 
