@@ -49,6 +49,8 @@ class Result:
         ``b``, the intercept ``c`` of the effective predictor (the predictions are ``A x + c``,
         ``x = g w/sigma``) and ``||x - x~*||``, ``x~*`` the minimum-norm interpolant of the centered
         problem (docs/math.md, "Batch normalization").
+    rows : how a mini-batch run drew its rows (``"uniform"`` or ``"norm"``, :mod:`wnlab.stochastic`);
+        ``None`` for a full-batch run.
     """
 
     method: str
@@ -67,6 +69,7 @@ class Result:
     history: dict | None = field(default=None, repr=False)
     engine: str = "reduced"
     backend: str = "numpy"
+    rows: str | None = None
     b: float | None = None
     intercept: float | None = None
     dist_centered: float | None = None
@@ -98,6 +101,7 @@ class BatchResult:
         self.history = out.history
         self.backend = out.backend
         self.stability_ratio = stability
+        self.rows = None  # mini-batch runs: how the rows were drawn (set by wnlab.stochastic)
         self._state, self._to_full = out.state, to_full
         self._M = M = method.final
         space = ReducedSpace(problem) if engine == "reduced" else FullSpace(problem)
@@ -145,7 +149,8 @@ class BatchResult:
         return Result(self.method, self.x[i], float(self.g[i]), self.w[i], int(self.n_iter[i]), self.status[i],
                       self.messages[i], float(self.loss[i]), float(self.x_norm[i]), float(self.dist[i]),
                       float(self.x_null_norm[i]), float(self.w_null_norm[i]), float(self.stability_ratio[i]),
-                      hist, self.engine, self.backend, **{k: float(v[i]) for k, v in self.extra.items()})
+                      hist, self.engine, self.backend, rows=self.rows,
+                      **{k: float(v[i]) for k, v in self.extra.items()})
 
     def to_frame(self):
         """The per-run summaries as a :class:`pandas.DataFrame`, one row per run, with the column

@@ -425,14 +425,20 @@ def panel_grid(n: int):
 
 @styled
 def panels(rows: list[dict], specs: list[tuple], out, *, x: str = "init_std", hue: str = "method",
-           title: str | None = None, vline=None, logx=False) -> list[Path]:
+           title: str | None = None, vline=None, logx=False, overlays=None) -> list[Path]:
     """Side-by-side :func:`errorbar_panel` s, one per ``(y, ref, ref_label)`` in ``specs`` (``ref``:
     a horizontal reference line or ``None``); ``vline = (x_value, label)`` marks a value of ``x``
-    on every panel. Saved with :func:`save_figure`."""
+    on every panel; ``overlays = {y: [(xs, ys, label, linestyle), ...]}`` adds lines (predictions)
+    to the panel of ``y``. Saved with :func:`save_figure`."""
     fig, axes = panel_grid(len(specs))
     for k, (ax, (y, ref, ref_label)) in enumerate(zip(axes, specs)):
         errorbar_panel(ax, aggregate(rows, x, y, hue), x=x, y=y, hue=hue, ref=ref, ref_label=ref_label,
                        logx=logx)
+        for xs, ys, label, style in (overlays or {}).get(y, ()):
+            ax.plot(xs, ys, linestyle=style, linewidth=0.9, color="black" if style == ":" else None,
+                    alpha=0.8, label=label)
+        if (overlays or {}).get(y):
+            ax.legend(fontsize="x-small")
         if vline is not None:
             ax.axvline(vline[0], color="0.5", linestyle=":", linewidth=0.8)
             ax.annotate(vline[1], (vline[0], 0.97), xycoords=("data", "axes fraction"), xytext=(2, 0),

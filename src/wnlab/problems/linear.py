@@ -6,9 +6,11 @@ that takes a start (``x0`` or ``(g0, w0)``) checks it with :func:`check_vector`.
 
 The problem also owns the exact reduction (docs/math.md, "Exact reduction"): with the thin SVD
 ``A = U diag(s) V^T`` and ``b = U^T y``, any ``z`` is ``V a + beta * n`` with ``n``
-a unit vector of the null space of ``A``.  ``V`` is never formed: ``a = V^T z =
-diag(1/s) U^T A z`` and ``V a = A^T U diag(1/s) a`` need one product with ``A``
-and one with ``A^T``, so sparse ``A`` with tens of millions of columns work.
+a unit vector of the null space of ``A``.  For dense ``A`` the factor ``V`` of LAPACK's SVD is
+kept and used directly (``a = V^T z``, ``V a``: accurate to a few ulps whatever ``cond(A)`` is).
+For sparse and matrix-free ``A`` it is never formed: ``a = V^T z = diag(1/s) U^T A z`` and
+``V a = A^T U diag(1/s) a`` need one product with ``A`` and one with ``A^T``, so ``A`` with tens of
+millions of columns work (at the price of errors of order ``eps cond(A)``).
 """
 
 from __future__ import annotations
@@ -155,13 +157,15 @@ class LinearModel:
     y: np.ndarray
     U: np.ndarray = field(init=False, repr=False)
     s: np.ndarray = field(init=False, repr=False)
+    #: ``V^T`` (``k x d``) for dense ``A``; ``None`` for sparse and matrix-free ``A``
+    Vt: np.ndarray | None = field(init=False, repr=False)
 
     #: class attribute: must ``A`` have full row rank (least squares) or may it be rank-deficient
     full_row_rank = True
 
     def __post_init__(self):
         A, y = _validate_data(self.A, self.y, check_y=self._check_y)
-        U, s = _thin_svd(A)
+        U, s, Vt = _thin_svd(A)
         m, d = A.shape
         if s[0] > 0:  # (A = 0 has rank 0: the rank check says so)
             check_spectrum(s[:1])
@@ -179,8 +183,9 @@ class LinearModel:
                     f"{', from the eigenvalues of A A^T' if gram else ''}); remove dependent rows of A"
                 )
             U, s = np.ascontiguousarray(U[:, :rank]), s[:rank]
+            Vt = None if Vt is None else np.ascontiguousarray(Vt[:rank])
         check_spectrum(s)
-        for name, value in (("A", A), ("y", y), ("U", U), ("s", s)):
+        for name, value in (("A", A), ("y", y), ("U", U), ("s", s), ("Vt", Vt)):
             object.__setattr__(self, name, value)
 
     @staticmethod
@@ -251,7 +256,9 @@ class LinearModel:
         return a, z - self.from_reduced(a)
 
     def reduced_coords(self, z: np.ndarray) -> np.ndarray:
-        """``a = V^T z = diag(1/s) U^T A z`` (one product with ``A``)."""
+        """``a = V^T z`` (dense ``A``), else ``diag(1/s) U^T A z`` (one product with ``A``)."""
+        if self.Vt is not None:
+            return z @ self.Vt.T
         return (self.matvec(z) @ self.U) / self.s
 
     def null_norm(self, z: np.ndarray, a: np.ndarray, z2: np.ndarray | None = None) -> np.ndarray:
@@ -273,6 +280,8 @@ class LinearModel:
 
     def from_reduced(self, a: np.ndarray) -> np.ndarray:
         """``V a`` (a vector of the row space of ``A``) from reduced coordinates ``a``."""
+        if self.Vt is not None:
+            return a @ self.Vt
         return self.rmatvec((a / self.s) @ self.U.T)
 
     def split(self, z) -> tuple[np.ndarray, np.ndarray]:
@@ -441,10 +450,10 @@ def _validate_data(A, y, check_y=None):
 
 
 def _thin_svd(A):
-    """``U, s`` of the thin SVD of ``A`` (``s`` descending).
+    """``U, s, Vt`` of the thin SVD of ``A`` (``s`` descending; ``Vt`` is ``None`` unless ``A`` is dense).
 
     Dense ``A``: LAPACK's SVD of ``A`` itself (accurate to machine precision relative to
-    ``s_max``). Sparse ``A``: eigendecomposition of the ``m x m`` matrix ``A A^T``, the
+    ``s_max``), ``V^T`` kept. Sparse ``A``: eigendecomposition of the ``m x m`` matrix ``A A^T``, the
     only route that never forms a ``d x m`` basis; an operator ``A`` builds ``A A^T`` from
     products (:func:`wnlab.problems.linop.gram`).
     """
@@ -457,12 +466,12 @@ def _thin_svd(A):
                              "x* is unchanged)")
         lam, U = scipy.linalg.eigh(K)
         lam, U = lam[::-1], U[:, ::-1]
-        return np.ascontiguousarray(U), np.sqrt(np.clip(lam, 0.0, None))
+        return np.ascontiguousarray(U), np.sqrt(np.clip(lam, 0.0, None)), None
     m, d = A.shape
-    check_memory(f"the SVD of a dense A of shape ({m}, {d})", 8.0 * m * (d + 4 * m),
+    check_memory(f"the SVD of a dense A of shape ({m}, {d})", 8.0 * m * (2 * d + 4 * m),
                  "pass A as a scipy.sparse matrix or a matrix-free operator (wnlab.linop), which need no copy")
-    U, s, _ = scipy.linalg.svd(A, full_matrices=False, lapack_driver="gesdd")
-    return U, s
+    U, s, Vt = scipy.linalg.svd(A, full_matrices=False, lapack_driver="gesdd")
+    return U, s, Vt
 
 
 # -- generators -------------------------------------------------------------

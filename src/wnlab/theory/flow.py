@@ -59,8 +59,10 @@ class FlowResult:
     loss : final loss ``1/2 ||A x - y||^2``
     ts : saved times (the integrator's steps, or ``t_eval``)
     path : dict of arrays over ``ts``: ``loss``, ``g``, ``w_null_norm`` (``||w_null||``),
-        ``invariant`` (Lemma 2.5, corrected; NaN for ``c = 0`` and GD), ``invariant_printed``
-        (eq. 6 as printed), ``a`` (``(T, m)``) and ``beta`` (the reduced state).
+        ``invariant`` (Lemma 2.5, corrected; NaN for ``c = 0`` and GD; ``inf`` once
+        ``g^2/c > 709``), ``invariant_printed`` (eq. 6 as printed), their logarithms
+        ``log_invariant`` and ``log_invariant_printed`` (:func:`wnlab.theory.log_invariant`: never
+        overflow), ``a`` (``(T, m)``) and ``beta`` (the reduced state).
     n_rhs : number of right-hand-side evaluations
     """
 
@@ -406,10 +408,14 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
     if method == "wn":
         path["g"], path["w_null_norm"] = g, np.abs(beta)
         if c > 0:
-            path["invariant"] = theory.invariant_from_null(beta * beta, g, c)
-            path["invariant_printed"] = theory.invariant_from_null(beta * beta, g, c, "printed")
+            for form, suffix in (("corrected", ""), ("printed", "_printed")):
+                log_inv = theory.log_invariant_from_null(beta * beta, g, c, form)
+                path["log_invariant" + suffix] = log_inv
+                with np.errstate(over="ignore"):
+                    path["invariant" + suffix] = np.exp(log_inv)
         else:
             path["invariant"] = path["invariant_printed"] = nan
+            path["log_invariant"] = path["log_invariant_printed"] = nan
         w_end = lift(None, y_end[1:-1], y_end[-1])[0]
         g_end = float(y_end[0])
         x_end = g_end * w_end
@@ -419,6 +425,7 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
         path["g"] = xnorm
         path["w_null_norm"] = np.abs(beta) / np.where(xnorm > 0, xnorm, 1.0)
         path["invariant"] = path["invariant_printed"] = nan
+        path["log_invariant"] = path["log_invariant_printed"] = nan
         x_end = lift(None, y_end[:-1], y_end[-1])[0]
         g_end = float(np.linalg.norm(x_end))
         w_end = x_end / g_end if g_end > 0 else x_end
@@ -480,8 +487,9 @@ def integrate_wn_flow(problem, g0: float, w0, *, c: float, t_end: float, n_eval:
                       rtol: float = 1e-12, atol: float = 1e-14):
     r"""The WN flow from ``(g0, w0)`` (``w0`` is normalised) on ``[0, t_end]``, saved at ``n_eval``
     times: :func:`flow` with ``tol = 0`` (so it runs to ``t_end``), as a dict of arrays
-    ``t``, ``g``, ``a`` (``(n, k)``), ``beta`` (``||w_null||``), ``w_norm``, ``x_norm`` and the
-    invariant ``beta^2 exp(g^2/c)``. Any problem with ``reduced_loss_grad`` (least squares, the
+    ``t``, ``g``, ``a`` (``(n, k)``), ``beta`` (``||w_null||``), ``w_norm``, ``x_norm``, the
+    invariant ``beta^2 exp(g^2/c)`` (``inf`` once ``g^2/c > 709``) and its logarithm
+    ``log_invariant`` (finite). Any problem with ``reduced_loss_grad`` (least squares, the
     losses of :mod:`wnlab.losses`). A failed integration raises ``ValueError``.
     """
     if not (np.isfinite(c) and c > 0):
@@ -495,4 +503,5 @@ def integrate_wn_flow(problem, g0: float, w0, *, c: float, t_end: float, n_eval:
     g, a, beta = res.path["g"], res.path["a"], res.path["beta"]
     wn2 = np.einsum("ij,ij->i", a, a) + beta ** 2
     return {"t": res.ts, "g": g, "a": a, "beta": beta, "w_norm": np.sqrt(wn2),
-            "x_norm": np.abs(g) * np.sqrt(wn2), "invariant": beta ** 2 * np.exp(g ** 2 / c)}
+            "x_norm": np.abs(g) * np.sqrt(wn2), "invariant": res.path["invariant"],
+            "log_invariant": res.path["log_invariant"]}

@@ -44,6 +44,8 @@ Decisions
 * **Mini-batch rows.** The keys of :func:`wnlab.stochastic.batch_rows` are computed in the loop;
   being uniform, the rows below a cut that about ``b + 2 sqrt(b) + 2`` of them pass are the
   candidates, and a quickselect among them finds the ``b`` smallest (all rows when too few pass).
+  ``rows="norm"`` reads one key per draw as a uniform and bisects the cumulative row weights
+  (passed in place of the row norms, the same table NumPy uses): the same rows, bit for bit.
 * **History rows.** A run records at ``t % record_every == 0`` and at its last step, whatever the
   other runs do. (The NumPy driver also records every active run whenever any run stops: its
   table has the same times and these extra entries; every entry both have agrees.)
@@ -108,10 +110,13 @@ def _loss_kind(problem):
 
 
 def _minibatch(space):
-    """``(batch_size, seeds, normalize)`` of a mini-batch space, ``None`` for full batch."""
+    """``(batch_size, seeds, code, cum_weights)`` of a mini-batch space, ``None`` for full batch; ``code``
+    is ``normalize + 2 * (rows == "norm")`` (the loop's ``norm`` flag), ``cum_weights`` the table
+    ``rows="norm"`` samples from (:func:`wnlab.stochastic.cumulative_row_weights`), else ``None``."""
     if getattr(space, "loss_grad_at", None) is None or getattr(space, "full_batch", False):
         return None
-    return space.batch_size, space.seeds, space.normalize
+    weights = getattr(space, "cum_weights", None)
+    return space.batch_size, space.seeds, int(space.normalize) + 2 * (weights is not None), weights
 
 
 def _reduced(space):
@@ -238,6 +243,8 @@ def _problem_arrays(problem, kind, k, kp, minibatch):
     else:
         US, y = padded(problem.U * problem.s), np.asarray(problem.y, dtype=np.float64)
     rn2 = np.einsum("ij,ij->i", US, US)
+    if minibatch is not None and minibatch[3] is not None:  # rows="norm": the cumulative row weights
+        rn2 = np.ascontiguousarray(minibatch[3], dtype=np.float64)
     return s, b, US, y, rn2, padded(np.asarray(problem.a_star, dtype=np.float64))
 
 
@@ -310,7 +317,7 @@ class _Job:
         self.B, self.k, self.every = B, k, int(record_every or 0)
         kind = _loss_kind(problem)
         mb = _minibatch(space)
-        bs, seeds, norm = (0, np.zeros(B, dtype=np.uint64), False) if mb is None else mb
+        bs, seeds, norm = (0, np.zeros(B, dtype=np.uint64), 0) if mb is None else mb[:3]
         self.seeds = np.ascontiguousarray(seeds, dtype=np.uint64)
         self.arrays = _problem_arrays(problem, kind, k, kp, mb)
         opts = M.compiled_options()
