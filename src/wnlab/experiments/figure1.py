@@ -207,17 +207,13 @@ def flow_predictions(config: Config, g0, null0, g_star) -> dict:
     (``g0 = ||x0||``, ``null0 = ||x0_null||``). WN and rPGD: the WN flow with ``c = gamma/eta``
     (:func:`wnlab.theory.limit_norms`: ``||x_inf|| = |g_inf|``, ``||x_inf - x*|| = sqrt(g_inf^2 - g*^2)``);
     GD: the gradient flow's ``x* + x0_null``."""
-    from ..theory.statements import limit_norms
+    from ..theory.statements import flow_prediction
 
-    g0, null0 = np.asarray(g0, dtype=np.float64), np.asarray(null0, dtype=np.float64)
     out = {}
-    if "gd" in config.methods:
-        out["gd"] = {"flow_x_norm": np.sqrt(g_star ** 2 + null0 ** 2), "flow_dist": null0.copy()}
-    if any(m != "gd" for m in config.methods) and config.gamma > 0:
-        x_norm, dist = limit_norms(g0, (null0 / g0) ** 2, g_star, config.gamma / config.eta)
-        for m in config.methods:
-            if m != "gd":
-                out[m] = {"flow_x_norm": x_norm, "flow_dist": dist}
+    for m in config.methods:
+        pred = flow_prediction(m, g0, null0, g_star, config.gamma / config.eta)
+        if pred is not None:
+            out[m] = dict(zip(FLOW_COLUMNS, pred))
     return out
 
 

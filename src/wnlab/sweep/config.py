@@ -131,7 +131,7 @@ SETTINGS = {
 }
 #: the numbers measured for every run (after the parameters in the table)
 RESULT_COLUMNS = ("x_star_norm", "g0", "loss", "x_norm", "dist", "x_null_norm", "w_null_norm", "g",
-                  "n_iter", "status", "stability_ratio")
+                  "n_iter", "status", "stability_ratio", "flow_x_norm", "flow_dist")
 _UNUSED = {  # parameters a problem kind does not take (a method's: _unused_by_method)
     "gaussian": ("A", "y"), "orthonormal": ("A", "y", "scale"),
     "paper": ("m", "d", "problem_seed", "scale", "tau", "A", "y"),

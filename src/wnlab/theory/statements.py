@@ -36,7 +36,7 @@ import numpy as np
 from ..problems.linear import check_vector
 
 __all__ = [
-    "invariant", "log_invariant", "flow_limit", "limit_norms", "limit_details", "LimitDetails", "gd_limit",
+    "invariant", "log_invariant", "flow_limit", "limit_norms", "flow_prediction", "limit_details", "LimitDetails", "gd_limit",
     "wn_closer_than_gd", "theorem26_part2",
     "stationary_point", "StationaryPoint", "loss_rate", "convergence_time_bounds",
     "theorem32", "theorem32_t1_exact", "proposition33",
@@ -219,6 +219,25 @@ def limit_norms(g0, null_frac2, g_star, c):
     s = np.array([_limit_roots(float(a), float(b), xs2, c)[-1] for a, b in zip(g0.ravel(), k.ravel())])
     s = s.reshape(g0.shape)
     return np.sqrt(s), np.sqrt(np.clip(s - xs2, 0.0, None))
+
+
+def flow_prediction(method: str, g0, null0, g_star, c=None):
+    r"""``(flow_x_norm, flow_dist)``: the norms of where ``method``'s flow ends from starts with
+    ``g0 = ||x0||`` and ``null0 = ||x0_null||`` (arrays broadcast), or ``None`` if no flow predicts it.
+
+    GD: the gradient flow keeps the null part, ``x_inf = x* + x0_null``. WN and rPGD: the WN flow
+    with ``c = gamma/eta`` (:func:`limit_norms`; both methods' discrete paths follow it as
+    ``eta -> 0``). Figure 1's table and the sweeps' results carry these columns.
+
+    >>> [round(float(v), 6) for v in flow_prediction("wn", 0.1, 0.1, 1.0, 1.0)]  # the worked example
+    [1.16327, 0.594304]
+    """
+    g0, null0 = np.asarray(g0, dtype=np.float64), np.asarray(null0, dtype=np.float64)
+    if method == "gd":
+        return np.sqrt(float(g_star) ** 2 + null0 ** 2), null0.copy()
+    if method in ("wn", "rpgd") and c is not None and float(c) > 0:
+        return limit_norms(g0, (null0 / g0) ** 2, g_star, float(c))
+    return None
 
 
 def _limit_roots(g0, k, xs2, c):
