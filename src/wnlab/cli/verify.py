@@ -8,7 +8,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("verify", help="check every lemma and theorem of the paper on numbers",
                        description="Run each statement of the paper (Lemmas 2.2-2.5, Theorems 2.6, 2.7, 3.2, "
                                    "Proposition 3.3, the worked example, the invariant for logistic loss, and the exact "
-                                   "reduction of every registered method and batch normalization's frozen w_null) "
+                                   "reduction of every registered method, batch normalization's frozen w_null and its limit) "
                                    "on generated problems and print "
                                    "prediction, measurement, what it is compared against (closed form, independent "
                                    "integration, full-dimensional run, PyTorch or measured), relative gap and "
@@ -16,7 +16,7 @@ def add_parser(sub) -> None:
     p.add_argument("--only", nargs="+", metavar="CHECK",
                    help="run only these checks (names of the 'check' column: lemma2.2 lemma2.3 lemma2.4 "
                         "lemma2.5 thm2.6-I example thm2.6-closer thm2.6-II thm2.7 thm3.2 prop3.3 beyond reduction "
-                        "bn-null thm2.6-suff thm2.6-S lemma2.4-rate sec3 figure2)")
+                        "bn-null bn-limit thm2.6-suff thm2.6-S lemma2.4-rate sec3 figure2)")
     p.add_argument("--full", action="store_true",
                    help="also run the slow checks (thm2.6-suff: many random starts; thm2.6-S: a bisection)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random starts (default 0)")

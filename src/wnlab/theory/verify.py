@@ -583,6 +583,39 @@ def check_bn_null(cfg):
     return rows
 
 
+def check_bn_limit(cfg):
+    r"""Batch normalization's limit (:func:`wnlab.theory.bn_limit`, docs/math.md): the run's effective
+    predictor against ``x~* + k w0_null(PA)`` with the run's own ``k = g/sigma`` (exact), and its
+    ``||x - x~*||`` against the flow's ``||x~*|| tan(theta0)`` at two starts a factor 100 apart in
+    scale (``O(eta)``: within 2%). ``x~*`` and ``null(PA)`` from NumPy's pinv in ``R^d``."""
+    from ..engine.solve import solve
+    from .bn import bn_limit
+
+    P = gaussian_problem(8, 40, seed=cfg.seed)
+    C = np.eye(P.m) - 1.0 / P.m
+    pinv = np.linalg.pinv(C @ P.A)
+    xc, null_proj = pinv @ (C @ P.y), np.eye(P.d) - pinv @ C @ P.A
+    u = np.random.default_rng(cfg.seed + 12).normal(size=P.d)
+    rows = []
+    for scale in (0.1, 10.0):
+        w0 = scale * u
+        r = solve(P, "bn", w0=w0, g0=1.0, eta=0.005 * float(w0 @ w0) / P.d, gamma=0.005, tol=1e-18,
+                  max_iter=100_000, record_every=None)
+        z = P.A @ r.w
+        k = r.g / np.sqrt(z.var() + 1e-5)
+        pred = xc + k * (null_proj @ w0)
+        gap = float(np.linalg.norm(r.x - pred) / np.linalg.norm(pred))
+        rows.append(row("bn-limit", f"bn (||w0|| = {np.linalg.norm(w0):.3g}): x = x~* + k w0_null(PA) with the run's "
+                        f"k = g/sigma = {k:.4g} (rel. 1e-7 at loss 1e-18)", float(np.linalg.norm(pred)),
+                        float(np.linalg.norm(r.x)), gap <= 1e-7, reference="closed form", rel_gap=gap))
+        flow = bn_limit(P, w0).dist_centered
+        gap = abs(r.dist_centered / flow - 1)
+        rows.append(row("bn-limit", f"bn (||w0|| = {np.linalg.norm(w0):.3g}): ||x - x~*|| = ||x~*|| tan(theta0), "
+                        "whatever the scale of w0 (flow; O(eta): 2%)", flow, float(r.dist_centered), gap <= 0.02,
+                        reference="closed form", rel_gap=gap))
+    return rows
+
+
 def check_beyond(cfg):
     """Logistic loss (``wnlab.verify_beyond``): the invariant, growth of ``g`` on separable data, and the
     max-margin direction (rows of the same schema, check ``"beyond"``)."""
@@ -596,6 +629,7 @@ CHECKS = {
     "thm2.6-I": check_flow_limit, "example": check_example, "thm2.6-closer": check_closer,
     "thm2.6-II": check_part2, "thm2.7": check_time, "thm3.2": check_thm32, "prop3.3": check_prop33,
     "beyond": check_beyond, "reduction": check_reduction, "bn-null": check_bn_null,
+    "bn-limit": check_bn_limit,
 }
 
 
