@@ -178,15 +178,12 @@ def plot(rows: list[dict], config: Config, g_star: float, out_stem, curve=None):
     """Two panels: :math:`\\|\\hat x\\|` with :math:`\\|x^*\\|` as a line, and :math:`\\|\\hat x - x^*\\|`;
     each with the flows' limits from the same starts (dashed, the mean over seeds) and, if given,
     ``curve = (stds, x_norm, dist)``: the WN flow's ``d -> infinity`` limit (:func:`large_d_curve`, dotted)."""
-    from ..io.plots import aggregate, panels
+    from ..io.plots import flow_overlays, panels
 
-    overlays = {}
-    for y, flow_y, k in (("x_norm", "flow_x_norm", 1), ("dist", "flow_dist", 2)):
-        lines = [(xs, mean, f"{m} flow limit", "--") for m, (xs, mean, _, _) in
-                 aggregate([r for r in rows if r.get(flow_y) is not None], "init_std", flow_y, "method").items()]
-        if curve is not None:
-            lines.append((curve[0], curve[k], r"WN flow, $d \to \infty$", ":"))
-        overlays[y] = lines
+    overlays = flow_overlays(rows, "init_std", "method")
+    if curve is not None:
+        for y, k in (("x_norm", 1), ("dist", 2)):
+            overlays.setdefault(y, []).append((curve[0], curve[k], r"WN flow, $d \to \infty$", ":"))
 
     title = (rf"Figure 1: $m = {config.m}$, $d = {config.d}$, $\lambda_{{max}}(AA^T) = {config.lam_max:g}$, "
              rf"$\eta = \gamma = {config.eta:g}$, stop at loss $\leq$ {config.tol:g}; "
