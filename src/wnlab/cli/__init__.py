@@ -73,7 +73,7 @@ def walk(parser: argparse.ArgumentParser, path: tuple = ()):
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
-                yield from walk(sub, path + (name,))
+                yield from walk(sub, (*path, name))
 
 
 def _load_plugins(argv) -> None:

@@ -16,7 +16,8 @@ def add_parser(sub) -> None:
     p.add_argument("--init-std", type=float, metavar="SIGMA",
                    help="also save a start x0 = SIGMA * z, z ~ N(0, I_d) from --start-seed (the start rule "
                         "of sweeps and figure1)")
-    p.add_argument("--start-seed", type=arg_type("seed", int), default=0, help="seed of the start direction z (default 0)")
+    p.add_argument("--start-seed", type=arg_type("seed", int), default=0,
+                   help="seed of the start direction z (default 0)")
     p.add_argument("--out", metavar="FILE.npz", required=True, help="where to save the arrays (.npz)")
     p.set_defaults(func=run)
 

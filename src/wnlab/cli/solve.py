@@ -90,7 +90,8 @@ def run(args) -> int:
               "nesterov": args.nesterov, "weight_decay": args.weight_decay}
     payload = {
         "method": res.method, **({"batch_size": args.batch_size, "batch_seed": args.batch_seed}
-                                 if args.batch_size else {}), "status": res.status.value, "message": res.message, "n_iter": res.n_iter,
+                                 if args.batch_size else {}),
+        "status": res.status.value, "message": res.message, "n_iter": res.n_iter,
         "loss": res.loss, "x_norm": res.x_norm, "dist": res.dist, "x_star_norm": problem.g_star,
         "g": res.g, "stability_ratio": res.stability_ratio, "x": res.x, "w": res.w, "inputs": inputs,
         **{k: getattr(res, k) for k in ("b", "intercept", "dist_centered") if getattr(res, k) is not None},

@@ -34,7 +34,8 @@ def run(args) -> int:
     config = load_config(config_path)
     if args.scheduler is not None or args.dask_local is not None:
         if args.workers != 1:
-            raise ValueError("--workers is for local processes; with --scheduler/--dask-local the cluster sets the workers")
+            raise ValueError("--workers is for local processes; with --scheduler/--dask-local the cluster sets "
+                             "the workers")
         backend = DaskBackend(args.scheduler, args.dask_local)
     else:
         backend = serial_backend if args.workers == 1 else ProcessBackend(args.workers)

@@ -27,8 +27,17 @@ import numpy as np
 
 from ..methods import GDState, Method
 from .status import StabilityWarning, Status
-from .stopping import (CONVERGED, DIVERGED, STABLE_LIMIT, STALL_RTOL, STATUS_OF_CODE, STALLED, divergence_limit,
-                       on_stationary_set, stop_code)
+from .stopping import (
+    CONVERGED,
+    DIVERGED,
+    STABLE_LIMIT,
+    STALL_RTOL,
+    STALLED,
+    STATUS_OF_CODE,
+    divergence_limit,
+    on_stationary_set,
+    stop_code,
+)
 
 __all__ = ["Status", "StabilityWarning", "run", "run_phases", "ReducedSpace", "FullSpace", "RunOutput",
            "describe", "HISTORY_KEYS", "STABLE_LIMIT"]
@@ -455,7 +464,7 @@ def _concat_histories(histories, B):
     """One history from the phases' histories; each phase's clock restarts at 0 and is shifted by
     the steps each run took before it."""
     times = set()
-    for rows, offset, h in histories:
+    for _rows, offset, h in histories:
         if h is not None:
             times.update(int(t + o) for t in h["t"] for o in set(offset.tolist()))
     ts = sorted(times)

@@ -7,13 +7,13 @@ from functools import cached_property
 
 import numpy as np
 
-from . import compiled as _fast
-from . import driver as _engine
-from .driver import FullSpace, ReducedSpace, Status
 from ..methods import Method, Then, get_method, names
 from ..methods.optim import SGD, with_optimizer
 from ..params import DEFAULT_MAX_ITER, DEFAULT_TOL, check
 from ..problems.linear import check_nonzero, check_vector
+from . import compiled as _fast
+from . import driver as _engine
+from .driver import FullSpace, ReducedSpace, Status
 from .schedules import Constant, Ratio, as_schedule
 
 __all__ = ["solve", "solve_batch", "check_run", "Result", "BatchResult", "ALL_METHODS", "DEFAULT_MAX_ITER"]

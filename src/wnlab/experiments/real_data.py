@@ -30,11 +30,11 @@ METHODS = ("gd", "wn", "rpgd", "rpgd-then-gd")
 DESCRIPTION = """\
 Real data: held-out error and ||x|| against the init std (digits, random ReLU features).
 
-On scikit-learn's bundled 8x8 digits (no download). The target is the digit's value (standardized); each image is mapped to d = 2000 random ReLU
-features and m = 100 training images give an overparametrized least-squares problem, scaled so
-that ||x*|| = 3. GD, WN, rPGD and rPGD-then-GD start from the same random points
-x0 ~ N(0, sigma^2 I_d) and stop at a small relative training loss; the held-out error is the mean
-squared error on 500 images not used for training. The command answers, from the table, whether
+On scikit-learn's bundled 8x8 digits (no download). The target is the digit's value (standardized); each
+image is mapped to d = 2000 random ReLU features and m = 100 training images give an overparametrized
+least-squares problem, scaled so that ||x*|| = 3. GD, WN, rPGD and rPGD-then-GD start from the same
+random points x0 ~ N(0, sigma^2 I_d) and stop at a small relative training loss; the held-out error is
+the mean squared error on 500 images not used for training. The command answers, from the table, whether
 WN's smaller norm bought a lower held-out error.
 
 Writes real_data.csv/.parquet (one row per run), real_data.pdf/.png/.svg and metadata.json."""
@@ -162,7 +162,8 @@ def verdict(rows, x_star_norm) -> dict:
         text = (f"Yes: wherever WN's ||x|| was more than 2% below GD's ({int(smaller.sum())} of {len(xs)} scales), "
                 f"its held-out MSE was lower too, by {100 * gain[smaller].min():.2g}% to "
                 f"{100 * gain[smaller].max():.2g}%; the gain exceeds 2 standard errors (paired over starts) at "
-                f"{int(clear[smaller].sum())} of them. At the smallest scale both end near x*; differences there come from where each run met the stopping tolerance.")
+                f"{int(clear[smaller].sum())} of them. At the smallest scale both end near x*; differences there "
+                "come from where each run met the stopping tolerance.")
     elif np.all(gain[smaller] <= 0):
         answer = "no"
         text = "No: WN's smaller ||x|| did not lower the held-out MSE at any scale here."

@@ -288,7 +288,7 @@ def _joined(texts: list[str]) -> str:
     """``["batch 1", "batch 2"]`` -> ``"batch 1, 2"`` (the words they all begin with are said once)."""
     import os
 
-    prefix = os.path.commonprefix(texts)
+    prefix = os.path.commonprefix(texts)  # noqa: RUF071 -- a character-wise prefix of labels, not paths
     prefix = prefix[:prefix.rfind(" ") + 1]
     return texts[0] + "".join(", " + t[len(prefix):] for t in texts[1:])
 
@@ -297,8 +297,8 @@ def errorbar_panel(ax, groups: dict, *, x: str, y: str, hue: str | None, ref=Non
                    logx=False, logy=False, label=None, legend=True) -> None:
     """Draw :func:`aggregate`'s groups as error-bar lines (mean ± std) on ``ax``, each hue value in
     its own colour, marker and dash pattern; hue values whose lines would lie on top of each other
-    (:data:`COINCIDE_RTOL`) are drawn once, with one legend entry that says they overlap. ``ref``: a horizontal reference line (e.g. :math:`\\|x^*\\|`);
-    ``label(h)``: the legend text of hue value ``h``."""
+    (:data:`COINCIDE_RTOL`) are drawn once, with one legend entry that says they overlap. ``ref``: a
+    horizontal reference line (e.g. :math:`\\|x^*\\|`); ``label(h)``: the legend text of hue value ``h``."""
     def text(h):
         if label is not None:
             return label(h)
@@ -428,7 +428,7 @@ def panels(rows: list[dict], specs: list[tuple], out, *, x: str = "init_std", hu
     a horizontal reference line or ``None``); ``vline = (x_value, label)`` marks a value of ``x``
     on every panel. Saved with :func:`save_figure`."""
     fig, axes = panel_grid(len(specs))
-    for k, (ax, (y, ref, ref_label)) in enumerate(zip(axes, specs)):
+    for ax, (y, ref, ref_label) in zip(axes, specs):
         errorbar_panel(ax, aggregate(rows, x, y, hue), x=x, y=y, hue=hue, ref=ref, ref_label=ref_label,
                        logx=logx)
         if vline is not None:

@@ -242,7 +242,7 @@ def write_table(rows: list[dict], columns: list[str], path_stem, *, parquet: boo
 
     pq.write_table(_arrow_table(rows, columns, extra), tmp)
     os.replace(tmp, pq_path)
-    return written + [pq_path]
+    return [*written, pq_path]
 
 
 def _arrow_table(rows, columns, extra):

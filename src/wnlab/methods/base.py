@@ -27,8 +27,9 @@ keyword arguments of ``solve``. ``docs/architecture.md`` has a complete, tested 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Callable, ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 

@@ -129,7 +129,7 @@ class SGD:
 
     def describe(self) -> str:
         parts = [f"momentum = {_show(self.momentum)}"] + (["nesterov"] if self.nesterov else [])
-        return ", ".join(parts + [f"weight decay = {_show(self.weight_decay)}"])
+        return ", ".join([*parts, f"weight decay = {_show(self.weight_decay)}"])
 
 
 def _show(v):

@@ -203,8 +203,8 @@ class LinearModel:
 
     def split(self, z) -> tuple[np.ndarray, np.ndarray]:
         """``(z_row, z_null)`` with ``z_row`` in the row space of ``A`` and ``A z_null = 0``."""
-        z = check_vector("z", z, np.shape(z)[:-1] + (self.d,))
-        a, z_null = self.to_reduced(z)
+        z = check_vector("z", z, (*np.shape(z)[:-1], self.d))
+        _a, z_null = self.to_reduced(z)
         return z - z_null, z_null
 
 

@@ -194,7 +194,7 @@ def nonseparable_problem(m: int, d: int, rank: int, *, seed, flip: float = 0.2) 
     for _ in range(20):
         Z = rng.standard_normal((m, rank))
         y = np.where(Z @ rng.standard_normal(rank) >= 0, 1.0, -1.0)
-        n_flip = max(1, int(round(flip * m)))
+        n_flip = max(1, round(float(flip * m)))
         y[rng.choice(m, n_flip, replace=False)] *= -1
         A = Z @ Q.T / np.sqrt(rank)
         if not is_separable(A, y):

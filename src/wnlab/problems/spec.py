@@ -19,8 +19,9 @@ PROBLEMS = ("gaussian", "orthonormal", "paper", "file")
 def make_problem(spec: dict, base_dir="."):
     r"""Build the problem a run describes (``problem``, ``m``, ``d``, ``problem_seed``, ``scale``,
     ``tau``, ``A``, ``y``; with ``sampling = "exact-in-law"`` a Gaussian problem's reduced form,
-    :func:`wnlab.sampling.gaussian_reduced_problem`), then rescale it if asked: ``lam_max`` sets :math:`\lambda_{max}(AA^T)`
-    (``A`` times :math:`\alpha`), ``g_star`` sets :math:`\|x^*\|` (``y`` times :math:`\beta`, with
+    :func:`wnlab.sampling.gaussian_reduced_problem`), then rescale it if asked:
+    ``lam_max`` sets :math:`\lambda_{max}(AA^T)` (``A`` times :math:`\alpha`), ``g_star`` sets
+    :math:`\|x^*\|` (``y`` times :math:`\beta`, with
     :math:`x^* \mapsto (\beta/\alpha) x^*`)."""
     from . import linear as P
 

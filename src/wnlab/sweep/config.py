@@ -38,7 +38,8 @@ def _int(lo):
 
 def _float(lo, strict):
     def check(v):
-        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and (v > lo if strict else v >= lo)
+        ok = (isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+              and (v > lo if strict else v >= lo))
         return ok, f"a finite number {'>' if strict else '>='} {lo}"
     return check
 
@@ -212,7 +213,7 @@ def plan(config: dict, *, base_dir=".") -> Plan:
     hyper = [k for k in grid if k not in GRID_PARAMS and k != "zip"]
     seen = {}
     for point in combinations(grid_axes):
-        run = {k: None for k in (*GRID_PARAMS, *hyper)}
+        run = dict.fromkeys((*GRID_PARAMS, *hyper))
         run.update(point)
         for k in (*_unused_by_method(run["method"], hyper), *_UNUSED[run["problem"]]):
             if k in run:  # (never add a key: run ids must not depend on what else is registered)

@@ -22,9 +22,8 @@ START_RULE = f"x0 = init_std * z, z ~ N(0, I_d) from SeedSequence(base_seed, spa
 def run_chunk(chunk: dict) -> list[dict]:
     """Solve the runs of one chunk with one :func:`~wnlab.solve_batch` call; return one row per run
     (the run's parameters, its ``run_id`` and the numbers of :data:`RESULT_COLUMNS`)."""
-    from ..engine.solve import solve_batch
-
     from .. import methods
+    from ..engine.solve import solve_batch
 
     for path in chunk.get("plugins", ()):  # a worker process registers the user's methods first
         methods.load_plugin(path)

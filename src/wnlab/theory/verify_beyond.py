@@ -21,9 +21,9 @@ import warnings
 import numpy as np
 
 from ..engine.status import StabilityWarning
-from .flow import integrate_wn_flow
-from ..problems.losses import max_margin_direction, separable_problem
 from ..problems.linear import as_generator
+from ..problems.losses import max_margin_direction, separable_problem
+from .flow import integrate_wn_flow
 from .verify_rows import row
 
 __all__ = ["check_logistic_invariant", "check_separable_growth", "check_max_margin", "beyond_rows"]
