@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import ClassVar
 
 import numpy as np
 import scipy.special
@@ -104,10 +105,10 @@ class LinearLossProblem(LinearModel):
     (used only for relative tolerances in the engine).
     """
 
-    loss_fn = SquaredLoss()
+    loss_fn: ClassVar[Loss] = SquaredLoss()
     full_row_rank = False
 
-    def _check_y(self, y):  # type: ignore[override]
+    def _check_y(self, y):
         self.loss_fn.check_y(y)
 
     @cached_property
@@ -159,7 +160,7 @@ class LogisticRegression(LinearLossProblem):
     0.6931471805599453
     """
 
-    loss_fn = LogisticLoss()
+    loss_fn: ClassVar[Loss] = LogisticLoss()
 
 
 def separable_problem(m: int, d: int, *, seed, scale: float | None = None) -> LogisticRegression:

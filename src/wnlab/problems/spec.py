@@ -30,8 +30,8 @@ def make_problem(spec: dict, base_dir="."):
         from .sampling import gaussian_reduced_problem, rescale
 
         extra = {k: spec[k] for k in ("scale", "tau") if spec.get(k) is not None}
-        prob = gaussian_reduced_problem(spec["m"], spec["d"], seed=spec.get("problem_seed") or 0, **extra)
-        return rescale(prob, lam_max=spec.get("lam_max"), g_star=spec.get("g_star"))
+        reduced = gaussian_reduced_problem(spec["m"], spec["d"], seed=spec.get("problem_seed") or 0, **extra)
+        return rescale(reduced, lam_max=spec.get("lam_max"), g_star=spec.get("g_star"))
     if kind == "gaussian":
         extra = {k: spec[k] for k in ("scale", "tau") if spec.get(k) is not None}
         prob = P.gaussian_problem(spec["m"], spec["d"], seed=spec.get("problem_seed") or 0, **extra)
