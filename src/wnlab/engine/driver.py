@@ -272,6 +272,7 @@ def run(problem, method: Method, state, *, eta, gamma, tol: float, max_iter: int
             if t > 0:  # keep the last finite iterate: never NaNs in the output
                 bad = (c == DIVERGED) & ~np.all([np.isfinite(f).reshape(len(fin), -1).all(1) for f in cur], axis=0)
                 if bad.any():
+                    assert prev_loss is not None  # t > 0: the previous step set it
                     old = [_host(f[done]) for f in prev]
                     for dst, src in zip(final, old):
                         dst[runs[bad]] = src[bad]
@@ -434,6 +435,7 @@ def run_phases(problem, method: Method, state, *, eta, gamma, phase_steps, max_i
         state = _start_from_point(nxt, xa[go_on], xb[go_on])
         rows = rows[go_on]
     # the final method's state at every run's last point; the last phase's runs keep their own state
+    assert points is not None  # the loop ran at least one phase
     final = _start_from_point(method.final, points.a, points.beta)
     if is_last:
         for dst, src in zip(final, out.state):

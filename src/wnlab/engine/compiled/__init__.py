@@ -131,10 +131,10 @@ def _covered(sched, eta=None) -> bool:
 
 def applicable(problem, method, eta, gamma, record_every, space) -> bool:
     """Can :func:`run` take these runs? ``space`` is the engine's space object (or its name)."""
-    return (method in _METHODS and _reduced(space) and _loss_kind(problem) is not None
-            and (record_every is None or (isinstance(record_every, (int, np.integer)) and record_every >= 1))
-            and isinstance(eta, Schedule) and _covered(eta)
-            and (method == "gd" or (isinstance(gamma, Schedule) and _covered(gamma, eta))))
+    return bool(method in _METHODS and _reduced(space) and _loss_kind(problem) is not None
+                and (record_every is None or (isinstance(record_every, (int, np.integer)) and record_every >= 1))
+                and isinstance(eta, Schedule) and _covered(eta)
+                and (method == "gd" or (isinstance(gamma, Schedule) and _covered(gamma, eta))))
 
 
 # -- step-size tables ----------------------------------------------------------------------------
