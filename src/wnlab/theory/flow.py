@@ -23,6 +23,7 @@ slow the others; the reduced system is ``O(m)`` per evaluation, so the loop cost
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -75,8 +76,8 @@ class FlowResult:
     ts: np.ndarray
     path: dict = field(repr=False)
     n_rhs: int = 0
-    _lift: object = field(default=None, repr=False, compare=False)
-    _sol: object = field(default=None, repr=False, compare=False)
+    _lift: Any = field(default=None, repr=False, compare=False)  # (g, a, beta) -> points in R^d
+    _sol: Any = field(default=None, repr=False, compare=False)  # the solver's dense output, or None
 
     @property
     def converged(self) -> bool:
@@ -419,7 +420,8 @@ def flow_two_phase(problem, *, g0, w0, c, null_tol: float = 1e-10, t_max: float 
     null_tol = _positive("null_tol", null_tol)
     w0 = theory.unit_direction(problem, w0)
     g0 = theory.check_scale("g0", g0)
-    opts = dict(tol=1e-12, rtol=1e-10, atol=1e-13, solver="DOP853", t_eval=None, dense=False, max_step=np.inf)
+    opts: dict[str, Any] = dict(tol=1e-12, rtol=1e-10, atol=1e-13, solver="DOP853", t_eval=None, dense=False,
+                                max_step=np.inf)
     unknown = set(kwargs) - set(opts) - {"dense_output"}
     if unknown:
         raise ValueError(f"unknown option(s) {sorted(unknown)}; use tol, rtol, atol, solver, t_eval, dense_output")

@@ -182,15 +182,15 @@ def limit_details(problem, g0, w0, c) -> LimitDetails:
             roots.append(brentq(F, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500))
     if vals[-1] == 0:
         roots.append(grid[-1])
-    roots = np.array(sorted(set(roots)))
-    s = float(roots[-1])
+    root_arr = np.array(sorted(set(roots)))
+    s = float(root_arr[-1])
     g_abs = math.sqrt(s)
     sign = _limit_sign(problem, g0, w0)
     g_inf = sign * g_abs
     factor = math.exp((g0 * g0 - s) / (2.0 * c))
     x = problem.x_star + g_inf * factor * w0_null
     certain = g0 * float(problem.y @ problem.matvec(w0)) >= 0
-    return LimitDetails(s, roots, np.array([g_abs, -g_abs]), g_inf, factor, x, certain)
+    return LimitDetails(s, root_arr, np.array([g_abs, -g_abs]), g_inf, factor, x, certain)
 
 
 def _limit_sign(problem, g0, w0) -> float:

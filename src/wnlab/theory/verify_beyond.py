@@ -17,6 +17,7 @@ from scratch (no stored numbers):
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -85,8 +86,8 @@ def check_max_margin(seed: int = 0, checkpoints=(10, 100, 1000, 10000), m: int =
     w0 = as_generator(seed + 2000).standard_normal(d)
     rows = []
     for method in ("gd", "wn"):
-        kw = dict(x0=np.zeros(d)) if method == "gd" else dict(g0=0.1, w0=w0 / np.linalg.norm(w0))
-        extra = {} if method == "gd" else dict(c=1.0)
+        kw: dict[str, Any] = dict(x0=np.zeros(d)) if method == "gd" else dict(g0=0.1, w0=w0 / np.linalg.norm(w0))
+        extra: dict[str, Any] = {} if method == "gd" else dict(c=1.0)
         gaps, done = [], 0
         for T in checkpoints:
             with warnings.catch_warnings():  # the least-squares stability criterion: curvature decays here
