@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ..params import Interval, arg_type, check
 from .args import add_problem_args, problem_from_args
@@ -33,7 +34,7 @@ def run(args) -> int:
     if not out.parent.is_dir():
         raise ValueError(f"cannot write {out}: directory {out.parent} does not exist")
     problem = problem_from_args(args)
-    arrays = {"A": np.asarray(problem.A), "y": np.asarray(problem.y)}
+    arrays: dict[str, Any] = {"A": np.asarray(problem.A), "y": np.asarray(problem.y)}
     if args.init_std is not None:
         check("init_std", args.init_std, Interval(low=0))
         arrays["x0"] = args.init_std * start_direction(args.start_seed, 0, problem.d)

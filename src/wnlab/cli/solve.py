@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from ..methods import names
 from ..params import BACKENDS, DEFAULT_MAX_ITER, DEFAULT_TOL, ENGINES, arg_type
 from .args import add_problem_args, problem_from_args, problem_record, step_arg, vector_arg, write_json
@@ -64,7 +67,9 @@ def _param(text: str):
 
 def run(args) -> int:
 
-    from ..engine.solve import solve
+    from ..engine.solve import solve as solve_full
+
+    solve: Callable[..., Any] = solve_full
     from ..methods.optim import SGD
 
     SGD(args.momentum, args.nesterov, args.weight_decay)  # (--nesterov without --momentum: refused now)

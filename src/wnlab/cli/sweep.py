@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..params import BACKENDS
 
@@ -36,7 +38,7 @@ def run(args) -> int:
         if args.workers != 1:
             raise ValueError("--workers is for local processes; with --scheduler/--dask-local the cluster sets "
                              "the workers")
-        backend = DaskBackend(args.scheduler, args.dask_local)
+        backend: Callable[[Any, Any], Any] = DaskBackend(args.scheduler, args.dask_local)
     else:
         backend = serial_backend if args.workers == 1 else ProcessBackend(args.workers)
     if args.backend != "auto":

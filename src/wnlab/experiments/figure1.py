@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -139,7 +140,7 @@ def run_methods(config: Config, problem, x0s, progress=None, reduced_starts=None
 
     out = {}
     for method in config.methods:
-        kw = {} if method == "gd" else {"gamma": config.gamma}
+        kw: dict[str, Any] = {} if method == "gd" else {"gamma": config.gamma}
         kw.update({"x0s": x0s} if reduced_starts is None else {"reduced_starts": reduced_starts})
         res = solve_batch(problem, method, eta=config.eta, backend=config.backend, tol=config.tol,
                           max_iter=config.max_iter, progress=progress, **kw)
@@ -159,8 +160,8 @@ def claims(rows: list[dict], g_star: float, d: int) -> dict:
     """
     from ..io.plots import aggregate
 
-    out = {"all_converged": all(r["status"] == "converged" for r in rows),
-           "all_stable": all(r["stability_ratio"] < 2 for r in rows)}
+    out: dict[str, Any] = {"all_converged": all(r["status"] == "converged" for r in rows),
+                           "all_stable": all(r["stability_ratio"] < 2 for r in rows)}
     groups = aggregate(rows, "init_std", "x_norm", "method")
     for method, (xs, mean, _, _) in groups.items():
         if method == "gd":

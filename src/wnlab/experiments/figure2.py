@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -88,7 +89,7 @@ def paths(config: Config) -> tuple[list[dict], dict]:
 
     P = paper_example()
     wa, wf = _direction(config.angle_a), _direction(config.angle_f)
-    kw = dict(rtol=1e-11, atol=1e-14, tol=1e-20, dense_output=True)
+    kw: dict[str, Any] = dict(rtol=1e-11, atol=1e-14, tol=1e-20, dense_output=True)
     runs = {
         "gd": [("a->d", flow(P, x0=config.g0_a * wa, method="gd", **kw))],
         "wn": [("a->e", flow(P, g0=config.g0_a, w0=wa, c=config.c, **kw))],

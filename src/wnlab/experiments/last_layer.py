@@ -26,6 +26,7 @@ import time
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -108,7 +109,8 @@ def run(config: Config, out_dir) -> dict:
     g_fixed = cfg.fixed_g_factor * ls.g_star
     g_ref = max(g_fixed, ls.g_star)
     eta_wn = cfg.step_factor / (p.lam_max * g_ref ** 2)
-    common = dict(tol=cfg.tol if cfg.loss == "squared" else 0.0, max_iter=cfg.max_iter, record_every=None)
+    common: dict[str, Any] = dict(tol=cfg.tol if cfg.loss == "squared" else 0.0, max_iter=cfg.max_iter,
+                                  record_every=None)
     rows, backends = [], []
     for zs, seed in zip(z, seeds):
         w0 = zs / np.linalg.norm(zs)

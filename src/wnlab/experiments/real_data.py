@@ -143,16 +143,16 @@ def verdict(rows, x_star_norm) -> dict:
     _, e_gd, _, _ = aggregate(rows, "init_std", "test_mse", "method")["gd"]
     _, e_wn, _, _ = aggregate(rows, "init_std", "test_mse", "method")["wn"]
     # paired over starts (both methods start from the same x0): is the gain > 2 standard errors?
-    paired = {}
+    paired: dict[float, dict[int, dict[str, float]]] = {}
     for r in rows:
         if r["method"] in ("gd", "wn"):
             paired.setdefault(r["init_std"], {}).setdefault(r["seed"], {})[r["method"]] = r["test_mse"]
-    clear = []
+    gain_clear = []
     for s in xs:
         diff = np.array([v["gd"] - v["wn"] for v in paired[s].values()])
         se = diff.std(ddof=1) / np.sqrt(diff.size) if diff.size > 1 else np.inf
-        clear.append(bool(diff.mean() > 2 * se))
-    clear = np.array(clear)
+        gain_clear.append(bool(diff.mean() > 2 * se))
+    clear = np.array(gain_clear)
     smaller = n_wn < 0.98 * n_gd
     gain = (e_gd - e_wn) / e_gd
     if not smaller.any():

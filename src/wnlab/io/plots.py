@@ -25,6 +25,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -163,7 +164,7 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, aspect: float = 0.62, height: 
     ``(nrows, ncols)`` array. Never touches pyplot or a GUI backend."""
     from matplotlib.figure import Figure
 
-    width = current_style().width
+    width = float(current_style().width)  # (a number once the style is built)
     fig = Figure(figsize=(width, height if height is not None else width * aspect), layout="constrained")
     return fig, fig.subplots(nrows, ncols, squeeze=False)
 
@@ -347,7 +348,8 @@ def save_figure(fig, path) -> list[Path]:
     for t in targets:
         if not t.parent.is_dir():
             raise ValueError(f"cannot write {t}: directory {t.parent} does not exist")
-    with matplotlib.rc_context({k: v for k, v in _COMMON_RC.items() if k.startswith(("svg.", "pdf.", "ps."))}):
+    rc: dict[Any, Any] = {k: v for k, v in _COMMON_RC.items() if k.startswith(("svg.", "pdf.", "ps."))}
+    with matplotlib.rc_context(rc):
         _thin_ticks(fig)
         for t in targets:
             meta = {"Date": None} if t.suffix == ".svg" else {"CreationDate": None} if t.suffix == ".pdf" else {}
@@ -412,7 +414,7 @@ def plot_table(rows: list[dict], x: str, y: str | list[str], hue: str | None, ou
 
 def panel_grid(n: int):
     """``n`` panels side by side, or stacked when the figure is narrower than 4.5 in."""
-    width = current_style().width
+    width = float(current_style().width)
     ncols = n if width >= 4.5 else 1
     nrows = math.ceil(n / ncols)
     panel_w = width / ncols

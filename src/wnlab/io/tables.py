@@ -28,6 +28,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = ["Column", "COLUMNS", "describe", "check_columns", "data_dictionary_markdown", "atomic_write_text",
            "write_json", "write_table", "read_table", "to_frame", "package_versions", "provenance",
@@ -367,8 +368,8 @@ def provenance(backends=None) -> dict:
     the engine backend(s) that actually ran (``BatchResult.backend``; ``None``: not a solver run)."""
     from .. import __version__
 
-    out = {"created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-           "command_line": list(sys.argv), "wnlab": __version__}
+    out: dict[str, Any] = {"created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                           "command_line": list(sys.argv), "wnlab": __version__}
     git = _git()
     if git:
         out["git_commit"], out["git_dirty"] = git["commit"], git["dirty"]

@@ -3,7 +3,9 @@ through an executor (:func:`execute`), and the whole sweep with resume (:func:`r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..io.progress import bar as progress_bar
 from ..problems.starts import START_STREAM
@@ -32,7 +34,7 @@ def run_chunk(chunk: dict) -> list[dict]:
     problem = chunk_problem(chunk)
     takes = ("gamma", "c", *methods.parameters(first["method"]), "momentum", "nesterov", "weight_decay")
     kwargs = {k: first[k] for k in takes if first.get(k) is not None}
-    solver = solve_batch
+    solver: Callable[..., Any] = solve_batch
     if first.get("batch_size") is not None:  # mini-batch / online variants (wnlab.stochastic)
         from ..engine import stochastic
 
