@@ -8,7 +8,7 @@ Get it and run it:  wnlab example heavy-ball > heavy_ball.py && python heavy_bal
 """
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
@@ -44,7 +44,7 @@ class HeavyBall(Method):
 if __name__ == "__main__":
     p = wnlab.gaussian_problem(20, 200, seed=0)
     x0s = np.random.default_rng(1).normal(scale=0.1, size=(100, p.d))
-    runs: list[tuple[str, dict[str, Any]]] = [("gd", {}), ("heavy-ball", {"mu": 0.8})]
+    runs: list[tuple[str, dict]] = [("gd", {}), ("heavy-ball", {"mu": 0.8})]
     for name, kw in runs:
         for engine in ("reduced", "full"):
             b = wnlab.solve_batch(p, name, x0s=x0s, eta=0.05, engine=engine, **kw)
