@@ -61,23 +61,23 @@ One module per job (the names below are re-exported here):
 """
 
 from ..problems.starts import (
-           START_STREAM,
-           reduced_start_direction,
-           shared_reduced_starts,
-           shared_starts,
-           start_direction,
+    START_STREAM,
+    reduced_start_direction,
+    shared_reduced_starts,
+    shared_starts,
+    start_direction,
 )
 from .config import (
-           ENGINES,
-           GRID_PARAMS,
-           PROBLEM_KEYS,
-           RESULT_COLUMNS,
-           SETTINGS,
-           STEP_RULES,
-           Plan,
-           check_run,
-           load_config,
-           plan,
+    ENGINES,
+    GRID_PARAMS,
+    PROBLEM_KEYS,
+    RESULT_COLUMNS,
+    SETTINGS,
+    STEP_RULES,
+    Plan,
+    check_run,
+    load_config,
+    plan,
 )
 from .executors import DaskBackend, ProcessBackend, WorkerError, serial_backend, with_array_backend
 from .problems import PROBLEMS, make_problem
