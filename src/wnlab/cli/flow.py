@@ -23,7 +23,8 @@ def add_parser(sub) -> None:
     p.add_argument("--rtol", type=float, default=1e-10, help="solve_ivp rtol (default 1e-10)")
     p.add_argument("--atol", type=float, default=1e-13, help="solve_ivp atol (default 1e-13)")
     p.add_argument("--max-steps", type=arg_type("max_steps", int), default=DEFAULT_FLOW_MAX_STEPS,
-                   help=f"integrator step budget; a stiff flow then ends 'max_steps' (default {DEFAULT_FLOW_MAX_STEPS})")
+                   help="integrator step budget; a stiff flow then ends 'max_steps' "
+                        f"(default {DEFAULT_FLOW_MAX_STEPS})")
     p.add_argument("--solver", default="DOP853", choices=["DOP853", "RK45", "Radau", "BDF", "LSODA"],
                    help="solve_ivp method (default DOP853)")
     p.add_argument("--out", metavar="FILE", help="write the result as JSON here")

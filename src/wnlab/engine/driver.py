@@ -318,8 +318,9 @@ def _eval_step_size(name, sched, t, g, idx, n_runs=None):
     else:
         v = np.asarray(sched(t, g, idx), dtype=np.float64)
         if not np.all(np.isfinite(v)):
-            raise ValueError(f"the {name} schedule returned {float(v[~np.isfinite(v)].ravel()[0])!r} at step t = {t}; a "
-                             "step size must be a finite number")
+            bad = float(v[~np.isfinite(v)].ravel()[0])
+            raise ValueError(f"the {name} schedule returned {bad!r} at step t = {t}; a step size must be a finite "
+                             "number")
     v = np.broadcast_to(v, idx.shape)
     if np.any(v < 0) or (name == "eta" and np.any(v == 0)):
         need = "positive" if name == "eta" else "non-negative"

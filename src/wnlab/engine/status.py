@@ -1,8 +1,8 @@
 """Why a run or an integration stopped: one :class:`Status` for discrete runs and flows.
 
 A discrete run ends ``converged``, ``max_iter``, ``diverged`` or ``stalled``; a flow ends
-``converged``, ``t_max``, ``max_steps`` (its step budget ran out), ``stalled`` or ``failed``. Each member carries its advice, the way
-diffrax's ``RESULTS`` do.
+``converged``, ``t_max``, ``max_steps`` (its step budget ran out), ``stalled`` or ``failed``. Each
+member carries its advice, the way diffrax's ``RESULTS`` do.
 """
 
 from __future__ import annotations

@@ -214,7 +214,7 @@ def flow_predictions(config: Config, g0, null0, g_star) -> dict:
     GD: the gradient flow's ``x* + x0_null``."""
     from ..theory.statements import flow_prediction
 
-    out = {}
+    out: dict[str, dict] = {}
     for m in config.methods:
         pred = flow_prediction(m, g0, null0, g_star, config.gamma / config.eta)
         if pred is not None:
@@ -238,7 +238,7 @@ def large_d_curve(config: Config, g_star, n: int = 60):
 def flow_gap(rows: list[dict]) -> dict:
     """How far the discrete runs end from their flows' limits: ``{method: max |x_norm - flow_x_norm|}``
     over the converged runs (``O(eta)`` for WN and rPGD, rounding for GD)."""
-    out = {}
+    out: dict[str, float] = {}
     for r in rows:
         if r.get("flow_x_norm") is None or r["status"] != "converged":
             continue

@@ -275,7 +275,8 @@ def _check_chunk_sizes(chunks, settings) -> None:
         except ValueError as exc:
             raise ValueError(f"grid.d: {exc}") from None
         copies = 2 if settings["engine"] == "reduced" else 6
-        check_memory(f"a chunk of {n} runs of dimension d = {d} ({settings['engine']} engine)", 8.0 * n * d * (copies + 1),
+        check_memory(f"a chunk of {n} runs of dimension d = {d} ({settings['engine']} engine)",
+                     8.0 * n * d * (copies + 1),
                      "lower sweep.chunk_size, or set sweep.sampling = 'exact-in-law' (no d-vectors)")
 
 

@@ -36,7 +36,8 @@ import numpy as np
 from ..problems.linear import check_vector
 
 __all__ = [
-    "invariant", "log_invariant", "flow_limit", "limit_norms", "flow_prediction", "limit_details", "LimitDetails", "gd_limit",
+    "invariant", "log_invariant", "flow_limit", "limit_norms", "flow_prediction", "limit_details", "LimitDetails",
+    "gd_limit",
     "wn_closer_than_gd", "theorem26_part2",
     "stationary_point", "StationaryPoint", "loss_rate", "convergence_time_bounds",
     "theorem32", "theorem32_t1_exact", "proposition33",
@@ -103,7 +104,7 @@ def invariant(problem, g, w, c, *, form: str = "corrected"):
     if form not in ("corrected", "printed"):
         raise ValueError(f"form must be 'corrected' or 'printed', got {form!r}")
     g = np.asarray(g, dtype=np.float64)
-    w = check_vector("w", w, g.shape + (problem.d,), nonzero=True)
+    w = check_vector("w", w, (*g.shape, problem.d), nonzero=True)
     w = w / np.linalg.norm(w, axis=-1, keepdims=True)
     _, w_null = problem.to_reduced(w)
     n2 = np.sum(w_null * w_null, axis=-1)
@@ -134,7 +135,7 @@ def log_invariant(problem, g, w, c, *, form: str = "corrected"):
     if form not in ("corrected", "printed"):
         raise ValueError(f"form must be 'corrected' or 'printed', got {form!r}")
     g = np.asarray(g, dtype=np.float64)
-    w = check_vector("w", w, g.shape + (problem.d,), nonzero=True)
+    w = check_vector("w", w, (*g.shape, problem.d), nonzero=True)
     w = w / np.linalg.norm(w, axis=-1, keepdims=True)
     _, w_null = problem.to_reduced(w)
     return log_invariant_from_null(np.sum(w_null * w_null, axis=-1), g, c, form)
@@ -189,7 +190,7 @@ def limit_details(problem, g0, w0, c) -> LimitDetails:
     c = check_c(c, positive=True)
     g0 = check_scale("g0", g0)
     w0 = unit_direction(problem, w0)
-    a0, w0_null = problem.to_reduced(w0)
+    _a0, w0_null = problem.to_reduced(w0)
     k = float(w0_null @ w0_null)
     roots = _limit_roots(g0, k, problem.g_star ** 2, c)
     s = float(roots[-1])
@@ -419,7 +420,7 @@ def loss_rate(problem, g, w, c):
     """
     c = check_c(c)
     g = np.asarray(g, dtype=np.float64)
-    w = check_vector("w", w, g.shape + (problem.d,), nonzero=True)
+    w = check_vector("w", w, (*g.shape, problem.d), nonzero=True)
     w = w / np.linalg.norm(w, axis=-1, keepdims=True)
     e = problem.matvec(g[..., None] * w) - problem.y
     Ate = problem.rmatvec(e)

@@ -21,20 +21,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from . import statements as theory
-from .flow import flow, flow_two_phase
-from ..problems.linear import as_generator, gaussian_problem, orthonormal_problem, paper_example
 from ..engine.status import Status
+from ..problems.linear import as_generator, gaussian_problem, orthonormal_problem, paper_example
+from . import statements as theory
 from . import verify_independent
+from .flow import flow, flow_two_phase
 from .verify_rows import FIELDS, REFERENCES, is_number, row
 
 __all__ = ["CHECKS", "run_checks", "to_markdown", "format_table", "VerifyConfig", "row", "FIELDS", "REFERENCES"]
 
 #: tight integration used wherever a flow's end point is compared with a closed form
-TIGHT = dict(rtol=1e-12, atol=1e-15, tol=1e-22, t_max=1e5)
+TIGHT: dict[str, Any] = dict(rtol=1e-12, atol=1e-15, tol=1e-22, t_max=1e5)
 #: (label, generator, m, d, seed)
 PROBLEMS = [("gaussian 4x12 s0", gaussian_problem, 4, 12, 0), ("gaussian 8x40 s1", gaussian_problem, 8, 40, 1),
             ("orthonormal 4x12 s2", orthonormal_problem, 4, 12, 2),
@@ -102,7 +103,7 @@ def invariant_drifts(problem, g0, w0, c, etas=ETAS, T=1.0, forms=None):
     w0 = np.asarray(w0, dtype=np.float64) / np.linalg.norm(w0)  # (Lemma 2.2: the flow of ||w0|| = 1)
     for eta in etas:
         r = solve(problem, "wn", g0=g0, w0=w0, eta=eta, c=c, engine="full", tol=0.0,
-                  max_iter=int(round(T / eta)), record_every=1)
+                  max_iter=round(T / eta), record_every=1)
         n2, g = r.history["w_null_norm"] ** 2, r.history["g"]
         for name, f in forms.items():
             L = f(n2, g, c)
@@ -359,7 +360,7 @@ def lemma22_gaps(problem, g0, w0, c, T=1.0, etas=(0.04, 0.02, 0.01, 0.005), meth
     for method in methods:
         gaps = []
         for eta in etas:
-            k = int(round(T / eta))
+            k = round(T / eta)
             res = solve(problem, method, g0=g0, w0=w0, eta=eta, c=c, tol=0.0, max_iter=k, record_every=None)
             gaps.append(float(np.linalg.norm(res.x - ref.x)))
         slope = float(np.polyfit(np.log(etas), np.log(gaps), 1)[0])
@@ -486,7 +487,8 @@ def check_thm32(cfg):
             ok = r.converged and r.w_null_norm <= eps
             rows.append(row("thm3.2(b)", f"then gamma2 = {gamma2}: ||Agw - y||^2 <= 3 eps g*^2 with ||w_null|| <= eps "
                             f"after T2 = {T2} more steps; hidden constant T2 gamma2/log(sqrt(delta0)/g*/eps) = "
-                            f"{T2 * gamma2 / th['T2_b_times_gamma2']:.3g}", "reached", "reached" if ok else "not reached", ok,
+                            f"{T2 * gamma2 / th['T2_b_times_gamma2']:.3g}", "reached",
+                            "reached" if ok else "not reached", ok,
                             reference="measured"))
     rows.append(row("thm3.2(b)", "the constant hidden in T1 = O((g0^2/delta0) log(1/eps)), measured for "
                     "g0/g* = 0.1, 0.5, 0.9 (no verdict: an O(.) constant; it grows as g0 -> 0, docs/math.md)",
@@ -498,7 +500,8 @@ def check_thm32(cfg):
               max_iter=int(20 * th["T1_a"]) + 50)
     T1 = _first_below(r.history["w_null_norm"], eps)
     ok = T1 is not None and r.history["g"][T1] ** 2 <= gs ** 2 - rho * th["delta0"]
-    rows.append(row("thm3.2(a)", f"rho = {rho}, gamma1 = expression x 1: ||w_null|| <= {eps:g} with g^2 <= g*^2 - rho delta0 "
+    rows.append(row("thm3.2(a)", f"rho = {rho}, gamma1 = expression x 1: ||w_null|| <= {eps:g} with "
+                    "g^2 <= g*^2 - rho delta0 "
                     f"at T1 = {T1}; hidden constant T1/((g*^2/(rho delta0)) log(1/eps)) = "
                     f"{(T1 or np.nan) / th['T1_a']:.3g}", "reached", "reached" if ok else "not reached", ok,
                     reference="measured"))
@@ -686,7 +689,7 @@ def format_table(rows) -> str:
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(_HEAD)]
     widths[1] = min(widths[1], 100)
     lines = []
-    for row_ in [_HEAD] + body:
+    for row_ in [_HEAD, *body]:
         cells = [c if len(c) <= w else c[: w - 1] + "…" for c, w in zip(row_, widths)]
         lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip())
     return "\n".join(lines)

@@ -20,11 +20,11 @@ import math
 
 import numpy as np
 
+from ..engine.status import Status
+from ..problems.linear import LeastSquares, as_generator, gaussian_problem, orthonormal_problem, paper_example
 from . import statements as theory
 from . import verify_independent as indep
 from .flow import flow, flow_two_phase
-from ..engine.status import Status
-from ..problems.linear import LeastSquares, as_generator, gaussian_problem, orthonormal_problem, paper_example
 from .verify_rows import row
 
 __all__ = ["CHECKS", "g_increment", "check_sufficient", "check_to_S", "check_rate_corollary", "check_section3",
@@ -207,7 +207,7 @@ def escape_rows(P, g_values=(0.3, 1.0, 2.5)):
     worst = 0.0
     for f in g_values:
         g = f * P.g_star
-        _, w1, v = indep.rpgd_step(P, g, w, 1.0 / (g * g), 0.0)
+        _, w1, _v = indep.rpgd_step(P, g, w, 1.0 / (g * g), 0.0)
         pred = P.y / (g * math.sqrt(1.0 + P.g_star ** 2 / g ** 2))
         worst = max(worst, float(np.linalg.norm(P.A @ w1 - pred) / np.linalg.norm(pred)))
     return [row("sec3", f"A A^T = I: from w_t with A w_t = 0, A w_(t+1) = y/(g_t ||v_t||) != 0 after one rPGD step "
