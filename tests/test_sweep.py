@@ -226,3 +226,18 @@ def test_cli_sweep_and_bad_config(tmp_path, capsys):
     cfg.write_text("[grid]\nmethod = 'gd'\nproblem = 'paper'\ninit_std = 0.1\neta = 0.1\nbogus = 1\n")
     assert main(["sweep", str(cfg), "--out", str(tmp_path / "o2")]) == 2
     assert "grid.bogus" in capsys.readouterr().err
+
+
+def test_a_huge_number_of_seeds_is_refused_before_the_seeds_exist():
+    import tracemalloc
+
+    cfg = tiny()
+    cfg["sweep"]["seeds"] = 10 ** 9   # 10^9 x 3 methods x 2 stds runs: terabytes
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"sweep grid of 1000000000 runs needs about .* smaller grid"):
+            S.plan(cfg)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2 ** 20   # (the list of 10^9 seeds alone would take 8 GB)

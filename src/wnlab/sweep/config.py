@@ -203,6 +203,7 @@ def plan(config: dict, *, base_dir=".") -> Plan:
     if settings["seeds"] is not None:
         if "seed" in grid:
             raise ValueError("sweep.seeds and grid.seed both set the seeds; keep one")
+        _check_grid_size([("seed", range(settings["seeds"]))])  # (before the list of seeds exists)
         grid["seed"] = list(range(settings["seeds"]))
     # canonical order (settings first, then init_std, then seed innermost), so the run order does not
     # depend on the TOML layout and the runs of one setting (one chunk) sit together
@@ -216,10 +217,13 @@ def plan(config: dict, *, base_dir=".") -> Plan:
     # hyper-parameters of plugin methods, and the optimizer's settings where given
     hyper = [k for k in grid if k not in GRID_PARAMS and k != "zip"]
     seen: dict[str, dict] = {}
+    unused: dict[str, tuple] = {}  # (per method, computed once)
     for point in combinations(grid_axes):
         run: dict[str, Any] = dict.fromkeys((*GRID_PARAMS, *hyper))
         run.update(point)
-        for k in (*_unused_by_method(run["method"], hyper), *_UNUSED[run["problem"]]):
+        if run["method"] not in unused:
+            unused[run["method"]] = _unused_by_method(run["method"], hyper)
+        for k in (*unused[run["method"]], *_UNUSED[run["problem"]]):
             if k in run:  # (never add a key: run ids must not depend on what else is registered)
                 run[k] = None
         if run["seed"] is None:
@@ -315,10 +319,21 @@ def _unused_by_method(method: str, hyper) -> tuple:
 
 
 def _check_method_settings(run: dict, engine: str = "reduced") -> None:
-    from ..engine.solve import check_run as solve_check_run
-
     method = run["method"]
     hyper = {k: run[k] for k in (*_methods.parameters(method), *OPTIMIZER_PARAMS) if run.get(k) is not None}
+    key = repr((method, run["eta"], run["gamma"], run["c"], engine, sorted(hyper.items())))
+    if key not in _CHECKED:  # (a grid repeats each setting for every start: check it once)
+        _check_settings_once(method, run, engine, hyper)
+        _CHECKED.add(key)
+
+
+#: settings already accepted by the solver's checks (their outcome depends on nothing else)
+_CHECKED: set[str] = set()
+
+
+def _check_settings_once(method, run, engine, hyper) -> None:
+    from ..engine.solve import check_run as solve_check_run
+
     try:
         solve_check_run(method, eta=run["eta"], gamma=run["gamma"], c=run["c"], engine=engine, **hyper)
     except ValueError as exc:
