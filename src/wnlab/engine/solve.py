@@ -467,8 +467,8 @@ def _check_numba(problem, method, eta, gamma, phase_steps, record_every, space):
         if not (step and _fast.applicable(problem, step, eta if eta_k is None else eta_k,
                                           gamma if gamma_k is None else gamma_k, record_every, space)):
             raise ValueError("backend='numba' covers GD/WN/rPGD in the reduced engine (least squares, or a squared "
-                             "or logistic loss), and BN on least squares (full batch, constant step sizes); use backend='numpy' "
-                             "(or 'auto') for this run")
+                             "or logistic loss), and BN on least squares (full batch, constant step sizes); use "
+                             "backend='numpy' (or 'auto') for this run")
 
 
 def _check_torch(problem, method, engine, record_every, wrap_space):
