@@ -78,3 +78,10 @@ def test_compiled_bn_is_what_auto_uses_and_what_it_does_not_cover_falls_back():
     with pytest.raises(ValueError, match="backend='numpy'"):
         wnlab.solve_batch(p, "bn", x0s=x0s, backend="numba", **dict(kw, eta=lambda t: 0.01))
     assert not fast_bn.applicable(p, wnlab.methods.get_method("wn"), None, None, None, None)
+
+
+def test_compiled_bn_with_gamma_as_a_ratio_of_eta():
+    p, x0s = _setup(4, B=3)
+    ref, got = _both(p, x0s, eta=[0.01, 0.02, 0.03], c=[1.0, 2.0, 0.5], tol=0, max_iter=N_STEPS,
+                     momentum=0.6, nesterov=True)
+    _same(ref, got)

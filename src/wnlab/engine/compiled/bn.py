@@ -71,7 +71,7 @@ def applicable(problem, method, eta, gamma, record_every, space) -> bool:
     if record_every is not None and not (isinstance(record_every, (int, np.integer)) and record_every >= 1):
         return False
     U = getattr(problem, "U", None)
-    if (type(problem).reduced_loss_grad is not LeastSquares.reduced_loss_grad or U is None
+    if (getattr(type(problem), "reduced_loss_grad", None) is not LeastSquares.reduced_loss_grad or U is None
             or U.shape[0] != U.shape[1] or getattr(problem, "loss_fn", None) is not None):
         return False
     return _constant(eta) and (_constant(gamma) or (isinstance(gamma, Ratio) and gamma.eta is eta
