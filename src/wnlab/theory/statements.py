@@ -98,17 +98,10 @@ def invariant(problem, g, w, c, *, form: str = "corrected"):
     conserved (it is kept to show the typo).
 
     ``w`` is normalised first (the flow keeps ``||w|| = 1``). ``g`` may be a number or an array
-    ``(B,)`` with ``w`` of shape ``(B, d)``.
+    ``(B,)`` with ``w`` of shape ``(B, d)``; ``inf`` once ``g^2/c > 709`` (:func:`log_invariant` stays finite).
     """
-    c = check_c(c, positive=True)
-    if form not in ("corrected", "printed"):
-        raise ValueError(f"form must be 'corrected' or 'printed', got {form!r}")
-    g = np.asarray(g, dtype=np.float64)
-    w = check_vector("w", w, (*g.shape, problem.d), nonzero=True)
-    w = w / np.linalg.norm(w, axis=-1, keepdims=True)
-    _, w_null = problem.to_reduced(w)
-    n2 = np.sum(w_null * w_null, axis=-1)
-    return invariant_from_null(n2, g, c, form)
+    with np.errstate(over="ignore"):
+        return np.exp(log_invariant(problem, g, w, c, form=form))
 
 
 def invariant_from_null(null_norm2, g, c, form="corrected"):
