@@ -103,7 +103,7 @@ def invariant_drifts(problem, g0, w0, c, etas=ETAS, T=1.0, forms=None):
     w0 = np.asarray(w0, dtype=np.float64) / np.linalg.norm(w0)  # (Lemma 2.2: the flow of ||w0|| = 1)
     for eta in etas:
         r = solve(problem, "wn", g0=g0, w0=w0, eta=eta, c=c, engine="full", tol=0.0,
-                  max_iter=round(T / eta), record_every=1)
+                  max_iter=round(float(T / eta)), record_every=1)
         n2, g = r.history["w_null_norm"] ** 2, r.history["g"]
         for name, f in forms.items():
             L = f(n2, g, c)
@@ -360,7 +360,7 @@ def lemma22_gaps(problem, g0, w0, c, T=1.0, etas=(0.04, 0.02, 0.01, 0.005), meth
     for method in methods:
         gaps = []
         for eta in etas:
-            k = round(T / eta)
+            k = round(float(T / eta))
             res = solve(problem, method, g0=g0, w0=w0, eta=eta, c=c, tol=0.0, max_iter=k, record_every=None)
             gaps.append(float(np.linalg.norm(res.x - ref.x)))
         slope = float(np.polyfit(np.log(etas), np.log(gaps), 1)[0])
