@@ -434,3 +434,16 @@ def test_outputs_are_checked_before_any_work(tmp_path, monkeypatch, capsys):
     (tmp_path / "s2" / "chunks").write_text("")
     with pytest.raises(ValueError, match="chunks exists and is not a directory"):
         S.run_sweep(tiny(), tmp_path / "s2", progress=False)
+
+
+@pytest.mark.parametrize("t1, max_iter", [(0, 0), (1, 0), (3, 2)])
+def test_a_composite_whose_second_phase_never_runs_reports_the_first_phases_point(t1, max_iter):
+    # (found by the Hypothesis properties: the final state was filled from the wrong phase's state)
+    p = wnlab.gaussian_problem(3, 8, seed=4)
+    x0 = np.random.default_rng(5).normal(size=8)
+    r = wnlab.solve(p, "rpgd-then-gd", x0=x0, eta=0.01, t1=t1, max_iter=max_iter, tol=0.0)
+    g0 = np.linalg.norm(x0)
+    ref = wnlab.solve(p, "rpgd", g0=g0, w0=x0 / g0, eta=0.01, gamma=0.0, max_iter=max_iter, tol=0.0)
+    assert r.n_iter == max_iter and r.status.value == "max_iter"
+    np.testing.assert_allclose(r.x, ref.x, rtol=1e-12, atol=1e-14)
+    assert r.loss == pytest.approx(0.5 * np.sum((p.A @ r.x - p.y) ** 2), rel=1e-12)

@@ -440,13 +440,14 @@ def run_phases(problem, method: Method, state, *, eta, gamma, phase_steps, max_i
     for k, ((m, steps), (eta_k, gamma_k)) in enumerate(zip(phases, phase_steps)):
         budget = max_iter - (n_iter[rows].max(initial=0) if k else 0)
         budget = budget if steps is None else min(steps, budget)
-        is_last = k == len(phases) - 1
+        is_last = False  # (until the last phase runs: then its runs keep their own state)
         if k and budget <= 0:  # max_iter was spent in the phases before: this one never starts
             for i in rows:
                 if status[i] is Status.MAX_ITER:
                     messages[i] += (f" (phase {k} of {len(phases)}, {phases[k - 1][0].name}, takes "
                                     f"{phases[k - 1][1]} steps; {m.name} never ran)")
             break
+        is_last = k == len(phases) - 1
         out = drive(m, state, _subset(eta if eta_k is None else eta_k, rows, B),
                     _subset(gamma if gamma_k is None else gamma_k, rows, B), budget,
                     progress if is_last else None)
