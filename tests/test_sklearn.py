@@ -10,12 +10,12 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.linear_model import LinearRegression  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LinearRegression
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import wnlab  # noqa: E402
-from wnlab.bridges.sklearn import WNRegressor  # noqa: E402
+import wnlab
+from wnlab.bridges.sklearn import WNRegressor
 
 
 @parametrize_with_checks([WNRegressor(method="gd"), WNRegressor(method="wn"), WNRegressor(method="rpgd")])

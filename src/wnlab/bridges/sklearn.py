@@ -5,15 +5,12 @@ sample weights, 1 by default) with one of wnlab's methods from a small start, th
 engine, stop rule and statuses as :func:`wnlab.solve`. ``import wnlab`` never imports
 scikit-learn; ``wnlab.sklearn`` does.
 
-Any shape works. The thin SVD ``X = U diag(s) V^T`` (rank ``k``) turns the data into the
-``k``-row problem ``(diag(s) V^T, U^T y)``, which has the same gradient
-``X^T (X coef - y)`` at every ``coef`` and hence the same GD / WN / rPGD trajectory, and whose
-loss is the *excess* loss ``1/2 ||X coef - P y||^2`` (``P`` the projection onto the column space
-of ``X``): it reaches 0 even when ``m >= d`` or ``X`` is rank-deficient, so the engine's stop rule
-(loss below a tolerance) applies unchanged. With ``k = d`` (no null space, the usual ``m > d``
-case) the problem gets one zero column so that it stays overparametrized; a start with 0 there
-keeps 0 there (its gradient is 0), so nothing changes. When ``X`` itself has full row rank
-``m < d`` (no intercept) it is passed to the engine as it is.
+Any shape works: the data become the overparametrized problem of
+:class:`wnlab.problems.projected.Projected`, which has the same gradient ``X^T (X coef - y)`` at
+every ``coef`` (hence the same GD / WN / rPGD trajectory) and whose loss is the *excess* loss
+``1/2 ||X coef - P y||^2`` (``P`` the projection onto the column space of ``X``): it reaches 0 even
+when ``m >= d`` or ``X`` is rank-deficient, so the engine's stop rule (loss below a tolerance)
+applies unchanged: one loop, one stop rule.
 """
 
 from __future__ import annotations
@@ -26,7 +23,7 @@ from ..engine.solve import solve
 from ..engine.status import Status
 from ..methods import get_method, names
 from ..params import Interval, check
-from ..problems.linear import LeastSquares
+from ..problems.projected import Projected
 
 __all__ = ["WNRegressor"]
 
@@ -55,14 +52,6 @@ _NON_NEGATIVE = Interval(low=0)
 
 def _auto(v) -> bool:
     return isinstance(v, str) and v == "auto"
-
-
-def _rank(s, shape) -> int:
-    """The numerical rank of a matrix of this shape with singular values ``s`` (descending), with
-    the tolerance :class:`wnlab.LeastSquares` uses."""
-    if s.size == 0 or s[0] == 0:
-        return 0
-    return int(np.sum(s > s[0] * max(shape) * np.finfo(np.float64).eps))
 
 
 class WNRegressor(RegressorMixin, BaseEstimator):
@@ -209,7 +198,11 @@ class WNRegressor(RegressorMixin, BaseEstimator):
             root = np.sqrt(sw)
             Xc, yc = Xc * root[:, None], yc * root
 
-        problem, b, lam_max, pad = self._problem(Xc, yc, np.linalg.norm(y if sw is None else y * np.sqrt(sw)))
+        data = Projected(Xc)
+        self.rank_ = data.rank
+        # P y at rounding level of y (e.g. constant y, centred): nothing a linear model can fit
+        problem = data.problem(yc, scale=float(np.linalg.norm(y if sw is None else y * np.sqrt(sw))))
+        b = data.fit_part(yc)
         rng = self.random_state
         if rng is None or isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
             rng = np.random.default_rng(0 if rng is None else int(rng))
@@ -228,16 +221,15 @@ class WNRegressor(RegressorMixin, BaseEstimator):
         x0 = float(init) * z / np.linalg.norm(z)
         c = 0.1 * g_star ** 2 if _auto(self.c) else float(self.c)
         if _auto(self.eta):
-            eta = 1.0 / lam_max if not method.has_scale else 1.0 / (lam_max * max(float(init) ** 2, g_star ** 2, c))
+            eta = 1.0 / data.lam_max if not method.has_scale else 1.0 / (data.lam_max * max(float(init) ** 2, g_star ** 2, c))
         else:
             eta = float(self.eta)
-        start = np.concatenate([x0, [0.0]]) if pad else x0
         kwargs = {"c": c} if method.has_scale else {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=UserWarning)  # the stability warning is re-raised below
-            res = solve(problem, method, x0=start, eta=eta, tol=float(self.tol) * 0.5 * float(b @ b),
+            res = solve(problem, method, x0=data.lift(x0), eta=eta, tol=float(self.tol) * 0.5 * float(b @ b),
                         max_iter=int(self.max_iter), record_every=None, backend=self.backend, **kwargs)
-        self._set(res.x[:d], res.g, res.n_iter, res.status, res.message, eta, X_mean, y_mean)
+        self._set(data.drop(res.x), res.g, res.n_iter, res.status, res.message, eta, X_mean, y_mean)
         self.c_ = c if method.has_scale else np.nan
         if res.status is not Status.CONVERGED:
             warnings.warn(f"WNRegressor({self.method!r}) did not converge: {res.message}", ConvergenceWarning,
@@ -247,31 +239,6 @@ class WNRegressor(RegressorMixin, BaseEstimator):
                           f"{res.stability_ratio:.3g} >= 2 (eta = {eta:.4g}); the result amplifies rounding, "
                           "lower eta", ConvergenceWarning, stacklevel=2)
         return self
-
-    def _problem(self, Xc, yc, y_norm):
-        """``(LeastSquares or None, b, lambda_max, padded)``: the problem the engine runs (see the
-        module docstring), ``b = U^T y`` (``||b|| = ||P y||``) and ``lambda_max`` of ``X^T X``."""
-        import scipy.linalg
-
-        m, d = Xc.shape
-        if not np.any(Xc):
-            U, s, Vt = np.zeros((m, 0)), np.zeros(0), np.zeros((0, d))
-        else:
-            U, s, Vt = scipy.linalg.svd(Xc, full_matrices=False, lapack_driver="gesdd")
-        k = _rank(s, Xc.shape)
-        self.rank_ = k
-        U, s, Vt = U[:, :k], s[:k], Vt[:k]
-        b = U.T @ yc
-        # P y at rounding level of y (e.g. constant y, centred): nothing a linear model can fit
-        if k == 0 or np.linalg.norm(b) <= 4 * m * np.finfo(np.float64).eps * y_norm:
-            return None, b, (float(s[0] ** 2) if k else 0.0), False
-        if k == m < d:  # X itself has full row rank: run on it directly
-            return LeastSquares(Xc, yc), b, float(s[0] ** 2), False
-        A = s[:, None] * Vt
-        pad = k == d
-        if pad:
-            A = np.hstack([A, np.zeros((k, 1))])
-        return LeastSquares(A, b), b, float(s[0] ** 2), pad
 
     def _set(self, coef, g, n_iter, status, message, eta, X_mean, y_mean):
         self.coef_ = np.asarray(coef, dtype=np.float64).copy()
