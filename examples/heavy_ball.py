@@ -28,7 +28,7 @@ class HeavyBall(Method):
     name: ClassVar[str] = "heavy-ball"
     parametrization: ClassVar[str] = "x"   # starts from a point x0 (no scale g)
     has_scale: ClassVar[bool] = False      # so it takes eta only
-    momentum: float = 0.9                  # a hyper-parameter: solve(..., momentum=0.5)
+    mu: float = 0.9                        # a hyper-parameter: solve(..., mu=0.5)
 
     def init(self, g, a, beta):
         return HeavyBallState(a, beta, a * 0.0)
@@ -37,14 +37,14 @@ class HeavyBall(Method):
         return state.a, state.beta
 
     def step(self, state, r, eta, gamma, problem):
-        v = state.v * self.momentum + r
+        v = state.v * self.mu + r
         return HeavyBallState(state.a - v * eta[:, None], state.beta, v)
 
 
 if __name__ == "__main__":
     p = wnlab.gaussian_problem(20, 200, seed=0)
     x0s = np.random.default_rng(1).normal(scale=0.1, size=(100, p.d))
-    for name, kw in [("gd", {}), ("heavy-ball", {"momentum": 0.8})]:
+    for name, kw in [("gd", {}), ("heavy-ball", {"mu": 0.8})]:
         for engine in ("reduced", "full"):
             b = wnlab.solve_batch(p, name, x0s=x0s, eta=0.05, engine=engine, **kw)
             print(f"{name:10s} {engine:7s}: mean steps {b.n_iter.mean():7.1f}, "

@@ -61,6 +61,51 @@ def loop_heavy_ball(A, y, x, steps, eta, momentum):
     return x
 
 
+def _sgd(p, grad, buf, lr, mu, nesterov, lam):
+    """torch.optim.SGD's rule (dampening 0) on one parameter; ``buf`` is None before the first step."""
+    d = grad + lam * p
+    buf = d if buf is None else mu * buf + d
+    return p - lr * (d + mu * buf if nesterov else buf), buf
+
+
+def loop_gd_sgd(A, y, x, steps, eta, mu, nesterov, lam):
+    b = None
+    for _ in range(steps):
+        x, b = _sgd(x, A.T @ (A @ x - y), b, eta, mu, nesterov, lam)
+    return x
+
+
+def loop_wn_sgd(A, y, x, steps, eta, gamma, mu, nesterov, lam):
+    g, w = np.linalg.norm(x), x / np.linalg.norm(x)
+    bg = bw = None
+    for _ in range(steps):
+        nw = np.linalg.norm(w)
+        u = w / nw
+        grad_x = A.T @ (A @ (g * u) - y)
+        grad_g = u @ grad_x
+        w_new, bw = _sgd(w, (g / nw) * (grad_x - u * grad_g), bw, eta, mu, nesterov, lam)
+        g, bg = _sgd(g, grad_g, bg, gamma, mu, nesterov, lam)
+        w = w_new
+    return g * w / np.linalg.norm(w)
+
+
+def loop_rpgd_sgd(A, y, x, steps, eta, gamma, mu, nesterov, lam):
+    """rPGD with SGD: the step on w with the Euclidean gradient g A^T e, then w / ||w||."""
+    g, w = np.linalg.norm(x), x / np.linalg.norm(x)
+    bg = bw = None
+    for _ in range(steps):
+        grad_x = A.T @ (A @ (g * w) - y)
+        v, bw = _sgd(w, g * grad_x, bw, eta, mu, nesterov, lam)
+        g, bg = _sgd(g, w @ grad_x, bg, gamma, mu, nesterov, lam)
+        w = v / np.linalg.norm(v)
+    return g * w
+
+
+def loop_rpgd_then_gd_sgd(A, y, x, steps, eta, t1, eta_gd, *sgd):
+    x = loop_rpgd_sgd(A, y, x, min(t1, steps), eta, 0.0, *sgd)
+    return loop_gd_sgd(A, y, x, steps - min(t1, steps), eta_gd, *sgd)
+
+
 ETA, GAMMA = 0.05, 0.1
 #: name -> (keyword arguments of solve, hand-written loop with those arguments bound)
 REFERENCE = {
@@ -69,12 +114,26 @@ REFERENCE = {
     "rpgd": (dict(eta=ETA, gamma=GAMMA), lambda A, y, x, n: loop_rpgd(A, y, x, n, ETA, GAMMA)),
     "rpgd-then-gd": (dict(eta=ETA, t1=7, eta_gd=0.08),
                      lambda A, y, x, n: loop_rpgd_then_gd(A, y, x, n, ETA, 7, 0.08)),
-    "heavy-ball": (dict(eta=ETA, momentum=0.6), lambda A, y, x, n: loop_heavy_ball(A, y, x, n, ETA, 0.6)),
+    "heavy-ball": (dict(eta=ETA, mu=0.6), lambda A, y, x, n: loop_heavy_ball(A, y, x, n, ETA, 0.6)),
 }
+#: momentum, Nesterov and weight decay (wnlab.methods.optim) on every method that exposes its parameters
+SGD = (0.7, True, 0.01)
+SGD_KW = dict(momentum=SGD[0], nesterov=SGD[1], weight_decay=SGD[2])
+REFERENCE_SGD = {
+    "gd": (dict(eta=ETA, **SGD_KW), lambda A, y, x, n: loop_gd_sgd(A, y, x, n, ETA, *SGD)),
+    "wn": (dict(eta=ETA, gamma=GAMMA, **SGD_KW), lambda A, y, x, n: loop_wn_sgd(A, y, x, n, ETA, GAMMA, *SGD)),
+    "rpgd": (dict(eta=ETA, gamma=GAMMA, **SGD_KW),
+             lambda A, y, x, n: loop_rpgd_sgd(A, y, x, n, ETA, GAMMA, *SGD)),
+    "rpgd-then-gd": (dict(eta=ETA, t1=7, eta_gd=0.08, **SGD_KW),
+                     lambda A, y, x, n: loop_rpgd_then_gd_sgd(A, y, x, n, ETA, 7, 0.08, *SGD)),
+}
+CASES = [(n, False) for n in REFERENCE] + [(n, True) for n in REFERENCE_SGD]
 
 
 def test_every_method_has_a_reference():
     assert set(methods.names()) == set(REFERENCE)
+    with_params = {n for n in methods.names() if all(m.params for m, _ in methods.example(n).phases())}
+    assert with_params == set(REFERENCE_SGD)
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +146,9 @@ def _starts(p, B=5, seed=0):
 
 
 @pytest.mark.parametrize("engine", ["reduced", "full"])
-@pytest.mark.parametrize("name", list(REFERENCE))
-def test_method_matches_its_hand_written_loop(problem, name, engine):
-    kw, loop = REFERENCE[name]
+@pytest.mark.parametrize("name, sgd", CASES)
+def test_method_matches_its_hand_written_loop(problem, name, sgd, engine):
+    kw, loop = (REFERENCE_SGD if sgd else REFERENCE)[name]
     x0s, steps = _starts(problem), 25
     b = wnlab.solve_batch(problem, name, x0s=x0s, tol=0, max_iter=steps, engine=engine, backend="numpy", **kw)
     ref = np.array([loop(problem.A, problem.y, x0, steps) for x0 in x0s])
@@ -105,12 +164,14 @@ def _backends():
 
 
 @pytest.mark.parametrize("backend", _backends())
-@pytest.mark.parametrize("name", list(REFERENCE))
-def test_every_backend_equals_numpy(problem, name, backend):
-    kw, _ = REFERENCE[name]
+@pytest.mark.parametrize("name, sgd", CASES)
+def test_every_backend_equals_numpy(problem, name, sgd, backend):
+    kw, _ = (REFERENCE_SGD if sgd else REFERENCE)[name]
+    # (weight decay: the loss stays above that of the ridge solution, 2.8e-8 at 1e-4 on this problem)
+    tol, kw = (1e-7, {**kw, "weight_decay": 1e-4}) if sgd else (1e-9, kw)
     x0s = _starts(problem, B=7, seed=1)
-    ref = wnlab.solve_batch(problem, name, x0s=x0s, tol=1e-9, max_iter=5000, backend="numpy", **kw)
-    got = wnlab.solve_batch(problem, name, x0s=x0s, tol=1e-9, max_iter=5000, backend=backend, **kw)
+    ref = wnlab.solve_batch(problem, name, x0s=x0s, tol=tol, max_iter=5000, backend="numpy", **kw)
+    got = wnlab.solve_batch(problem, name, x0s=x0s, tol=tol, max_iter=5000, backend=backend, **kw)
     assert ref.converged.all()
     np.testing.assert_array_equal(got.n_iter, ref.n_iter)
     assert [s.value for s in got.status] == [s.value for s in ref.status]
@@ -119,18 +180,26 @@ def test_every_backend_equals_numpy(problem, name, backend):
 
 
 def test_hyper_parameters_are_checked_by_name(problem):
-    with pytest.raises(ValueError, match="takes no parameter 'momentum'; momentum applies only to method 'heavy-ball'"):
-        wnlab.solve(problem, "gd", eta=0.1, momentum=0.5)
+    with pytest.raises(ValueError, match="takes no parameter 'mu'; mu applies only to method 'heavy-ball'"):
+        wnlab.solve(problem, "gd", eta=0.1, mu=0.5)
     with pytest.raises(ValueError, match="unknown method 'sgd'"):
         wnlab.solve(problem, "sgd", eta=0.1)
 
 
 def test_method_objects_are_accepted(problem):
     x0 = _starts(problem, B=1)[0]
-    by_name = wnlab.solve(problem, "heavy-ball", x0=x0, eta=ETA, momentum=0.3)
-    by_object = wnlab.solve(problem, heavy_ball.HeavyBall(momentum=0.3), x0=x0, eta=ETA)
+    by_name = wnlab.solve(problem, "heavy-ball", x0=x0, eta=ETA, mu=0.3)
+    by_object = wnlab.solve(problem, heavy_ball.HeavyBall(mu=0.3), x0=x0, eta=ETA)
     assert by_object.method == "heavy-ball"
     np.testing.assert_array_equal(by_name.x, by_object.x)
+
+
+def test_heavy_ball_of_ones_own_is_gd_with_momentum(problem):
+    """The example's own buffer and the shared SGD rule (wnlab.methods.optim) are one rule."""
+    x0s = _starts(problem)
+    own = wnlab.solve_batch(problem, "heavy-ball", x0s=x0s, eta=ETA, mu=0.6, tol=0, max_iter=200, backend="numpy")
+    shared = wnlab.solve_batch(problem, "gd", x0s=x0s, eta=ETA, momentum=0.6, tol=0, max_iter=200, backend="numpy")
+    np.testing.assert_allclose(own.x, shared.x, rtol=0, atol=1e-13)
 
 
 def test_composite_is_the_generic_then(problem):
@@ -158,14 +227,14 @@ def test_a_method_of_ones_own_runs_in_a_sweep(tmp_path):
 
     cfg = {"sweep": {"seeds": 2, "plugins": [str(ROOT / "examples" / "heavy_ball.py")]},
            "grid": {"method": "heavy-ball", "problem": "gaussian", "m": 5, "d": 30, "init_std": 0.1, "eta": 0.05,
-                    "momentum": [0.3, 0.6]}}
+                    "mu": [0.3, 0.6]}}
     sweep.run_sweep(cfg, tmp_path / "out", workers=2, progress=False)
     rows = read_table(tmp_path / "out" / "results.csv")
-    assert len(rows) == 4 and {float(r["momentum"]) for r in rows} == {0.3, 0.6}
+    assert len(rows) == 4 and {float(r["mu"]) for r in rows} == {0.3, 0.6}
     p = wnlab.gaussian_problem(5, 30, seed=0)
     for r in rows:  # each row is the run solve_batch gives from the sweep's own start
         x0 = 0.1 * sweep.start_direction(0, int(r["seed"]), p.d)
-        ref = wnlab.solve(p, "heavy-ball", x0=x0, eta=0.05, momentum=float(r["momentum"]))
+        ref = wnlab.solve(p, "heavy-ball", x0=x0, eta=0.05, mu=float(r["mu"]))
         assert int(r["n_iter"]) == ref.n_iter
         np.testing.assert_allclose(float(r["dist"]), ref.dist, rtol=1e-12)
 
@@ -185,7 +254,7 @@ def test_registering_a_method_leaves_other_sweeps_run_ids_alone():
     cfg = {"grid": {"method": ["gd", "wn"], "problem": "gaussian", "m": 5, "d": 30, "init_std": 0.1, "eta": 0.05,
                     "c": 1.0}}
     before = sweep.plan(cfg).run_ids
-    assert all("momentum" not in run for run in sweep.plan(cfg).runs)  # heavy-ball's, registered above
+    assert all("mu" not in run for run in sweep.plan(cfg).runs)  # heavy-ball's, registered above
     methods.register(heavy_ball.HeavyBall, name="heavy-ball-twin")
     try:
         assert sweep.plan(cfg).run_ids == before
@@ -200,14 +269,14 @@ def test_a_method_of_ones_own_from_the_command_line(tmp_path, capsys):
 
     out = tmp_path / "r.json"
     rc = main(["--plugin", str(ROOT / "examples" / "heavy_ball.py"), "solve", "--problem", "gaussian", "--m", "6",
-               "--d", "40", "--seed", "11", "--method", "heavy-ball", "--eta", str(ETA), "--param", "momentum=0.6",
+               "--d", "40", "--seed", "11", "--method", "heavy-ball", "--eta", str(ETA), "--param", "mu=0.6",
                "--tol", "0", "--max-iter", "25", "--out", str(out)])
     assert rc == 1  # tol = 0: max_iter, not converged
     x = np.array(json.loads(out.read_text())["x"])
     p = wnlab.gaussian_problem(6, 40, seed=11)
     np.testing.assert_allclose(x, loop_heavy_ball(p.A, p.y, np.zeros(p.d), 25, ETA, 0.6), rtol=0, atol=1e-11)
-    assert main(["solve", "--problem", "gaussian", "--method", "gd", "--eta", "0.1", "--param", "momentum=1"]) == 2
-    assert "takes no parameter 'momentum'" in capsys.readouterr().err
+    assert main(["solve", "--problem", "gaussian", "--method", "gd", "--eta", "0.1", "--param", "mu=1"]) == 2
+    assert "takes no parameter 'mu'" in capsys.readouterr().err
 
 
 def test_the_compiled_loop_never_ignores_a_hyper_parameter():

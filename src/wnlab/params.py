@@ -34,20 +34,21 @@ ENGINES = ("reduced", "full")
 @dataclass(frozen=True)
 class Interval:
     """A real (``integer=False``) or integer number in ``[low, high]`` (``None``: unbounded);
-    ``strict_low`` excludes ``low``; ``none`` also accepts ``None``."""
+    ``strict_low`` excludes ``low``, ``strict_high`` excludes ``high``; ``none`` also accepts ``None``."""
 
     integer: bool = False
     low: float | None = None
     high: float | None = None
     strict_low: bool = False
     none: bool = False
+    strict_high: bool = False
 
     def describe(self) -> str:
         what = "an integer" if self.integer else "a finite number"
         if self.low is not None:
             what += f" {'>' if self.strict_low else '>='} {self.low:g}"
         if self.high is not None:
-            what += f"{' and' if self.low is not None else ''} <= {self.high:g}"
+            what += f"{' and' if self.low is not None else ''} {'<' if self.strict_high else '<='} {self.high:g}"
         return what + (" or None" if self.none else "")
 
     def check(self, name, value):
@@ -57,7 +58,7 @@ class Interval:
         if ok:
             v = float(value)
             ok = (math.isfinite(v) and (self.low is None or (v > self.low if self.strict_low else v >= self.low))
-                  and (self.high is None or v <= self.high))
+                  and (self.high is None or (v < self.high if self.strict_high else v <= self.high)))
         if not ok:
             raise ValueError(f"{name} must be {self.describe()}, got {value!r}")
         return int(value) if self.integer else value
@@ -93,6 +94,9 @@ RULES = {
     "n_seeds": Interval(integer=True, low=1),
     "m": Interval(integer=True, low=1),
     "d": Interval(integer=True, low=2),
+    "momentum": Interval(low=0, high=1, strict_high=True),
+    "weight_decay": Interval(low=0),
+    "nesterov": Options((False, True)),
 }
 
 

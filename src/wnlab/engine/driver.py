@@ -204,9 +204,12 @@ def run(problem, method: Method, state, *, eta, gamma, tol: float, max_iter: int
             near = xp.abs(g) <= STALL_RTOL * g_scale
             if bool(near.any()):
                 z = xp.nonzero(near)[0]
-                p = method.scale_grad(_take(state, z), r[z])
+                sub = _take(state, z)
+                p = method.scale_grad(sub, r[z])
                 rnorm = (r[z] * r[z]).sum(-1) ** 0.5
-                stalled[z] = on_stationary_set(g[z], p, rnorm, gamma_t[z], last, g_scale, grad_scale)
+                moving = method.pending(sub)
+                stalled[z] = on_stationary_set(g[z], p, rnorm, gamma_t[z], last, g_scale, grad_scale,
+                                               moving=False if moving is None else moving)
         code = stop_code(loss, limit[idx], tol, stalled, last, (eta_t < np.inf) & (gamma_t < np.inf))
         done = code >= 0
         any_done = bool(done.any())
@@ -289,6 +292,8 @@ def describe(reason, t, loss, g, eta, gamma, method, max_iter, tol):
     if reason == DIVERGED:
         step = (f"eta = {eta:.4g} (eta * lambda_max must stay below 2 for GD)" if not method.has_scale
                 else f"eta = {eta:.4g} (direction), gamma = {gamma:.4g} (scale)")
+        opt = getattr(method, "optimizer", None)
+        step += "" if opt is None else f", with {opt.describe()}"
         return Status.DIVERGED, f"diverged at step {t} (loss {loss:.3g}); lower the step size: {step}"
     if reason == STALLED:
         return Status.STALLED, (f"stalled at step {t} on a stationary point that is not a minimum "

@@ -11,6 +11,7 @@ from . import compiled as _fast
 from . import driver as _engine
 from .driver import FullSpace, ReducedSpace, Status
 from ..methods import Method, Then, get_method, names
+from ..methods.optim import SGD, with_optimizer
 from ..params import DEFAULT_MAX_ITER, DEFAULT_TOL, check
 from ..problems.linear import check_nonzero, check_vector
 from .schedules import Constant, Ratio, as_schedule
@@ -213,7 +214,8 @@ class _AnyProblem:
 
 
 def check_run(method, *, eta, gamma=None, c=None, tol: float = DEFAULT_TOL, max_iter: int = DEFAULT_MAX_ITER,
-              engine: str = "reduced", backend: str = "auto", **hyper) -> Method:
+              engine: str = "reduced", backend: str = "auto", momentum=0.0, nesterov: bool = False,
+              weight_decay=0.0, **hyper) -> Method:
     """Check a run's settings without a problem or a start, with the rules and messages of
     :func:`solve_batch` (which calls the same functions); return the method object.
 
@@ -224,16 +226,23 @@ def check_run(method, *, eta, gamma=None, c=None, tol: float = DEFAULT_TOL, max_
     ...
     ValueError: method 'wn' needs a step on the scale g: pass gamma=... or c=... (gamma = c * eta)
     """
-    method, _, max_iter = _settings(method, hyper, backend, engine, tol, max_iter)
+    method, _, max_iter = _settings(method, hyper, backend, engine, tol, max_iter,
+                                    SGD(momentum, nesterov, weight_decay))
     _schedules(_AnyProblem(), method, 1, max_iter, eta, gamma, c, per_run=False)
     return method
 
 
-def _settings(method, hyper, backend, engine, tol, max_iter):
-    """The checks that need no problem: ``(method object, tol, max_iter)``."""
-    method = get_method(method, **hyper)
+def _settings(method, hyper, backend, engine, tol, max_iter, optimizer):
+    """The checks that need no problem: ``(method object, tol, max_iter)``; ``optimizer`` moves the
+    method's parameters (:func:`wnlab.methods.optim.with_optimizer`)."""
+    method = with_optimizer(get_method(method, **hyper), optimizer)
     check("backend", backend)
     check("engine", engine)
+    for m, _ in method.phases():
+        opt = getattr(m, "optimizer", None)
+        if opt is not None and not opt.rotation_invariant and engine == "reduced":
+            raise ValueError(f"{type(opt).__name__} is not rotation-invariant, so the reduced engine cannot run it "
+                             "exactly; pass engine='full'")
     return method, check("tol", tol), check("max_iter", max_iter)
 
 
@@ -242,6 +251,7 @@ def _settings(method, hyper, backend, engine, tol, max_iter):
 def solve_batch(problem, method, *, x0s=None, g0s=None, w0s=None, eta, gamma=None, c=None,
                 tol: float = DEFAULT_TOL, max_iter: int = DEFAULT_MAX_ITER, engine: str = "reduced",
                 record_every: int | None = None, progress=None, backend: str = "auto", reduced_starts=None,
+                momentum=0.0, nesterov: bool = False, weight_decay=0.0,
                 _per_run: bool = True, _wrap_space=None, **hyper) -> BatchResult:
     r"""Run ``B`` runs of one method at once.
 
@@ -273,6 +283,13 @@ def solve_batch(problem, method, *, x0s=None, g0s=None, w0s=None, eta, gamma=Non
         instead of ``x0s``; e.g. drawn exactly in law by :func:`wnlab.sampling.gaussian_reduced_starts`.
         WN/rPGD start at ``g0 = ||x0||``, ``w0 = x0/||x0||``. The null direction ``n`` is never
         drawn, so the result's ``x``/``w`` raise; all summaries are exact. Reduced engine only.
+    momentum, nesterov, weight_decay : SGD's settings (``torch.optim.SGD``, ``dampening = 0``), for
+        every parameter of the method with its own step size (WN, rPGD: ``g`` with ``gamma``, ``w``
+        with ``eta``; GD: ``x`` with ``eta``): ``d = grad + weight_decay p``, ``b = momentum b + d``
+        (``b = d`` at the first step), ``p -= lr (d + momentum b if nesterov else b)``; rPGD then
+        projects ``w`` to the sphere. ``momentum`` in ``[0, 1)`` and ``weight_decay >= 0`` may be
+        arrays ``(B,)`` (one per run); ``nesterov`` needs ``momentum > 0``. A composite's phases
+        each start with fresh buffers. See :mod:`wnlab.methods.optim`.
     **hyper
         The method's hyper-parameters (its dataclass fields), e.g. for ``"rpgd-then-gd"``:
         ``t1`` (steps of rPGD with ``g`` fixed) and ``eta_gd`` (GD's step afterwards, default
@@ -282,7 +299,10 @@ def solve_batch(problem, method, *, x0s=None, g0s=None, w0s=None, eta, gamma=Non
     -------
     BatchResult
     """
-    method, tol, max_iter = _settings(method, hyper, backend, engine, tol, max_iter)
+    if not _per_run and (np.ndim(momentum) or np.ndim(weight_decay)):
+        raise ValueError("momentum and weight_decay of one run are numbers (per-run arrays: solve_batch)")
+    method, tol, max_iter = _settings(method, hyper, backend, engine, tol, max_iter,
+                                      SGD(momentum, nesterov, weight_decay))
     record_every = check("record_every", record_every)
     if backend == "torch":
         _check_torch(problem, engine, record_every, _wrap_space)
@@ -429,7 +449,8 @@ def _batch_size(x0s, g0s, w0s):
 
 def solve(problem, method, *, x0=None, g0=None, w0=None, eta, gamma=None, c=None, tol: float = DEFAULT_TOL,
           max_iter: int = DEFAULT_MAX_ITER, engine: str = "reduced", record_every: int | None = 1,
-          backend: str = "auto", _wrap_space=None, **hyper) -> Result:
+          backend: str = "auto", momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0,
+          _wrap_space=None, **hyper) -> Result:
     r"""Run one method from one start. Same parameters as :func:`solve_batch` for a single run,
     except that a 1-D array ``eta`` (or ``gamma``) is a per-iteration sequence.
 
@@ -447,6 +468,7 @@ def solve(problem, method, *, x0=None, g0=None, w0=None, eta, gamma=None, c=None
     lift = lambda name, v: None if v is None else check_vector(name, v, (d,))[None]  # noqa: E731
     res = solve_batch(problem, method, x0s=lift("x0", x0), g0s=None if g0 is None else [g0], w0s=lift("w0", w0),
                       eta=eta, gamma=gamma, c=c, tol=tol, max_iter=max_iter, engine=engine,
-                      record_every=record_every, backend=backend, _per_run=False, _wrap_space=_wrap_space, **hyper)
+                      record_every=record_every, backend=backend, momentum=momentum, nesterov=nesterov,
+                      weight_decay=weight_decay, _per_run=False, _wrap_space=_wrap_space, **hyper)
     _engine.warn_if_unstable(res.stability_ratio)
     return res[0]

@@ -5,8 +5,9 @@ A run stops *before* taking step ``t`` when, in this order of priority,
 1. ``loss <= tol``: converged;
 2. the loss is NaN, infinite or above ``DIVERGE_FACTOR * max(loss_0, loss at x = 0)``, or a step
    size came out NaN or infinite: diverged (the driver keeps the last finite iterate);
-3. the run sits on Lemma 2.3's set ``S`` (``g = 0`` and ``df/dg = -y^T A w/||w|| = 0``), or has
-   ``g = 0`` with a zero step on ``g``, so it can never move: stalled;
+3. the run sits on Lemma 2.3's set ``S`` (``g = 0`` and ``df/dg = -y^T A w/||w|| = 0``) with no
+   momentum buffer that would still move it, or has ``g = 0`` with a zero step on ``g``, so it can
+   never move: stalled;
 4. ``t = max_iter``: max_iter.
 
 The functions below use only comparisons, ``abs``, ``&``, ``|`` and arithmetic on booleans, so
@@ -41,12 +42,16 @@ def divergence_limit(loss0, zero_loss):
     return DIVERGE_FACTOR * (loss0 * above + zero_loss * (1 - above * 1))
 
 
-def on_stationary_set(g, p, rnorm, gamma, last, g_scale, grad_scale, rtol=STALL_RTOL):
+def on_stationary_set(g, p, rnorm, gamma, last, g_scale, grad_scale, rtol=STALL_RTOL, moving=False):
     """Lemma 2.3: ``g = 0`` (relative to ``g_scale``) and either ``df/dg = p = 0`` (relative to
     ``max(||grad||, ||A^T y||)``) or a zero step ``gamma`` on ``g`` before another step; ``rtol``
-    is the relative tolerance of both zeros (a flow ending at ``t_max`` uses a looser one)."""
+    is the relative tolerance of both zeros (a flow ending at ``t_max`` uses a looser one).
+
+    ``moving``: the run has momentum and a nonzero buffer (:meth:`wnlab.methods.Method.pending`).
+    Its buffers still move ``g`` or turn ``w`` (and with it ``df/dg``), so ``df/dg = 0`` does not
+    stall it; a zero step on ``g`` still does (``g`` stays 0, so ``x = 0`` whatever ``w`` does)."""
     at_zero = abs(g) <= rtol * g_scale
-    flat = (abs(p) <= rtol * rnorm) | (abs(p) <= rtol * grad_scale)
+    flat = ((abs(p) <= rtol * rnorm) | (abs(p) <= rtol * grad_scale)) & (moving == 0)
     frozen = (gamma == 0) & (not last)
     return at_zero & (flat | frozen)
 

@@ -1,7 +1,8 @@
 """Methods as plug-ins: the protocol and registry (:mod:`.base`) and the paper's methods (:mod:`.paper`)."""
 
-from .base import GDState, Method, Then, WNState, example, get_method, load_plugin, names, parameters, register
+from .base import GDState, Method, Param, Then, WNState, example, get_method, load_plugin, names, parameters, register
+from .optim import SGD, Optimized, with_optimizer
 from .paper import GD, METHODS, RPGD, WN
 
-__all__ = ["GDState", "WNState", "Method", "GD", "WN", "RPGD", "Then", "register", "get_method", "names",
-           "example", "parameters", "load_plugin", "METHODS"]
+__all__ = ["GDState", "WNState", "Method", "GD", "WN", "RPGD", "Then", "Param", "SGD", "Optimized", "with_optimizer",
+           "register", "get_method", "names", "example", "parameters", "load_plugin", "METHODS"]

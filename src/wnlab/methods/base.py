@@ -32,7 +32,7 @@ from typing import Callable, ClassVar, NamedTuple
 
 import numpy as np
 
-__all__ = ["GDState", "WNState", "Method", "Then", "register", "get_method", "names", "example", "parameters",
+__all__ = ["GDState", "WNState", "Param", "Method", "Then", "register", "get_method", "names", "example", "parameters",
            "load_plugin"]
 
 
@@ -58,6 +58,16 @@ class WNState(NamedTuple):
     beta: np.ndarray
 
 
+class Param(NamedTuple):
+    """A trainable parameter of a method: its ``name``, the step size it takes (``"eta"`` or
+    ``"gamma"``) and the state ``fields`` that hold it (``("g",)``: a number per run;
+    ``("a", "beta")``: a vector ``V a + beta n``)."""
+
+    name: str
+    step: str
+    fields: tuple
+
+
 class Method:
     """Base class of a method. Subclass it as a ``@dataclass(frozen=True)``.
 
@@ -71,6 +81,9 @@ class Method:
     unit_direction : ``w0`` must have unit norm (rPGD).
     compiled : the name of the step in the compiled loop (``wnlab.engine.compiled``) that implements this
         method exactly, or ``None`` (the NumPy and torch drivers run every method).
+    params : the trainable parameters (:class:`Param`); with :meth:`gradients` and :meth:`project`
+        they let an optimizer (:mod:`wnlab.methods.optim`: momentum, Nesterov, weight decay) move
+        the method's parameters. Empty: the method takes its own steps only.
     """
 
     name: ClassVar[str] = ""
@@ -79,6 +92,7 @@ class Method:
     has_scale: ClassVar[bool] = True
     unit_direction: ClassVar[bool] = False
     compiled: ClassVar[str | None] = None
+    params: ClassVar[tuple[Param, ...]] = ()
 
     def init(self, g, a, beta):
         """The state at the start: ``x0 = V a + beta n`` (``"x"``) or ``g0``, ``w0 = V a + beta n``."""
@@ -108,6 +122,25 @@ class Method:
         """The effective step on the direction (``eta g^2/||w||^2``; ``eta`` for GD): the dynamics
         are stable while this times the loss curvature stays below 2."""
         return eta + state.beta * 0.0
+
+    def gradients(self, state, r):
+        """The gradient of the loss with respect to each of :attr:`params` at ``point(state)``, given
+        ``r`` there: one tuple per parameter, one array per field (a vector's null coefficient too)."""
+        raise NotImplementedError
+
+    def project(self, state):
+        """The state after an optimizer moved its parameters, mapped back onto the method's
+        constraint (rPGD: ``w / ||w||``); the default changes nothing."""
+        return state
+
+    def pending(self, state):
+        """Runs whose optimizer state will still move them (``None``: none); Lemma 2.3's stall rule
+        does not stop these."""
+        return None
+
+    def compiled_options(self) -> dict:
+        """Settings the compiled loop's step needs besides its name (an optimizer's)."""
+        return {}
 
     def phases(self):
         """``((method, n_steps), ...)``: the plain methods this one runs, in order (``None``: to the end)."""
@@ -179,6 +212,25 @@ class Then(Method):
 
     def init(self, g, a, beta):
         return self.first.init(g, a, beta)
+
+    def gradients(self, state, r):
+        """The gradient of the loss with respect to each of :attr:`params` at ``point(state)``, given
+        ``r`` there: one tuple per parameter, one array per field (a vector's null coefficient too)."""
+        raise NotImplementedError
+
+    def project(self, state):
+        """The state after an optimizer moved its parameters, mapped back onto the method's
+        constraint (rPGD: ``w / ||w||``); the default changes nothing."""
+        return state
+
+    def pending(self, state):
+        """Runs whose optimizer state will still move them (``None``: none); Lemma 2.3's stall rule
+        does not stop these."""
+        return None
+
+    def compiled_options(self) -> dict:
+        """Settings the compiled loop's step needs besides its name (an optimizer's)."""
+        return {}
 
     def phases(self):
         return ((self.first, self.t1), (self.second, None))

@@ -5,6 +5,11 @@ The updates, with ``e = A x - y`` and ``r = A^T e`` (see :mod:`wnlab.methods.bas
 * GD:   ``x+ = x - eta r``.
 * WN, ``u = w/||w||``, ``p = u.r``: ``w+ = w - eta (g/||w||) (r - u p)``, ``g+ = g - gamma p``.
 * rPGD, ``||w|| = 1``, ``p = w.r``: ``v = w - eta g r``, ``w+ = v/||v||``, ``g+ = g - gamma p``.
+
+With momentum, Nesterov or weight decay (:mod:`wnlab.methods.optim`), each method exposes its
+parameters and gradients (GD: ``x`` with ``eta``; WN and rPGD: ``g`` with ``gamma``, ``w`` with
+``eta``) and one SGD rule moves them. rPGD with momentum is an SGD step on ``w`` with the
+Euclidean gradient ``g r`` (plus ``lambda w``), then ``w <- w/||w||``; the buffer is not projected.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 
-from .base import GDState, Method, Then, WNState, _dot, register
+from .base import GDState, Method, Param, Then, WNState, _dot, register
 
 __all__ = ["GD", "WN", "RPGD", "METHODS"]
 
@@ -25,9 +30,13 @@ class GD(Method):
     parametrization: ClassVar[str] = "x"
     has_scale: ClassVar[bool] = False
     compiled: ClassVar[str] = "gd"
+    params: ClassVar[tuple] = (Param("x", "eta", ("a", "beta")),)
 
     def point(self, state):
         return state.a, state.beta
+
+    def gradients(self, state, r):
+        return ((r, state.beta * 0.0),)
 
     def step(self, state, r, eta, gamma, problem):
         a_new = r * (-eta)[:, None]
@@ -44,10 +53,19 @@ class WN(Method):
     name: ClassVar[str] = "wn"
     display: ClassVar[str] = "WN"
     compiled: ClassVar[str] = "wn"
+    params: ClassVar[tuple] = (Param("g", "gamma", ("g",)), Param("w", "eta", ("a", "beta")))
 
     def point(self, state):
         k = state.g / _norm(state)
         return k[:, None] * state.a, k * state.beta
+
+    def gradients(self, state, r):
+        """``df/dg = p = u.r`` and ``df/dw = (g/||w||)(r - u p)``, whose null part is
+        ``-(g/||w||) p beta/||w||``."""
+        nw = _norm(state)
+        p = _dot(state.a, r) / nw
+        k, q = state.g / nw, p / nw
+        return (p,), ((r - state.a * q[:, None]) * k[:, None], state.beta * (-k * q))
 
     def scale_grad(self, state, r):
         return _dot(state.a, r) / _norm(state)
@@ -75,9 +93,19 @@ class RPGD(Method):
     display: ClassVar[str] = "rPGD"
     unit_direction: ClassVar[bool] = True
     compiled: ClassVar[str] = "rpgd"
+    params: ClassVar[tuple] = (Param("g", "gamma", ("g",)), Param("w", "eta", ("a", "beta")))
 
     def point(self, state):
         return state.g[:, None] * state.a, state.g * state.beta
+
+    def gradients(self, state, r):
+        """``df/dg = w.r`` and the Euclidean ``df/dw = g r`` (no null part), as in Algorithm 2."""
+        return (_dot(state.a, r),), (r * state.g[:, None], state.beta * 0.0)
+
+    def project(self, state):
+        """Back to the sphere: ``w / ||w||`` (an optimizer's buffers are left alone)."""
+        nw = _norm(state)
+        return state._replace(a=state.a / nw[:, None], beta=state.beta / nw)
 
     def scale_grad(self, state, r):
         return _dot(state.a, r)
