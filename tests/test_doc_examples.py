@@ -27,6 +27,6 @@ def test_python_block_runs(code, tmp_path):
     if "sklearn" in code:
         pytest.importorskip("sklearn")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env, check=False,
-                         timeout=600)
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env,
+                         check=False, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]

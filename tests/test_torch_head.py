@@ -199,6 +199,8 @@ def test_module_state_and_sgd_cover_both_apis_and_say_when_there_are_several_out
         assert len(wt.sgd(head, eta=0.1, gamma=0.2).param_groups) == 2
     with pytest.raises(ValueError, match="10 outputs; use head_state"):
         wt.module_state(_head("param"))
+    with pytest.raises(ValueError, match="has a bias"):
+        wt.module_state(_head("legacy", k=1, bias=True))
 
 
 def test_one_stability_warning_for_all_runs():

@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from ..engine.solve import solve
-from ..engine.status import Status
+from ..engine.status import StabilityWarning, Status
 from ..methods import get_method, names
 from ..params import Interval, check
 from ..problems.projected import Projected
@@ -221,12 +221,13 @@ class WNRegressor(RegressorMixin, BaseEstimator):
         x0 = float(init) * z / np.linalg.norm(z)
         c = 0.1 * g_star ** 2 if _auto(self.c) else float(self.c)
         if _auto(self.eta):
-            eta = 1.0 / data.lam_max if not method.has_scale else 1.0 / (data.lam_max * max(float(init) ** 2, g_star ** 2, c))
+            scale2 = max(float(init) ** 2, g_star ** 2, c) if method.has_scale else 1.0
+            eta = 1.0 / (data.lam_max * scale2)
         else:
             eta = float(self.eta)
         kwargs = {"c": c} if method.has_scale else {}
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=UserWarning)  # the stability warning is re-raised below
+            warnings.simplefilter("ignore", category=StabilityWarning)  # re-raised below as a ConvergenceWarning
             res = solve(problem, method, x0=data.lift(x0), eta=eta, tol=float(self.tol) * 0.5 * float(b @ b),
                         max_iter=int(self.max_iter), record_every=None, backend=self.backend, **kwargs)
         self._set(data.drop(res.x), res.g, res.n_iter, res.status, res.message, eta, X_mean, y_mean)

@@ -114,7 +114,10 @@ def _scale_and_direction(module):
 def module_state(module) -> tuple[float, np.ndarray]:
     """``(g, w)`` of a weight-normalised linear module with one output (either weight_norm API);
     :func:`head_state` gives every output row of a head."""
-    kind, g, v, _ = head_state(module)
+    kind, g, v, bias = head_state(module)
+    if bias is not None:
+        raise ValueError("the module has a bias, which (g, w) leaves out; use head_state(module) for (g, v, bias), "
+                         "or head_limits, which handles the bias")
     if kind == "linear":
         raise ValueError("this nn.Linear has no weight_norm: wrap it with torch.nn.utils.parametrizations.weight_norm")
     if len(g) != 1:
@@ -282,7 +285,8 @@ class HeadLimits:
             s = (f"  output {o.output}: ||x0 - x*|| = {np.linalg.norm(o.x0 - o.x_star):.4g}, GD limit at "
                  f"{o.gd_dist:.4g} from x*")
             if o.wn_dist is not None:
-                s += f", WN flow limit at {o.wn_dist:.4g}, rPGD flow limit at {o.rpgd_dist:.4g} (invariant {o.invariant:.4g})"
+                s += (f", WN flow limit at {o.wn_dist:.4g}, rPGD flow limit at {o.rpgd_dist:.4g} "
+                      f"(invariant {o.invariant:.4g})")
             for name, r in o.runs.items():
                 s += f"; {name}: {r.status.value} after {r.n_iter} steps"
             lines.append(s)
@@ -435,9 +439,9 @@ def head_limits(head, features, targets=None, *, c=None, eta=None, gamma=None, t
     f_mean = F.mean(0)
     centred = bias is None or np.linalg.norm(f_mean) <= 1e-10 * max(np.abs(F).max(), 1e-300)
     if c is not None and not centred:
-        warnings.warn(f"the features are not centred (||mean|| = {np.linalg.norm(f_mean):.3g}): with a bias, the WN/rPGD "
-                      "limits are those of training on centred features; centre them (F - F.mean(0)) for an exact "
-                      "statement", UserWarning, stacklevel=2)
+        warnings.warn(f"the features are not centred (||mean|| = {np.linalg.norm(f_mean):.3g}): with a bias, the "
+                      "WN/rPGD limits are those of training on centred features; centre them (F - F.mean(0)) for "
+                      "an exact statement", UserWarning, stacklevel=2)
     Fw = F if bias is None else F - f_mean
     wn_data = Projected(Fw) if c is not None else None
     outputs, unstable = [], []
