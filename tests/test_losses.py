@@ -190,17 +190,23 @@ def test_last_layer_example_tiny(tmp_path):
     from wnlab.experiments import last_layer as E
     cfg = E.PRESETS["tiny"]
     res = E.run(cfg, tmp_path)
-    for name in ("last_layer.csv", "last_layer.png", "last_layer.svg", "metadata.json"):
+    for name in ("last_layer.csv", "last_layer.parquet", "last_layer.pdf", "last_layer.png", "last_layer.svg",
+                 "metadata.json"):
         assert (tmp_path / name).is_file()
-    rows = {r["variant"]: r for r in res["rows"]}
-    assert set(rows) == {"learned g", "fixed g", "plain"}
-    assert all(r["status"] == "converged" for r in rows.values())
+    assert len(res["rows"]) == 3 * cfg.n_seeds   # one row per run
+    assert {r["variant"] for r in res["rows"]} == {"learned g", "fixed g", "plain"}
+    assert all(r["status"] == "converged" and r["loss_kind"] == "squared" for r in res["rows"])
     # independent references: plain GD ends at x* + x0_null (numpy lstsq), fixed g keeps ||x|| = g_fixed
+    from wnlab.problems.starts import start_direction
+
     Ptr, ytr, Pte, yte = E.features(cfg)
-    u = np.random.default_rng(cfg.init_seed).standard_normal(cfg.d)
-    x0 = cfg.init_scale * u / np.linalg.norm(u)
     x_star = np.linalg.lstsq(Ptr, ytr, rcond=None)[0]
-    x0_null = x0 - np.linalg.pinv(Ptr) @ (Ptr @ x0)
-    assert rows["plain"]["x_norm"] == pytest.approx(np.linalg.norm(x_star + x0_null), rel=1e-2)  # tol = 1e-4
-    assert rows["fixed g"]["x_norm"] == pytest.approx(cfg.fixed_g_factor * np.linalg.norm(x_star), rel=1e-12)
-    assert all(0 <= r["heldout_error"] < 0.5 for r in rows.values())
+    for seed in range(cfg.n_seeds):
+        rows = {r["variant"]: r for r in res["rows"] if r["seed"] == seed}
+        u = start_direction(cfg.init_seed, seed, cfg.d)
+        x0 = cfg.init_scale * u / np.linalg.norm(u)
+        x0_null = x0 - np.linalg.pinv(Ptr) @ (Ptr @ x0)
+        assert rows["plain"]["x_norm"] == pytest.approx(np.linalg.norm(x_star + x0_null), rel=1e-2)  # tol = 1e-4
+        assert rows["fixed g"]["x_norm"] == pytest.approx(cfg.fixed_g_factor * np.linalg.norm(x_star), rel=1e-12)
+        assert all(0 <= r["test_error"] < 0.5 for r in rows.values())
+        assert all(r["x_star_norm"] == pytest.approx(np.linalg.norm(x_star)) for r in rows.values())

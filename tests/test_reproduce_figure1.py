@@ -30,12 +30,16 @@ def _means(rows, method):
 
 def test_outputs_exist(tiny_run):
     out, meta, rows = tiny_run
-    for name in ("figure1.png", "figure1.svg", "figure1.csv", "metadata.json"):
+    for name in ("figure1.pdf", "figure1.png", "figure1.svg", "figure1.csv", "figure1.parquet", "metadata.json"):
         assert (out / name).stat().st_size > 0
     assert (out / "figure1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     stored = json.loads((out / "metadata.json").read_text())
     assert stored["config"]["eta"] == 0.005 and stored["config"]["gamma"] == 0.005 and stored["config"]["tol"] == 1e-5
-    assert "lambda_max" in stored["setting"] and "numpy" in stored["versions"] and stored["command_line"]
+    assert "lambda_max" in stored["setting"] and "numpy" in stored["provenance"]["versions"]
+    assert stored["provenance"]["command_line"]
+    # the backend that ran, not the requested "auto"
+    assert stored["config"]["backend"] == "auto"
+    assert set(stored["provenance"]["backend"]) <= {"numpy", "numba", "numpy+numba"}
     cfg = F.PRESETS["tiny"]
     assert len(rows) == len(cfg.stds) * cfg.n_seeds * 3
 

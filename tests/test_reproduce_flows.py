@@ -21,33 +21,37 @@ def _read_csv(path):
 
 def test_example_tiny_outputs_and_numbers(tmp_path):
     meta = example.run(example.PRESETS["tiny"], tmp_path)
-    for name in ("example.csv", "example.md", "example.png", "example.svg", "metadata.json"):
+    for name in ("example.csv", "example.parquet", "example.md", "example.pdf", "example.png", "example.svg",
+                 "metadata.json"):
         assert (tmp_path / name).stat().st_size > 0
     rows = _read_csv(tmp_path / "example.csv")
-    assert [float(r["g0"]) for r in rows] == [0.1, 1.5]
+    assert [r["source"] for r in rows] == list(example.SOURCES) * 2   # one row per g0 and source
+    x2 = {(float(r["g0"]), r["source"]): r for r in rows}
     P = wnlab.paper_example()
     reference = {0.1: 0.594304, 1.5: 1.307813}  # docs/math.md, "Worked example"
-    for r in rows:
-        g0 = float(r["g0"])
+    for g0 in (0.1, 1.5):
+        val = {s: float(x2[(g0, s)]["x2"]) for s in example.SOURCES}
         # exact limit vs an independent integration of the flow
         fl = wnlab.flow(P, g0=g0, w0=[0.0, 1.0], c=1.0, tol=1e-24, rtol=1e-12, atol=1e-15)
-        assert float(r["exact"]) == pytest.approx(fl.x[1], abs=1e-7)
-        assert float(r["exact"]) == pytest.approx(reference[g0], abs=1e-6)
-        assert float(r["paper"]) == pytest.approx(np.exp((g0 ** 2 - 1) / 2))
-        assert float(r["gd"]) == pytest.approx(g0)
+        assert val["exact"] == pytest.approx(fl.x[1], abs=1e-7)
+        assert val["exact"] == pytest.approx(reference[g0], abs=1e-6)
+        assert val["paper"] == pytest.approx(np.exp((g0 ** 2 - 1) / 2))
+        assert val["gd"] == pytest.approx(g0)
         # Lemma 2.2: the discrete methods at eta = 1e-2 are O(eta) from the flow
         for m in ("wn", "rpgd"):
-            assert r[f"{m}_status"] == "converged"
-            assert abs(float(r[m]) - float(r["flow"])) < 5e-3
-    assert rows[0]["wn_closer_than_gd"] == "False" and rows[1]["wn_closer_than_gd"] == "True"
+            assert x2[(g0, m)]["status"] == "converged"
+            assert abs(val[m] - val["flow"]) < 5e-3
+            assert float(x2[(g0, m)]["x2_minus_exact"]) == pytest.approx(val[m] - val["exact"])
     saved = json.loads((tmp_path / "metadata.json").read_text())
-    assert saved["config"]["eta"] == 1e-2 and "numpy" in saved["versions"] and saved["command"]
+    assert saved["wn_closer_than_gd"] == {"0.1": False, "1.5": True}
+    assert saved["config"]["eta"] == 1e-2 and "numpy" in saved["provenance"]["versions"]
+    assert saved["provenance"]["command_line"]
     assert meta["table_markdown"].startswith("| g0 |")
 
 
 def test_figure2_tiny_outputs_and_geometry(tmp_path):
     meta = figure2.run(figure2.PRESETS["tiny"], tmp_path)
-    for name in ("figure2.csv", "figure2.png", "figure2.svg", "metadata.json"):
+    for name in ("figure2.csv", "figure2.parquet", "figure2.pdf", "figure2.png", "figure2.svg", "metadata.json"):
         assert (tmp_path / name).stat().st_size > 0
     rows = _read_csv(tmp_path / "figure2.csv")
     assert {r["path"] for r in rows} == {"gd", "wn", "two-phase", "wn-f"}
@@ -57,7 +61,7 @@ def test_figure2_tiny_outputs_and_geometry(tmp_path):
     assert np.ptp([float(r["x2"]) for r in gd]) < 1e-12
     # the c = 0 phase keeps ||x|| = g0
     ab = [r for r in rows if r["segment"] == "a->b"]
-    np.testing.assert_allclose([float(r["g"]) for r in ab], cfg.g0_a, rtol=1e-9)
+    np.testing.assert_allclose([float(r["x_norm"]) for r in ab], cfg.g0_a, rtol=1e-9)
     pts = {k: np.array(v) for k, v in meta["points"].items()}
     np.testing.assert_allclose(pts["d"], [1.0, pts["a"][1]], atol=1e-8)  # GD keeps the null part
     np.testing.assert_allclose(pts["b"], [cfg.g0_a, 0.0], atol=1e-7)     # row space at radius g0

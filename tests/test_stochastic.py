@@ -138,16 +138,25 @@ def test_batch_bias_experiment_tiny(tmp_path):
     matplotlib.use("Agg")
     from wnlab.experiments import batch_bias as E
     res = E.run(E.PRESETS["tiny"], tmp_path)
-    for name in ("batch_bias.csv", "batch_bias.png", "batch_bias.svg", "metadata.json"):
+    for name in ("batch_bias.csv", "batch_bias.parquet", "batch_bias.pdf", "batch_bias.png", "batch_bias.svg",
+                 "metadata.json"):
         assert (tmp_path / name).is_file()
     rows = list(csv.DictReader(open(tmp_path / "batch_bias.csv")))
-    assert len(rows) == 2 * 2 * 2
-    assert all(float(r["converged"]) == 1.0 for r in rows)
-    # GD never changes x_null, whatever the batch: ||x_null|| is the same for every batch size
-    gd = {(r["batch_size"], r["init_scale"]): float(r["x_null_norm"]) for r in rows if r["method"] == "gd"}
-    for s in ("0.1", "1.0"):
-        assert gd[("1", s)] == pytest.approx(gd[("4", s)], rel=1e-9)
-    assert res["g_star"] > 0
+    cfg = E.PRESETS["tiny"]
+    assert len(rows) == 2 * 2 * 2 * cfg.n_runs   # one row per run: method x batch size x g0 x start
+    assert all(r["status"] == "converged" for r in rows)
+    # GD never changes x_null, whatever the batch: ||x_null|| is the same for every batch size, and
+    # it is the start's null part (x0 = g0 u_seed)
+    gd = {(r["batch_size"], r["g0"], r["seed"]): float(r["x_null_norm"]) for r in rows if r["method"] == "gd"}
+    p = wnlab.gaussian_problem(cfg.m, cfg.d, seed=cfg.problem_seed, tau=1.0 / np.sqrt(cfg.m))
+    u = np.random.default_rng(cfg.run_seed).standard_normal((cfg.n_runs, cfg.d))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    null = np.linalg.norm(p.split(u)[1], axis=1)
+    for g0 in ("0.1", "1.0"):
+        for k in range(cfg.n_runs):
+            assert gd[("1", g0, str(k))] == pytest.approx(gd[("4", g0, str(k))], rel=1e-9)
+            assert gd[("1", g0, str(k))] == pytest.approx(float(g0) * null[k], rel=1e-9)
+    assert res["x_star_norm"] == pytest.approx(p.g_star)
 
 
 @pytest.mark.parametrize("eta", ["1/(g^2 lmax)", wnlab.TwoStage(0.05, 0.1, 30)])

@@ -69,7 +69,7 @@ def test_rows_match_independent_full_dimensional_runs(tmp_path):
         g0[(r["init_std"], r["seed"])].add(r["g0"])
     assert all(len(v) == 1 for v in g0.values())
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert manifest["complete"] and manifest["seeds"] == [0, 1, 2] and "numpy" in manifest["versions"]
+    assert manifest["complete"] and manifest["seeds"] == [0, 1, 2] and "numpy" in manifest["provenance"]["versions"]
 
 
 def test_interrupted_sweep_resumes_to_the_same_table(tmp_path):

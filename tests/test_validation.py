@@ -119,7 +119,7 @@ def test_cli_solve_writes_json(tmp_path, capsys):
     ref = wnlab.solve(P, "wn", x0=[0.3, -0.2, 0.5], eta=0.05, c=1.0, tol=1e-12)
     assert data["status"] == "converged" and data["n_iter"] == ref.n_iter
     np.testing.assert_allclose(data["x"], ref.x, atol=1e-15)
-    assert abs(data["dist_to_x_star"] - np.linalg.norm(ref.x - P.x_star)) < 1e-12
+    assert abs(data["dist"] - np.linalg.norm(ref.x - P.x_star)) < 1e-12
     assert "converged" in capsys.readouterr().out
 
 

@@ -35,6 +35,19 @@ def problem_from_args(args):
     return P.load_problem(args.A, args.y)
 
 
+def problem_record(args, problem) -> dict:
+    """What a result JSON records of its problem: how it was given (files or a generated kind with
+    its size and seed) and its sizes, ``lambda_min``, ``lambda_max`` and ``||x*||``."""
+    if args.problem:
+        given = {"problem": args.problem, **({} if args.problem == "paper" else
+                                             {"m": args.m, "d": args.d, "seed": args.seed})}
+    else:
+        given = {"problem": "file", "A": str(Path(args.A).resolve()),
+                 "y": None if args.y is None else str(Path(args.y).resolve())}
+    return {**given, "m": problem.m, "d": problem.d, "lam_min": problem.lam_min, "lam_max": problem.lam_max,
+            "x_star_norm": problem.g_star}
+
+
 def vector_arg(text: str | None, name: str):
     """A vector given inline (``0,1``) or as a file (.npy/.npz/.csv)."""
     if text is None:
@@ -60,12 +73,14 @@ def step_arg(text: str):
         return text
 
 
-def write_json(path: str | None, payload: dict) -> None:
+def write_json(path: str | None, payload: dict, *, backends=None) -> None:
+    """``payload`` as JSON with the provenance block (:func:`wnlab.io.tables.write_manifest`;
+    ``backends``: the engine backends that ran), if ``path`` is given."""
     if path is None:
         return
-    from ..io.tables import write_json as _write
+    from ..io.tables import write_manifest
 
     out = Path(path)
     if out.parent and not out.parent.exists():
         raise ValueError(f"cannot write {out}: directory {out.parent} does not exist")
-    _write(out, payload)
+    write_manifest(out, payload, backends=backends)

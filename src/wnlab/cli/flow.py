@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .args import add_problem_args, problem_from_args, vector_arg, write_json
+from .args import add_problem_args, problem_from_args, problem_record, vector_arg, write_json
 
 
 def add_parser(sub) -> None:
@@ -42,7 +42,7 @@ def run(args) -> int:
                t_max=args.t_max, tol=args.tol, rtol=args.rtol, atol=args.atol, solver=args.solver)
     payload = {"method": res.method, "c": res.c, "status": res.status.value, "message": res.message, "t": res.t,
                "loss": res.loss, "g": res.g, "x_norm": float(np.linalg.norm(res.x)),
-               "dist_to_x_star": float(np.linalg.norm(res.x - problem.x_star)), "x_star_norm": problem.g_star,
+               "dist": float(np.linalg.norm(res.x - problem.x_star)), "x_star_norm": problem.g_star,
                "x": res.x, "w": res.w, "n_rhs": res.n_rhs,
                "path": {"t": res.ts, **{k: res.path[k] for k in ("loss", "g", "w_null_norm", "invariant")}}}
     if res.status is Status.STALLED:
@@ -56,6 +56,9 @@ def run(args) -> int:
     else:
         x0_full = res.x_path[0]
         payload["exact_limit"] = theory.gd_limit(problem, x0_full) if args.method == "gd" else None
+    payload["inputs"] = {"problem": problem_record(args, problem), "method": args.method, "c": args.c,
+                         "x0": args.x0, "g0": args.g0, "w0": args.w0, "t_max": args.t_max, "tol": args.tol,
+                         "rtol": args.rtol, "atol": args.atol, "solver": args.solver}
     write_json(args.out, payload)
     print(res.summary())
     if res.status is not Status.CONVERGED:

@@ -21,7 +21,11 @@ def add_parser(sub) -> None:
     p.add_argument("--logx", action="store_true", help="logarithmic x axis")
     p.add_argument("--logy", action="store_true", help="logarithmic y axis")
     p.add_argument("--title", help="figure title")
-    p.add_argument("--out", metavar="FILE", help="output .png or .svg (default: RESULTS stem + _<y>.png and .svg)")
+    p.add_argument("--out", metavar="FILE", help="output .pdf, .png or .svg (default: RESULTS stem + _<y> "
+                                                 ".pdf, .png and .svg)")
+    from .reproduce import add_figure_arguments
+
+    add_figure_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -51,11 +55,13 @@ def run(args) -> int:
     require("matplotlib")
     from ..io.plots import plot_table
     from ..io.tables import read_table
+    from .reproduce import figure_options
 
     rows = _filter(read_table(args.results), args.where)
     ys = [c.strip() for c in args.y.split(",") if c.strip()]
     hue = None if args.hue in ("none", "") else args.hue
     out = args.out or Path(args.results).with_name(f"{Path(args.results).stem}_{'_'.join(ys)}")
-    paths = plot_table(rows, args.x, ys, hue, out, logx=args.logx, logy=args.logy, title=args.title)
+    with figure_options(args):
+        paths = plot_table(rows, args.x, ys, hue, out, logx=args.logx, logy=args.logy, title=args.title)
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0

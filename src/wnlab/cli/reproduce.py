@@ -1,13 +1,17 @@
 """``wnlab reproduce TARGET``: the paper's figures and tables, one command each.
 
 Each target is a module of :mod:`wnlab.experiments` (registered in ``TARGETS``) that provides
-``add_arguments(parser)`` (its own options: ``--preset``, overrides) and ``main(args) -> int``.
-Every target takes ``--out DIR`` (default ``wnlab-out/TARGET``).
+``add_arguments(parser)`` (its own options: ``--preset``, overrides), ``main(args) -> int`` and a
+plain-text ``DESCRIPTION`` (what ``wnlab reproduce TARGET --help`` shows; its first line is the
+one-line help). Every target takes ``--out DIR`` (default ``wnlab-out/TARGET``) and the figure
+options ``--width`` and ``--style`` (:func:`wnlab.io.plots.figure_style`).
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import re
 
 #: target name -> module in wnlab.experiments
 TARGETS = {"figure1": "figure1", "figure2": "figure2", "example": "example", "real-data": "real_data",
@@ -22,19 +26,54 @@ def add_parser(sub) -> None:
     targets.required = True
     for name, module in TARGETS.items():
         mod = importlib.import_module(f"wnlab.experiments.{module}")
-        tp = targets.add_parser(name, help=mod.__doc__.strip().splitlines()[0],
-                                description=mod.__doc__.strip())
+        text = description(mod)
+        tp = targets.add_parser(name, help=text.splitlines()[0], description=text,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
         tp.add_argument("--out", metavar="DIR", default=f"wnlab-out/{name}",
                         help=f"output directory (default wnlab-out/{name})")
+        add_figure_arguments(tp)
         mod.add_arguments(tp)
         tp.set_defaults(func=_checked(mod.main, getattr(mod, "REQUIRES", ("matplotlib",))))
 
 
+def add_figure_arguments(parser) -> None:
+    """``--width`` and ``--style`` (shared by every target and ``wnlab plot``)."""
+    from ..io.plots import STYLES, WIDTHS
+
+    g = parser.add_argument_group("figures (PDF, PNG at 300 dpi, SVG)")
+    g.add_argument("--width", default="full", metavar="WIDTH",
+                   help="figure width: " + ", ".join(f"{k} ({v:g} in)" for k, v in WIDTHS.items())
+                        + " or a number of inches (default full)")
+    g.add_argument("--style", choices=list(STYLES), default="paper",
+                   help="paper (8 pt text, no title: the caption says it) or talk (10 pt, with the title); "
+                        "default paper")
+
+
+def figure_options(args):
+    """The :func:`wnlab.io.plots.figure_style` context of ``--width``/``--style`` (checked: a bad
+    width is a ``ValueError``)."""
+    from ..io.plots import figure_style
+
+    return figure_style(width=getattr(args, "width", None), style=getattr(args, "style", None))
+
+
+def description(mod) -> str:
+    """A target's plain-text help: its ``DESCRIPTION``, else its docstring without reST markup."""
+    text = getattr(mod, "DESCRIPTION", None)
+    if text:
+        return text.strip()
+    doc = (mod.__doc__ or "").strip()
+    doc = re.sub(r":[a-z]+:`~?([^`]*)`", r"\1", doc)   # :func:`x`, :math:`x` -> x
+    return doc.replace("``", "")
+
+
 def _checked(main, modules):
-    """Check the target's optional dependencies (plots need matplotlib) before any work."""
+    """Check the target's optional dependencies (plots need matplotlib) and the figure options
+    before any work; run the target under them."""
     def run(args):
         from . import require
 
         require(*modules)
-        return main(args)
+        with figure_options(args):
+            return main(args)
     return run

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..methods import names
 from ..params import BACKENDS, DEFAULT_MAX_ITER, DEFAULT_TOL, ENGINES, arg_type
-from .args import add_problem_args, problem_from_args, step_arg, vector_arg, write_json
+from .args import add_problem_args, problem_from_args, problem_record, step_arg, vector_arg, write_json
 
 
 def add_parser(sub) -> None:
@@ -72,13 +72,18 @@ def run(args) -> int:
     res = solve(problem, args.method, x0=vector_arg(args.x0, "x0"), g0=args.g0, w0=vector_arg(args.w0, "w0"),
                 eta=args.eta, gamma=args.gamma, c=args.c, tol=args.tol, max_iter=args.max_iter,
                 engine=args.engine, backend=args.backend, record_every=None, **kw)
+    inputs = {"problem": problem_record(args, problem), "method": args.method, "eta": args.eta,
+              "gamma": args.gamma, "c": args.c, "t1": args.t1, "eta_gd": args.eta_gd, "params": dict(args.param),
+              "x0": args.x0, "g0": args.g0, "w0": args.w0, "tol": args.tol, "max_iter": args.max_iter,
+              "engine": args.engine, "backend": args.backend, "batch_size": args.batch_size,
+              "batch_seed": args.batch_seed, "normalize": args.normalize}
     payload = {
         "method": res.method, **({"batch_size": args.batch_size, "batch_seed": args.batch_seed}
                                  if args.batch_size else {}), "status": res.status.value, "message": res.message, "n_iter": res.n_iter,
-        "loss": res.loss, "x_norm": res.x_norm, "dist_to_x_star": res.dist, "x_star_norm": problem.g_star,
-        "g": res.g, "stability_ratio": res.stability_ratio, "x": res.x, "w": res.w,
+        "loss": res.loss, "x_norm": res.x_norm, "dist": res.dist, "x_star_norm": problem.g_star,
+        "g": res.g, "stability_ratio": res.stability_ratio, "x": res.x, "w": res.w, "inputs": inputs,
     }
-    write_json(args.out, payload)
+    write_json(args.out, payload, backends=[res.backend])
     print(res.summary())
     print(f"||x*|| = {problem.g_star:.6g}" + (f"; wrote {args.out}" if args.out else ""))
     return 0 if res.status.value == "converged" else 1

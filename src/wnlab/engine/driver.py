@@ -107,6 +107,7 @@ class RunOutput:
     loss: np.ndarray
     max_direction_step: np.ndarray   # max over steps of eta g^2/||w||^2 (eta for GD)
     history: dict | None
+    backend: str = "numpy"      # the loop that ran: "numpy", "numba", "numpy+numba", "torch:<device>"
 
 
 def _namespace(x):
@@ -360,6 +361,7 @@ def run_phases(problem, method: Method, state, *, eta, gamma, phase_steps, max_i
     if len(phases) == 1:
         out = drive(method, state, eta, gamma, max_iter, progress)
         return out, out.max_direction_step * problem.curvature
+    ran = []
     B = len(state.a)
     rows = np.arange(B)
     n_iter = np.zeros(B, dtype=np.int64)
@@ -376,6 +378,7 @@ def run_phases(problem, method: Method, state, *, eta, gamma, phase_steps, max_i
                     _subset(gamma if gamma_k is None else gamma_k, rows, B), budget,
                     progress if is_last else None)
         n_iter[rows] += out.n_iter
+        ran.append(out.backend)
         status[rows], loss[rows] = out.status, out.loss
         for j, i in enumerate(rows):
             messages[i] = out.messages[j]
@@ -398,7 +401,8 @@ def run_phases(problem, method: Method, state, *, eta, gamma, phase_steps, max_i
         for dst, src in zip(final, out.state):
             dst[rows] = src
     history = _concat_histories(histories, B) if histories[0][2] is not None else None
-    return RunOutput(final, n_iter, status, messages, loss, stab / problem.curvature, history), stab
+    return RunOutput(final, n_iter, status, messages, loss, stab / problem.curvature, history,
+                     "+".join(dict.fromkeys(ran))), stab
 
 
 def _start_from_point(method, xa, xb):

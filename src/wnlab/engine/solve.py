@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -39,6 +39,9 @@ class Result:
         for GD), with ``curvature = lambda_max(A A^T)`` for least squares (a quarter of it for
         logistic loss); above 2 the dynamics amplify rounding (docs/math.md, "Stability").
     history : dict of arrays ``t, loss, g, w_null_norm, x_norm, dist, x_null_norm`` or ``None``.
+    engine : ``"reduced"`` or ``"full"``.
+    backend : the loop that actually ran: ``"numpy"``, ``"numba"``, ``"numpy+numba"`` (``backend="auto"``
+        runs short batches on NumPy and hands the long ones to the compiled loop) or ``"torch:<device>"``.
     """
 
     method: str
@@ -56,6 +59,7 @@ class Result:
     stability_ratio: float
     history: dict | None = field(default=None, repr=False)
     engine: str = "reduced"
+    backend: str = "numpy"
 
     @property
     def converged(self) -> bool:
@@ -73,13 +77,16 @@ class Result:
 
 class BatchResult:
     """``B`` runs. Summaries are arrays of shape ``(B,)``; ``x`` and ``w`` (``(B, d)``) are formed
-    from the reduced state on first access only. ``result[i]`` is the :class:`Result` of run ``i``."""
+    from the reduced state on first access only. ``result[i]`` is the :class:`Result` of run ``i``;
+    :meth:`to_frame` gives the per-run table (pandas). ``backend``: the loop that actually ran
+    (see :class:`Result`)."""
 
     def __init__(self, method, problem, out, to_full, stability, engine):
         self.method = method.name
         self.problem, self.engine = problem, engine
         self.n_iter, self.status, self.messages = out.n_iter, out.status, out.messages
         self.history = out.history
+        self.backend = out.backend
         self.stability_ratio = stability
         self._state, self._to_full = out.state, to_full
         self._M = M = method.final
@@ -123,7 +130,26 @@ class BatchResult:
         return Result(self.method, self.x[i], float(self.g[i]), self.w[i], int(self.n_iter[i]), self.status[i],
                       self.messages[i], float(self.loss[i]), float(self.x_norm[i]), float(self.dist[i]),
                       float(self.x_null_norm[i]), float(self.w_null_norm[i]), float(self.stability_ratio[i]),
-                      hist, self.engine)
+                      hist, self.engine, self.backend)
+
+    def to_frame(self):
+        """The per-run summaries as a :class:`pandas.DataFrame`, one row per run, with the column
+        names of the table vocabulary (``method``, ``run``, ``loss``, ``x_norm``, ``dist``, ...;
+        docs/tables.md describes each). Needs pandas (``wnlab[table]``), imported only here.
+
+        Examples
+        --------
+        >>> import wnlab
+        >>> p = wnlab.gaussian_problem(3, 8, seed=0)
+        >>> res = wnlab.solve_batch(p, "gd", x0s=[[0.0] * 8, [0.1] * 8], eta=0.1, tol=1e-10)
+        >>> list(res.to_frame().columns)[:4]
+        ['method', 'run', 'loss', 'x_norm']
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("BatchResult.to_frame needs pandas: pip install 'wnlab[table]'", name="pandas") from None
+        return pd.DataFrame({"method": [self.method] * len(self), "run": np.arange(len(self)), **self.summaries()})
 
     def __repr__(self):
         counts = {s.value: int(sum(x is s for x in self.status)) for s in Status}
@@ -372,8 +398,9 @@ def _drive(problem, method, state, *, eta, gamma, tol, max_iter, space, record_e
 
         device = torch_backend.default_device()
         st = type(state)(*(torch_backend.tensor(f, device) for f in state))
-        return _engine.run(problem, method, st, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter,
-                           space=_engine.TorchSpace(problem, device), progress=progress)
+        out = _engine.run(problem, method, st, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter,
+                          space=_engine.TorchSpace(problem, device), progress=progress)
+        return replace(out, backend=f"torch:{device}")
     step = method.compiled_step()
     if backend != "numpy" and step and _fast.numba_available() and _fast.applicable(
             problem, step, eta, gamma, record_every, space):

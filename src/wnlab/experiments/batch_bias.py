@@ -1,29 +1,40 @@
-"""How the batch size changes the implicit bias: final ||x|| vs init scale per batch size.
+"""How the batch size changes the implicit bias: final ||x|| against the start's norm, per batch size.
 
-GD and WN (``c = 1``) on one Gaussian least-squares problem, from random starts of norm
-``init_scale`` (``x0 = sigma u``, ``u`` uniform on the sphere), with mini-batches of
-``batch_sizes`` rows per step (:mod:`wnlab.stochastic`; ``batch_size = m`` is full batch). Every
-run is exact in the reduced coordinates and stops at ``loss <= tol``. The table reports, per
-(method, batch size, init scale), the mean final ``||x||``, ``||x - x*||`` and ``||x_null||`` over
-``n_runs`` starts and row-sampling seeds; the plot shows ``||x||`` against the init scale, with
-``||x*||`` (the minimum-norm solution, the small-init limit of GD) dashed.
+GD and WN (``c = 1``) on one Gaussian least-squares problem, from random starts of norm ``g0``
+(``x0 = g0 u``, ``u`` uniform on the sphere), with mini-batches of ``batch_sizes`` rows per step
+(:mod:`wnlab.stochastic`; ``batch_size = m`` is full batch). Every run is exact in the reduced
+coordinates and stops at ``loss <= tol``. The table has one row per run (method, batch size,
+``g0``, start ``seed``); the plot shows the mean final ``||x||`` ± one std over the ``n_runs``
+starts against ``g0``, with ``||x*||`` (the minimum-norm solution, the small-init limit of GD).
 
 For GD every update lies in the row space, so ``x_null = x0_null`` whatever the batch size:
-GD's curve is the same for all batch sizes (a check). WN's null part shrinks by
-``exp((g0^2 - g^2)/(2c))`` along the flow; mini-batch noise changes the path of ``g`` and so the
-bias.
+GD's curve is the same for all batch sizes (a check; the plot draws it once and says so). WN's
+null part shrinks by ``exp((g0^2 - g^2)/(2c))`` along the flow; mini-batch noise changes the path
+of ``g`` and so the bias.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from .common import new_figure, save_figure, write_csv, write_seeded_metadata
+from .common import save_figure, write_csv, write_metadata
 
-__all__ = ["Config", "PRESETS", "run", "add_arguments", "main"]
+__all__ = ["Config", "PRESETS", "DESCRIPTION", "COLUMNS", "run", "add_arguments", "main"]
+
+DESCRIPTION = """\
+How the mini-batch size changes the implicit bias of GD and WN.
+
+GD and WN (c = 1) run on one Gaussian least-squares problem from random starts of norm g0, with
+mini-batches of 1, 2, 5 or all 10 rows per step, until the training loss is below tol. GD keeps
+the start's null-space part whatever the batch size, so its curves coincide; WN's null part
+shrinks, by an amount the mini-batch noise changes.
+
+Writes batch_bias.csv/.parquet (one row per run), batch_bias.pdf/.png/.svg (final ||x||, mean and
+std over the starts, against g0, per batch size, with ||x*||) and metadata.json."""
 
 
 @dataclass(frozen=True)
@@ -32,12 +43,12 @@ class Config:
     d: int = 60
     problem_seed: int = 0
     run_seed: int = 1
-    init_scales: tuple = (0.05, 0.2, 0.5, 1.0, 2.0)
+    g0s: tuple = (0.05, 0.2, 0.5, 1.0, 2.0)   # start norms ||x0||
     batch_sizes: tuple = (1, 2, 5, 10)
     n_runs: int = 16
     methods: tuple = ("gd", "wn")
     c: float = 1.0
-    eta_factor: float = 0.25   # eta = eta_factor / (m max_j ||a_j||^2 max(g*, max scale)^2) (WN), / (m max||a_j||^2) (GD)
+    eta_factor: float = 0.25   # eta = eta_factor / (m max_j ||a_j||^2 max(g*, max g0)^2) (WN), / (m max||a_j||^2) (GD)
     tol: float = 1e-8
     max_iter: int = 200_000
     extra: dict = field(default_factory=dict)
@@ -45,19 +56,21 @@ class Config:
 
 PRESETS = {
     "default": Config(),
-    "tiny": Config(m=4, d=12, init_scales=(0.1, 1.0), batch_sizes=(1, 4), n_runs=3, tol=1e-6, max_iter=50_000),
+    "tiny": Config(m=4, d=12, g0s=(0.1, 1.0), batch_sizes=(1, 4), n_runs=3, tol=1e-6, max_iter=50_000),
 }
+COLUMNS = ["method", "batch_size", "g0", "seed", "eta", "c", "x_norm", "dist", "x_null_norm", "g", "loss", "n_iter",
+           "status", "x_star_norm"]
 
 
 def _starts(cfg, d):
     rng = np.random.default_rng(cfg.run_seed)
     u = rng.standard_normal((cfg.n_runs, d))
     u /= np.linalg.norm(u, axis=1, keepdims=True)
-    return np.concatenate([s * u for s in cfg.init_scales])   # (n_scales * n_runs, d)
+    return np.concatenate([s * u for s in cfg.g0s])   # (n_scales * n_runs, d)
 
 
 def run(config: Config, out_dir) -> dict:
-    """Run the sweep; write ``batch_bias.csv``, ``batch_bias.png/.svg`` and ``metadata.json``."""
+    """Run the sweep; write ``batch_bias.csv/.parquet``, ``batch_bias.pdf/.png/.svg`` and ``metadata.json``."""
     import wnlab
     from wnlab import stochastic
     cfg = config
@@ -66,12 +79,13 @@ def run(config: Config, out_dir) -> dict:
             raise ValueError(f"batch size {b} must be in 1..m = {cfg.m}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
     p = wnlab.gaussian_problem(cfg.m, cfg.d, seed=cfg.problem_seed, tau=1.0 / np.sqrt(cfg.m))
     x0s = _starts(cfg, p.d)
     B = len(x0s)
     row_curv = cfg.m * float(np.max(np.sum(p.A ** 2, axis=1)))   # curvature of a 1-row mini-batch
-    g_max = max(p.g_star, max(cfg.init_scales))
-    rows = []
+    g_max = max(p.g_star, max(cfg.g0s))
+    rows, backends = [], []
     for method in cfg.methods:
         eta = cfg.eta_factor / row_curv * (1.0 if method == "gd" else 1.0 / g_max ** 2)
         kw = {} if method == "gd" else dict(c=cfg.c)
@@ -79,39 +93,43 @@ def run(config: Config, out_dir) -> dict:
             seeds = cfg.run_seed * 1_000_003 + np.arange(B)
             res = stochastic.solve_batch(p, method, x0s=x0s, eta=eta, tol=cfg.tol, max_iter=cfg.max_iter,
                                          batch_size=int(b), seeds=seeds, **kw)
-            for k, s in enumerate(cfg.init_scales):
-                sl = slice(k * cfg.n_runs, (k + 1) * cfg.n_runs)
-                rows.append({"method": method, "batch_size": int(b), "init_scale": float(s), "eta": eta,
-                             "x_norm": float(np.mean(res.x_norm[sl])), "dist": float(np.mean(res.dist[sl])),
-                             "x_null_norm": float(np.mean(res.x_null_norm[sl])),
-                             "converged": float(np.mean(res.converged[sl])),
-                             "mean_steps": float(np.mean(res.n_iter[sl])), "g_star": p.g_star})
-    write_csv(out / "batch_bias.csv", rows)
-    _plot(cfg, rows, p.g_star, out / "batch_bias")
-    write_seeded_metadata(out, cfg, {"problem_seed": cfg.problem_seed, "run_seed": cfg.run_seed,
-                                     "row_seeds": f"run_seed * 1000003 + run index (0..{B - 1})"})
-    return {"rows": rows, "g_star": p.g_star, "out": str(out)}
+            backends.append(res.backend)
+            for i in range(B):
+                rows.append({"method": method, "batch_size": int(b), "g0": float(cfg.g0s[i // cfg.n_runs]),
+                             "seed": i % cfg.n_runs, "eta": eta, "c": cfg.c if method != "gd" else None,
+                             "x_norm": float(res.x_norm[i]), "dist": float(res.dist[i]),
+                             "x_null_norm": float(res.x_null_norm[i]), "g": float(res.g[i]),
+                             "loss": float(res.loss[i]), "n_iter": int(res.n_iter[i]),
+                             "status": res.status[i].value, "x_star_norm": p.g_star})
+    files = write_csv(out / "batch_bias.csv", rows, COLUMNS)
+    files += _plot(cfg, rows, p.g_star, out / "batch_bias")
+    write_metadata(out, "batch-bias", cfg, time.perf_counter() - start, {
+        "seeds": {"problem_seed": cfg.problem_seed, "run_seed": cfg.run_seed,
+                  "starts": "x0 = g0 u_seed, u_seed uniform on the sphere from default_rng(run_seed)",
+                  "row_seeds": f"run_seed * 1000003 + run index (0..{B - 1})"},
+        "files": [Path(f).name for f in files]}, backends=backends)
+    return {"rows": rows, "x_star_norm": p.g_star, "out": str(out)}
 
 
-def _plot(cfg, rows, g_star, stem):
-    fig, axes = new_figure((4.2 * len(cfg.methods), 3.4), 1, len(cfg.methods))
-    for ax, method in zip(axes[0], cfg.methods):
-        for b in cfg.batch_sizes:
-            sel = [r for r in rows if r["method"] == method and r["batch_size"] == b]
-            ax.plot([r["init_scale"] for r in sel], [r["x_norm"] for r in sel], "o-",
-                    label=f"batch {b}" + (" (full)" if b == cfg.m else ""))
-        ax.axhline(g_star, ls="--", c="k", lw=1, label="||x*||")
-        ax.set_xscale("log")
-        ax.set_xlabel("init scale ||x0||")
-        ax.set_ylabel("final ||x||")
-        ax.set_title(method.upper())
-        ax.legend(fontsize=7)
-    save_figure(fig, Path(stem))
+def _plot(cfg, rows, x_star_norm, stem):
+    from ..io.plots import aggregate, errorbar_panel, panel_grid, styled
+
+    @styled
+    def draw():
+        fig, axes = panel_grid(len(cfg.methods))
+        for ax, method in zip(axes, cfg.methods):
+            sel = [r for r in rows if r["method"] == method]
+            errorbar_panel(ax, aggregate(sel, "g0", "x_norm", "batch_size"), x="g0", y="x_norm", hue="batch_size",
+                           ref=x_star_norm, ref_label=r"$\|x^*\|$", logx=True,
+                           label=lambda b: f"batch {b}" + (" (full)" if b == cfg.m else ""))
+            ax.set_title(method.upper())
+        return save_figure(fig, Path(stem))
+    return draw()
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--preset", choices=sorted(PRESETS), default="default", help="named configuration")
-    parser.add_argument("--n-runs", type=int, help="starts per init scale (overrides the preset)")
+    parser.add_argument("--n-runs", type=int, help="random starts per g0 (overrides the preset)")
     parser.add_argument("--max-iter", type=int, help="step limit per run (overrides the preset)")
 
 
@@ -121,10 +139,15 @@ def main(args) -> int:
     if any(v < 1 for v in over.values()):
         raise ValueError(f"--n-runs and --max-iter must be positive, got {over}")
     res = run(replace(cfg, **over), args.out)
-    full = {(r["method"], r["init_scale"]): r["x_norm"] for r in res["rows"] if r["batch_size"] == max(cfg.batch_sizes)}
+    cells = {}
     for r in res["rows"]:
-        print(f"{r['method']:3s} batch {r['batch_size']:3d} scale {r['init_scale']:6.3g}: ||x|| = {r['x_norm']:.5g} "
-              f"(full batch {full[(r['method'], r['init_scale'])]:.5g}, ||x*|| = {r['g_star']:.5g}), "
-              f"converged {r['converged']:.0%}")
+        cells.setdefault((r["method"], r["batch_size"], r["g0"]), []).append(r)
+    full = max(cfg.batch_sizes)
+    for (method, b, g0), sel in cells.items():
+        mean = float(np.mean([r["x_norm"] for r in sel]))
+        full_mean = float(np.mean([r["x_norm"] for r in cells[(method, full, g0)]]))
+        conv = np.mean([r["status"] == "converged" for r in sel])
+        print(f"{method:3s} batch {b:3d} g0 {g0:6.3g}: mean ||x|| = {mean:.5g} (full batch {full_mean:.5g}, "
+              f"||x*|| = {res['x_star_norm']:.5g}), converged {conv:.0%}")
     print(f"wrote {res['out']}")
     return 0

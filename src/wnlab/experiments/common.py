@@ -1,6 +1,6 @@
 """What the ``wnlab reproduce`` targets share: the start rule and the problem factory of the sweep
 (from the library layer below both, so a sweep of a figure's grid gives the figure's table), output
-folders, tidy CSV tables, figures, ``metadata.json``, and the ``--preset`` command-line glue.
+folders, tidy tables, figures, ``metadata.json``, and the ``--preset`` command-line glue.
 
 Every experiment imports its shared helpers from here (and the library: problem, solve, flow,
 theory, tables, plots...), never from :mod:`wnlab.sweep` or from another experiment.
@@ -8,7 +8,6 @@ theory, tables, plots...), never from :mod:`wnlab.sweep` or from another experim
 
 from __future__ import annotations
 
-import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from ..problems.spec import make_problem
 from ..problems.starts import shared_reduced_starts, shared_starts
 
 __all__ = ["make_problem", "shared_starts", "shared_reduced_starts", "prepare_out",
-           "write_csv", "write_metadata", "write_seeded_metadata", "new_figure", "save_figure",
+           "write_csv", "write_metadata", "new_figure", "save_figure",
            "add_preset_arguments", "config_from_args"]
 
 
@@ -32,48 +31,42 @@ def prepare_out(out_dir) -> Path:
     return out
 
 
-def write_csv(path, rows: list[dict], columns: list[str] | None = None) -> None:
-    """A tidy CSV (atomic write; floats written exactly): :func:`wnlab.tables.write_table`, no
-    Parquet; ``columns`` defaults to the keys of the first row."""
+def write_csv(path, rows: list[dict], columns: list[str] | None = None) -> list[Path]:
+    """A tidy table: ``<stem>.csv`` (atomic write; floats written exactly) and ``<stem>.parquet``
+    (with pandas/pyarrow), by :func:`wnlab.io.tables.write_table` (every column in the data
+    dictionary); ``columns`` defaults to the keys of the first row. Returns the paths."""
     from ..io.tables import write_table
 
-    write_table(rows, list(rows[0]) if columns is None else columns, Path(path).with_suffix(""), parquet=False)
+    return write_table(rows, list(rows[0]) if columns is None else columns, Path(path).with_suffix(""))
 
 
-def write_metadata(out_dir, target: str, config, elapsed: float, extra: dict) -> dict:
-    """``metadata.json`` of a deterministic target (config, package versions, command line,
-    ``extra``), atomically; returns what it wrote."""
-    from ..io.tables import package_versions, write_manifest
-
-    meta = {"target": target, "config": asdict(config), "seeds": "none: the example is deterministic",
-            "versions": package_versions(), "command": sys.argv, "elapsed_s": elapsed, **extra}
-    write_manifest(Path(out_dir) / "metadata.json", meta)
-    return meta
-
-
-def write_seeded_metadata(out_dir, config, seeds: dict) -> None:
-    """``metadata.json``: config, seeds, package versions and command line, atomically."""
+def write_metadata(out_dir, target: str, config, elapsed: float, extra: dict, *, backends=None) -> dict:
+    """``metadata.json`` of a target: its name, config, ``elapsed_s``, ``extra`` and the provenance
+    block of :func:`wnlab.io.tables.write_manifest` (``backends``: the engine backends that ran,
+    ``BatchResult.backend``), atomically; returns what it wrote (without the provenance)."""
     from ..io.tables import write_manifest
 
-    write_manifest(Path(out_dir) / "metadata.json", {"config": asdict(config), "seeds": seeds, "command": sys.argv})
+    meta = {"target": target, "config": asdict(config), "elapsed_s": elapsed, **extra}
+    meta.setdefault("seeds", "none: the target is deterministic")
+    write_manifest(Path(out_dir) / "metadata.json", meta, backends=backends)
+    return meta
 
 
 # -- figures -----------------------------------------------------------------------------------
 
-def new_figure(figsize, nrows: int = 1, ncols: int = 1):
-    """A matplotlib Figure that never touches pyplot or a GUI backend (works under Agg and headless),
-    and its axes (one, or a ``(nrows, ncols)`` array)."""
-    from matplotlib.figure import Figure
+def new_figure(nrows: int = 1, ncols: int = 1, *, aspect: float = 0.62, height: float | None = None):
+    """:func:`wnlab.io.plots.new_figure`: a Figure at the current style's width (never pyplot) and
+    its ``(nrows, ncols)`` axes."""
+    from ..io.plots import new_figure as _new
 
-    fig = Figure(figsize=figsize, layout="tight")
-    return fig, (fig.add_subplot() if nrows * ncols == 1 else fig.subplots(nrows, ncols, squeeze=False))
+    return _new(nrows, ncols, aspect=aspect, height=height)
 
 
 def save_figure(fig, stem) -> list[str]:
-    """PNG and SVG at 120 dpi (:func:`wnlab.plots.save_figure`); the paths as strings."""
+    """PDF, PNG (300 dpi) and SVG (:func:`wnlab.io.plots.save_figure`); the paths as strings."""
     from ..io.plots import save_figure as _save
 
-    return [str(p) for p in _save(fig, Path(stem).with_suffix(""), dpi=120)]
+    return [str(p) for p in _save(fig, Path(stem).with_suffix(""))]
 
 
 # -- command line ----------------------------------------------------------------------------------

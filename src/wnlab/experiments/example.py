@@ -12,8 +12,9 @@ r"""The worked example of Section 2: the paper's formula, the exact limit, the f
   ``O(eta)`` from the flow);
 * ``gd``: gradient descent's limit from ``x0 = g0 w0``, i.e. ``[1, g0]``.
 
-Writes ``example.csv``, ``example.md`` (the table), ``example.png/.svg`` (x2 against g0) and
-``metadata.json``.
+Writes ``example.csv/.parquet`` (one row per ``g0`` and source: ``x2``, its gap to the exact
+limit, and the discrete runs' status and steps), ``example.md`` (the table, one column per source),
+``example.pdf/.png/.svg`` (x2 against g0) and ``metadata.json``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from .common import add_preset_arguments, config_from_args, new_figure, prepare_out, save_figure, write_csv, write_metadata
+
+DESCRIPTION = """\
+The worked example of Section 2 of the paper: A = [1, 0], y = 1, w0 = [0, 1], c = 1.
+
+For each initial scale g0 it compares the second coordinate x2 of the limit (the first is 1 for
+every method) given by the paper's formula exp((g0^2 - 1)/2), by the exact limit of the WN flow,
+by the integrated flow, by the discrete WN and rPGD at a small step size, and by GD (x2 = g0).
+The paper's formula puts ||x*|| where the flow's own limit scale belongs: an approximation.
+
+Writes example.csv/.parquet (one row per g0 and source), example.md (the comparison table),
+example.pdf/.png/.svg (x2 against g0) and metadata.json."""
 
 
 @dataclass(frozen=True)
@@ -45,15 +57,15 @@ PRESETS = {
     "tiny": Config(g0s=(0.1, 1.5), eta=1e-2, tol=1e-10),
 }
 
-COLUMNS = ["g0", "paper", "exact", "flow", "wn", "rpgd", "gd", "flow_minus_exact", "wn_minus_flow",
-           "rpgd_minus_flow", "paper_minus_exact", "wn_closer_than_gd", "wn_status", "rpgd_status", "wn_n_iter",
-           "rpgd_n_iter"]
+COLUMNS = ["g0", "source", "x2", "x2_minus_exact", "status", "n_iter"]
+#: the sources of a limit, in table order
+SOURCES = ("paper", "exact", "flow", "wn", "rpgd", "gd")
 
 
 # -- the experiment ------------------------------------------------------------------------------
 
-def table(config: Config) -> list[dict]:
-    """One row per ``g0`` (see the module docstring)."""
+def table(config: Config) -> tuple[list[dict], dict]:
+    """One row per ``g0`` and source (see the module docstring), and ``{g0: WN closer to x* than GD}``."""
     from ..theory import statements as theory
     from ..theory.flow import flow
     from ..problems.linear import paper_example
@@ -65,33 +77,38 @@ def table(config: Config) -> list[dict]:
     W0 = np.tile(w0 / np.linalg.norm(w0), (len(g0s), 1))
     batches = {m: solve_batch(P, m, g0s=g0s, w0s=W0, eta=config.eta, c=config.c, tol=config.tol,
                               max_iter=config.max_iter) for m in ("wn", "rpgd")}
-    rows = []
+    rows, closer = [], {}
     for i, g0 in enumerate(config.g0s):
-        exact = theory.flow_limit(P, g0, w0, config.c)
+        exact = float(theory.flow_limit(P, g0, w0, config.c)[1])
         fl = flow(P, g0=g0, w0=w0, c=config.c, tol=config.flow_tol, rtol=1e-12, atol=1e-15, t_max=1e5)
-        disc = {m: b[i] for m, b in batches.items()}
-        gd = theory.gd_limit(P, g0 * w0 / np.linalg.norm(w0))
         paper = math.exp((g0 * g0 - P.g_star ** 2) / (2 * config.c)) if tuple(config.w0) == (0.0, 1.0) \
             else float("nan")
-        rows.append({
-            "g0": g0, "paper": paper, "exact": float(exact[1]), "flow": float(fl.x[1]),
-            "wn": float(disc["wn"].x[1]), "rpgd": float(disc["rpgd"].x[1]), "gd": float(gd[1]),
-            "flow_minus_exact": float(fl.x[1] - exact[1]), "wn_minus_flow": float(disc["wn"].x[1] - fl.x[1]),
-            "rpgd_minus_flow": float(disc["rpgd"].x[1] - fl.x[1]), "paper_minus_exact": paper - float(exact[1]),
-            "wn_closer_than_gd": bool(theory.wn_closer_than_gd(P, g0, w0, config.c)),
-            "wn_status": disc["wn"].status.value, "rpgd_status": disc["rpgd"].status.value,
-            "wn_n_iter": disc["wn"].n_iter, "rpgd_n_iter": disc["rpgd"].n_iter,
-        })
-    return rows
+        x2 = {"paper": paper, "exact": exact, "flow": float(fl.x[1]),
+              **{m: float(b[i].x[1]) for m, b in batches.items()},
+              "gd": float(theory.gd_limit(P, g0 * w0 / np.linalg.norm(w0))[1])}
+        for source in SOURCES:
+            run = batches[source][i] if source in batches else None
+            rows.append({"g0": g0, "source": source, "x2": x2[source], "x2_minus_exact": x2[source] - exact,
+                         "status": run.status.value if run else None, "n_iter": run.n_iter if run else None})
+        closer[g0] = bool(theory.wn_closer_than_gd(P, g0, w0, config.c))
+    return rows, closer
 
 
-def markdown(rows: list[dict], config: Config) -> str:
+def _by_source(rows) -> dict:
+    """``{source: [x2 for each g0]}`` (the rows in ``g0`` order)."""
+    out: dict = {}
+    for r in rows:
+        out.setdefault(r["source"], []).append(r["x2"])
+    return out
+
+
+def markdown(rows: list[dict], closer: dict, config: Config) -> str:
     head = ["g0", "paper exp((g0²−1)/2)", "exact limit", "WN flow", f"WN (η={config.eta:g})",
             f"rPGD (η={config.eta:g})", "GD", "WN closer than GD"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows:
-        cells = [f"{r['g0']:g}", f"{r['paper']:.6f}", f"{r['exact']:.6f}", f"{r['flow']:.6f}", f"{r['wn']:.6f}",
-                 f"{r['rpgd']:.6f}", f"{r['gd']:.6f}", "yes" if r["wn_closer_than_gd"] else "no"]
+    x2 = _by_source(rows)
+    for i, g0 in enumerate(config.g0s):
+        cells = [f"{g0:g}", *(f"{x2[s][i]:.6f}" for s in SOURCES), "yes" if closer[g0] else "no"]
         out.append("| " + " | ".join(cells) + " |")
     note = (f"\nSecond coordinate x2 of the limit (x1 = 1 for every method); A = [1, 0], y = 1, "
             f"w0 = {list(config.w0)}, c = {config.c:g}.\n")
@@ -99,33 +116,44 @@ def markdown(rows: list[dict], config: Config) -> str:
 
 
 def plot(rows: list[dict], config: Config, stem) -> list[str]:
-    g0 = np.array([r["g0"] for r in rows])
-    fig, ax = new_figure((6, 4))
-    ax.plot(g0, [r["gd"] for r in rows], "k--", label=r"GD limit $x_2 = g_0$")
-    ax.plot(g0, [r["paper"] for r in rows], "C3:", marker="x", label=r"paper: $e^{(g_0^2-1)/2}$")
-    ax.plot(g0, [r["exact"] for r in rows], "C0-", marker="o", label=r"exact WN-flow limit")
-    ax.plot(g0, [r["wn"] for r in rows], "C1", ls="none", marker="s", mfc="none", label=fr"WN, $\eta={config.eta:g}$")
-    ax.plot(g0, [r["rpgd"] for r in rows], "C2", ls="none", marker="^", mfc="none",
-            label=fr"rPGD, $\eta={config.eta:g}$")
-    ax.set_xlabel(r"initial scale $g_0$ ($x_0 = g_0 w_0$, $w_0 = [0, 1]$)")
-    ax.set_ylabel(r"$x_2$ of the limit (distance to $x^* = [1, 0]$)")
-    ax.set_title(fr"Worked example: $A = [1, 0]$, $y = 1$, $c = {config.c:g}$")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    return save_figure(fig, stem)
+    from ..io.plots import OKABE_ITO, set_title, styled
+
+    @styled
+    def draw():
+        g0 = np.array(config.g0s)
+        x2 = _by_source(rows)
+        fig, axes = new_figure(aspect=0.62)
+        ax = axes[0, 0]
+        ax.plot(g0, x2["gd"], color=OKABE_ITO["black"], ls="--", label=r"GD limit $x_2 = g_0$")
+        ax.plot(g0, x2["paper"], color=OKABE_ITO["vermillion"], ls=":", marker="x", label=r"paper: $e^{(g_0^2-1)/2}$")
+        ax.plot(g0, x2["exact"], color=OKABE_ITO["blue"], marker="o", label="exact WN-flow limit")
+        ax.plot(g0, x2["wn"], color=OKABE_ITO["bluish green"], ls="none", marker="s", mfc="none", ms=6,
+                label=fr"WN, $\eta={config.eta:g}$")
+        ax.plot(g0, x2["rpgd"], color=OKABE_ITO["orange"], ls="none", marker="^", mfc="none", ms=6,
+                label=fr"rPGD, $\eta={config.eta:g}$")
+        ax.set_xlabel(r"initial scale $g_0$ ($x_0 = g_0 w_0$, $w_0 = [0, 1]$)")
+        ax.set_ylabel(r"$x_2$ of the limit")
+        set_title(ax, fr"Worked example: $A = [1, 0]$, $y = 1$, $c = {config.c:g}$")
+        ax.legend()
+        return save_figure(fig, stem)
+    return draw()
 
 
 def run(config: Config, out_dir) -> dict:
-    """Compute the table; write ``example.csv``, ``example.md``, ``example.png/.svg``, ``metadata.json``."""
+    """Compute the table; write ``example.csv/.parquet``, ``example.md``, ``example.pdf/.png/.svg``,
+    ``metadata.json``."""
+    from ..io.tables import atomic_write_text
+
     out = prepare_out(out_dir)
     start = time.perf_counter()
-    rows = table(config)
-    write_csv(out / "example.csv", rows, COLUMNS)
-    md = markdown(rows, config)
-    (out / "example.md").write_text(md)
+    rows, closer = table(config)
+    tables = write_csv(out / "example.csv", rows, COLUMNS)
+    md = markdown(rows, closer, config)
+    atomic_write_text(out / "example.md", md)
     files = plot(rows, config, out / "example")
     return write_metadata(out, "example", config, time.perf_counter() - start, {
-        "files": [str(out / "example.csv"), str(out / "example.md"), *files], "table_markdown": md,
+        "files": [*map(str, tables), str(out / "example.md"), *files], "table_markdown": md,
+        "wn_closer_than_gd": {f"{g0:g}": v for g0, v in closer.items()},
         "note": ("The paper's formula replaces the flow's limit g_inf by g* = 1 in eq. (7); the exact limit "
                  "solves s = ||x*||^2 + s ||w0_null||^2 exp((g0^2 - s)/c) for s = g_inf^2 "
                  "(docs/math.md, 'Limit of the WN flow (Theorem 2.6)'). "

@@ -26,6 +26,21 @@ from .common import shared_reduced_starts, shared_starts
 
 METHODS = ("gd", "wn", "rpgd")
 
+DESCRIPTION = """\
+Figure 1 of the paper: the final ||x|| and ||x - x*|| of GD, WN and rPGD against the standard
+deviation sigma of the random start x0 ~ N(0, sigma^2 I_d).
+
+All three methods start from the same points, with step sizes eta = gamma = 0.005 (c = 1), and
+stop when the loss 1/2 ||Ax - y||^2 is at most 1e-5. GD ends at x* plus the start's null-space
+part, so its ||x|| grows with sigma; WN and rPGD end near the minimum-norm solution x* while the
+start's norm g0 = sigma sqrt(d) is below ||x*||, and lose that advantage above it.
+
+The setting (the paper does not give its own): A is 50 x 1000 Gaussian, rescaled so that
+lambda_max(A A^T) = 10, and y is rescaled so that ||x*|| = 3; metadata.json says why.
+
+Writes figure1.csv/.parquet (one row per run), figure1.pdf/.png/.svg (mean and std over the seeds)
+and metadata.json (config, setting, seeds, the paper's claims checked on the table, provenance)."""
+
 SETTING_NOTE = (
     "A: m x d with iid Gaussian entries (wnlab.gaussian_problem, seed problem_seed), rescaled so that "
     "lambda_max(A A^T) = lam_max; y = A x_true (x_true ~ N(0, I_d)), rescaled so that ||x*|| = g_star. "
@@ -119,7 +134,7 @@ def draw_starts(config: Config, problem):
 
 def run_methods(config: Config, problem, x0s, progress=None, reduced_starts=None) -> dict:
     """One :func:`wnlab.solve_batch` per method from the same starts (``x0s``, or ``reduced_starts``
-    for exact-in-law sampling); per-run summaries only."""
+    for exact-in-law sampling); per-run summaries only, each with the ``backend`` that ran it."""
     from ..engine.solve import solve_batch
 
     out = {}
@@ -128,7 +143,7 @@ def run_methods(config: Config, problem, x0s, progress=None, reduced_starts=None
         kw.update({"x0s": x0s} if reduced_starts is None else {"reduced_starts": reduced_starts})
         res = solve_batch(problem, method, eta=config.eta, backend=config.backend, tol=config.tol, max_iter=config.max_iter,
                           progress=progress, **kw)
-        out[method] = res.summaries()
+        out[method] = dict(res.summaries(), backend=res.backend)
     return out
 
 
@@ -173,7 +188,7 @@ COLUMNS = ["method", "init_std", "seed", "g0", "x_norm", "dist", "x_null_norm", 
 
 
 def run(config: Config, out_dir, progress=None) -> dict:
-    """Run the experiment, write ``figure1.png/.svg``, ``figure1.csv`` (+ ``.parquet``) and
+    """Run the experiment, write ``figure1.pdf/.png/.svg``, ``figure1.csv`` (+ ``.parquet``) and
     ``metadata.json`` under ``out_dir``; return the metadata dict."""
     from pathlib import Path
 
@@ -209,7 +224,7 @@ def run(config: Config, out_dir, progress=None) -> dict:
                          + "; start z_s drawn as (V^T z_s, ||z_s,null||) from the same seed stream"),
             "claims": claims(rows, problem.g_star, problem.d), "solve_seconds": round(t_solve, 3),
             "files": [p.name for p in files]}
-    write_manifest(out / "metadata.json", meta)
+    write_manifest(out / "metadata.json", meta, backends=[s["backend"] for s in summaries.values()])
     return meta
 
 

@@ -13,8 +13,8 @@ WN flow, integrated with :func:`wnlab.flow`):
 Default ``c = 0.2``: with ``c = 1`` and this geometry WN's limit ``e`` is *farther* from ``x*``
 than GD's ``d`` for every ``g0 < 1`` (see ``wnlab reproduce example``); the smaller ``c`` gives the
 ordering the paper's figure draws. The metadata records both distances so the picture's claim is
-checked, not assumed. Writes ``figure2.png/.svg``, ``figure2.csv`` (the paths: one row per saved
-point) and ``metadata.json`` (with the labelled points a..g).
+checked, not assumed. Writes ``figure2.pdf/.png/.svg``, ``figure2.csv/.parquet`` (the paths: one
+row per saved point) and ``metadata.json`` (with the labelled points a..g).
 """
 
 from __future__ import annotations
@@ -26,6 +26,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from .common import add_preset_arguments, config_from_args, new_figure, prepare_out, save_figure, write_csv, write_metadata
+
+DESCRIPTION = """\
+Figure 2 of the paper: the loss landscape of the 2-D example (A = [1, 0], y = 1) over x = g w, and
+the paths of the gradient flow and of the WN flow.
+
+Paths: a->d, the gradient flow from a (it keeps a's null-space part); a->e, the WN flow with c > 0;
+a->b->c, the WN flow with c = 0 (g fixed, along the circle ||x|| = g0) until w reaches the row
+space, then c > 0 to x* = (1, 0); f->g, the WN flow from a start with g0 > ||x*||. The flows are
+integrated with SciPy and compared with their exact limits. The default c = 0.2 (with c = 1 and this
+geometry WN's limit e is farther from x* than GD's d; see the example target).
+
+Writes figure2.csv/.parquet (one row per saved point of each path), figure2.pdf/.png/.svg and
+metadata.json (the labelled points a..g, the exact limits and the distances to x*)."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +54,7 @@ class Config:
 
 
 PRESETS = {"default": Config(), "tiny": Config(n_points=40, grid=40)}
-COLUMNS = ["path", "segment", "i", "t", "x1", "x2", "g", "loss"]
+COLUMNS = ["path", "segment", "point", "t", "x1", "x2", "x_norm", "loss"]
 PATHS = {"gd": "a->d (gradient flow)", "wn": "a->e (WN flow, c>0)", "two-phase": "a->b->c (c=0, then c>0)",
          "wn-f": "f->g (WN flow, g0>g*)"}
 
@@ -80,8 +93,8 @@ def paths(config: Config) -> tuple[list[dict], dict]:
         for seg, res in segments:
             ts, xs = _sample(res, config.n_points)
             for i, (t, x) in enumerate(zip(ts, xs)):
-                rows.append({"path": name, "segment": seg, "i": i, "t": float(t), "x1": float(x[0]),
-                             "x2": float(x[1]), "g": float(np.linalg.norm(x)), "loss": float(P.loss(x))})
+                rows.append({"path": name, "segment": seg, "point": i, "t": float(t), "x1": float(x[0]),
+                             "x2": float(x[1]), "x_norm": float(np.linalg.norm(x)), "loss": float(P.loss(x))})
     first, second = runs["two-phase"][0][1], runs["two-phase"][1][1]
     points = {
         "a": config.g0_a * wa, "b": first.x, "c": P.x_star, "d": runs["gd"][0][1].x, "e": runs["wn"][0][1].x,
@@ -103,46 +116,55 @@ def paths(config: Config) -> tuple[list[dict], dict]:
 
 
 def plot(rows, info, config: Config, stem) -> list[str]:
-    fig, ax = new_figure((7, 5.5))
-    pts = {k: np.array(v) for k, v in info["points"].items()}
-    lo1, hi1 = -0.3, max(2.0, pts["f"][0] + 0.3)
-    hi2 = max(1.8, pts["f"][1] + 0.3, pts["g"][1] + 0.3)
-    X1, X2 = np.meshgrid(np.linspace(lo1, hi1, config.grid), np.linspace(-0.5, hi2, config.grid))
-    L = 0.5 * (X1 - 1.0) ** 2
-    cs = ax.contourf(X1, X2, L, levels=20, cmap="Blues_r", alpha=0.8)
-    fig.colorbar(cs, ax=ax, label=r"loss $\frac{1}{2}(x_1 - 1)^2$")
-    ax.axvline(1.0, color="k", ls="--", lw=1, label=r"solutions $x_1 = 1$")
-    th = np.linspace(0, 2 * np.pi, 200)
-    ax.plot(config.g0_a * np.cos(th), config.g0_a * np.sin(th), color="0.4", ls=":", lw=0.8,
-            label=r"$\|x\| = g_0$ (where $c = 0$ moves)")
-    styles = {"gd": ("k", "-"), "wn": ("C1", "-"), "two-phase": ("C3", "-"), "wn-f": ("C2", "-")}
-    for name, label in PATHS.items():
-        sel = [r for r in rows if r["path"] == name]
-        col, ls = styles[name]
-        ax.plot([r["x1"] for r in sel], [r["x2"] for r in sel], color=col, ls=ls, lw=2, label=label)
-    for k, p in pts.items():
-        ax.plot(*p, "o", color="k", ms=4)
-        ax.annotate(k, p, textcoords="offset points", xytext=(5, 5), fontsize=12, weight="bold")
-    ax.plot(1.0, 0.0, "*", color="gold", ms=14, mec="k", label=r"$x^* = (1, 0)$ (minimum norm)")
-    ax.set_xlim(lo1, hi1)
-    ax.set_ylim(-0.5, hi2)
-    ax.set_aspect("equal")
-    ax.set_xlabel(r"$x_1 = g\,w_1$")
-    ax.set_ylabel(r"$x_2 = g\,w_2$ (null space of $A$)")
-    ax.set_title(fr"Figure 2: $A = [1, 0]$, $y = 1$, WN flow with $c = {config.c:g}$")
-    ax.legend(fontsize=7, loc="upper right")
-    return save_figure(fig, stem)
+    from ..io.plots import OKABE_ITO, current_style, set_title, styled
+
+    @styled
+    def draw():
+        pts = {k: np.array(v) for k, v in info["points"].items()}
+        lo1, hi1 = -0.3, max(2.0, pts["f"][0] + 0.3)
+        hi2 = max(1.8, pts["f"][1] + 0.3, pts["g"][1] + 0.3)
+        wide = current_style().width >= 4.5   # a narrow figure: the legend in one column below
+        fig, axes = new_figure(aspect=0.95 if wide else 1.3)
+        ax = axes[0, 0]
+        X1, X2 = np.meshgrid(np.linspace(lo1, hi1, config.grid), np.linspace(-0.5, hi2, config.grid))
+        cs = ax.contourf(X1, X2, 0.5 * (X1 - 1.0) ** 2, levels=20, cmap="Greys_r", alpha=0.45)
+        fig.colorbar(cs, ax=ax, label=r"loss $\frac{1}{2}(x_1 - 1)^2$", shrink=0.8)
+        ax.axvline(1.0, color=OKABE_ITO["black"], ls="--", lw=0.8, label=r"solutions $x_1 = 1$")
+        th = np.linspace(0, 2 * np.pi, 200)
+        ax.plot(config.g0_a * np.cos(th), config.g0_a * np.sin(th), color="0.35", ls=":", lw=0.8,
+                label=r"$\|x\| = g_0$ (where $c = 0$ moves)")
+        styles = {"gd": (OKABE_ITO["blue"], "-"), "wn": (OKABE_ITO["orange"], "-"),
+                  "two-phase": (OKABE_ITO["vermillion"], "--"), "wn-f": (OKABE_ITO["bluish green"], "-.")}
+        for name, label in PATHS.items():
+            sel = [r for r in rows if r["path"] == name]
+            col, ls = styles[name]
+            ax.plot([r["x1"] for r in sel], [r["x2"] for r in sel], color=col, ls=ls, lw=1.6, label=label)
+        for k, p in pts.items():
+            ax.plot(*p, "o", color=OKABE_ITO["black"], ms=3)
+            ax.annotate(k, p, textcoords="offset points", xytext=(4, 4), weight="bold")
+        ax.plot(1.0, 0.0, "*", color=OKABE_ITO["yellow"], ms=10, mec="k", mew=0.6,
+                label=r"$x^* = (1, 0)$ (minimum norm)")
+        ax.set_xlim(lo1, hi1)
+        ax.set_ylim(-0.5, hi2)
+        ax.set_aspect("equal")
+        ax.grid(False)
+        ax.set_xlabel(r"$x_1 = g\,w_1$")
+        ax.set_ylabel(r"$x_2 = g\,w_2$ (null space of $A$)")
+        set_title(ax, fr"Figure 2: $A = [1, 0]$, $y = 1$, WN flow with $c = {config.c:g}$")
+        fig.legend(loc="outside lower center", ncols=2 if wide else 1)
+        return save_figure(fig, stem)
+    return draw()
 
 
 def run(config: Config, out_dir) -> dict:
-    """Integrate the paths; write ``figure2.png/.svg``, ``figure2.csv`` and ``metadata.json``."""
+    """Integrate the paths; write ``figure2.pdf/.png/.svg``, ``figure2.csv/.parquet`` and ``metadata.json``."""
     out = prepare_out(out_dir)
     start = time.perf_counter()
     rows, info = paths(config)
-    write_csv(out / "figure2.csv", rows, COLUMNS)
+    tables = write_csv(out / "figure2.csv", rows, COLUMNS)
     files = plot(rows, info, config, out / "figure2")
     return write_metadata(out, "figure2", config, time.perf_counter() - start,
-                          {"files": [str(out / "figure2.csv"), *files], **info})
+                          {"files": [*map(str, tables), *files], **info})
 
 
 def add_arguments(parser) -> None:

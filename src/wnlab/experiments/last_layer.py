@@ -13,25 +13,40 @@ from the same small random start ``x0``:
   practice; ``g_fixed = fixed_g_factor * ||x*||`` so the training data can be fitted);
 * ``plain``: GD on ``x`` from ``x0``.
 
-Each writes held-out error, training loss, ``||x||`` and steps to ``last_layer.csv``; a bar plot
-``last_layer.png/.svg``; ``metadata.json``. ``wnlab.torch.train_torch`` runs the same WN
+Each runs from ``n_seeds`` random starts of norm ``init_scale`` (one row per run in
+``last_layer.csv/.parquet``: held-out error rate and MSE, training loss, ``||x||``, steps); a bar
+plot of the means ± one std over the starts, ``last_layer.pdf/.png/.svg``; ``metadata.json``. ``wnlab.torch.train_torch`` runs the same WN
 trajectory in PyTorch (``tests/test_torch_convert.py``).
 """
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from .common import new_figure, save_figure, write_csv, write_seeded_metadata
+from .common import save_figure, shared_starts, write_csv, write_metadata
 
 #: optional packages this target needs (checked before any work)
 REQUIRES = ("matplotlib", "sklearn")
 
-__all__ = ["Config", "PRESETS", "features", "run", "add_arguments", "main"]
+__all__ = ["Config", "PRESETS", "DESCRIPTION", "COLUMNS", "features", "run", "add_arguments", "main"]
+
+DESCRIPTION = """\
+The last layer of a small network trained three ways: WN with a learned scale g, WN with the
+scale fixed (only the direction trained), and plain GD.
+
+The network is a frozen layer of random Fourier features of scikit-learn's bundled 8x8 digits
+images (no download) followed by a linear last layer; the task is digit < 5 against digit >= 5.
+With fewer training images than features the layer is overparametrized. Each way of training
+starts from the same small random starts (--seeds of them) and uses the squared loss (runs stop
+at a training loss below tol) or the logistic loss (a fixed number of steps).
+
+Writes last_layer.csv/.parquet (one row per run: held-out error rate and MSE, training loss,
+||x||, steps), last_layer.pdf/.png/.svg (means and std over the starts) and metadata.json."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +57,8 @@ class Config:
     loss: str = "squared"
     feature_seed: int = 0
     split_seed: int = 1
-    init_seed: int = 2
+    init_seed: int = 2         # seeds the starts (x0 = init_scale z/||z||, z from the shared start rule)
+    n_seeds: int = 5
     init_scale: float = 0.1
     c: float = 1.0
     fixed_g_factor: float = 1.5
@@ -51,7 +67,10 @@ class Config:
     max_iter: int = 50_000
 
 
-PRESETS = {"default": Config(), "tiny": Config(m=40, d=150, max_iter=4000, tol=1e-4)}
+PRESETS = {"default": Config(), "tiny": Config(m=40, d=150, max_iter=4000, tol=1e-4, n_seeds=2)}
+COLUMNS = ["method", "variant", "loss_kind", "seed", "g0", "test_error", "test_mse", "loss", "x_norm", "g",
+           "n_iter", "status", "x_star_norm"]
+_METHOD = {"learned g": "wn", "fixed g": "wn", "plain": "gd"}
 
 
 def features(cfg: Config):
@@ -76,64 +95,87 @@ def run(config: Config, out_dir) -> dict:
     cfg = config
     if cfg.loss not in ("squared", "logistic"):
         raise ValueError(f"loss must be 'squared' or 'logistic', got {cfg.loss!r}")
+    if cfg.n_seeds < 1:
+        raise ValueError(f"n_seeds must be >= 1, got {cfg.n_seeds}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
     Ptr, ytr, Pte, yte = features(cfg)
     p = wnlab.LeastSquares(Ptr, ytr) if cfg.loss == "squared" else LogisticRegression(Ptr, ytr)
     ls = p if cfg.loss == "squared" else wnlab.LeastSquares(Ptr, ytr)
-    u = np.random.default_rng(cfg.init_seed).standard_normal(cfg.d)
-    x0 = cfg.init_scale * u / np.linalg.norm(u)
+    z, _, seeds = shared_starts((1.0,), cfg.n_seeds, cfg.init_seed, cfg.d)
     g_fixed = cfg.fixed_g_factor * ls.g_star
     g_ref = max(g_fixed, ls.g_star)
     eta_wn = cfg.step_factor / (p.lam_max * g_ref ** 2)
     common = dict(tol=cfg.tol if cfg.loss == "squared" else 0.0, max_iter=cfg.max_iter, record_every=None)
-    with warnings.catch_warnings():
-        if cfg.loss == "logistic":  # the least-squares stability criterion: the logistic curvature decays
-            warnings.simplefilter("ignore", wnlab.StabilityWarning)
-        runs = {
-            "learned g": wnlab.solve(p, "wn", x0=x0, eta=eta_wn, c=cfg.c * g_ref ** 2, **common),
-            "fixed g": wnlab.solve(p, "wn", g0=g_fixed, w0=x0 / np.linalg.norm(x0), eta=eta_wn, gamma=0.0,
-                                   **common),
-            "plain": wnlab.solve(p, "gd", x0=x0, eta=cfg.step_factor / p.lam_max, **common),
-        }
-    rows = []
-    for name, r in runs.items():
-        err = float(np.mean(np.sign(Pte @ r.x) != yte))
-        rows.append({"variant": name, "heldout_error": err, "train_loss": r.loss, "x_norm": r.x_norm,
-                     "g": r.g, "n_iter": r.n_iter, "status": r.status.value, "loss": cfg.loss,
-                     "min_norm_x_norm": ls.g_star})
-    write_csv(out / "last_layer.csv", rows)
-    _plot(rows, out / "last_layer")
-    write_seeded_metadata(out, cfg, {"feature_seed": cfg.feature_seed, "split_seed": cfg.split_seed,
-                                     "init_seed": cfg.init_seed})
+    rows, backends = [], []
+    for zs, seed in zip(z, seeds):
+        w0 = zs / np.linalg.norm(zs)
+        x0 = cfg.init_scale * w0
+        with warnings.catch_warnings():
+            if cfg.loss == "logistic":  # the least-squares stability criterion: the logistic curvature decays
+                warnings.simplefilter("ignore", wnlab.StabilityWarning)
+            runs = {
+                "learned g": wnlab.solve(p, "wn", x0=x0, eta=eta_wn, c=cfg.c * g_ref ** 2, **common),
+                "fixed g": wnlab.solve(p, "wn", g0=g_fixed, w0=w0, eta=eta_wn, gamma=0.0, **common),
+                "plain": wnlab.solve(p, "gd", x0=x0, eta=cfg.step_factor / p.lam_max, **common),
+            }
+        for name, r in runs.items():
+            backends.append(r.backend)
+            rows.append({"method": _METHOD[name], "variant": name, "loss_kind": cfg.loss, "seed": int(seed),
+                         "g0": g_fixed if name == "fixed g" else cfg.init_scale,
+                         "test_error": float(np.mean(np.sign(Pte @ r.x) != yte)),
+                         "test_mse": float(np.mean((Pte @ r.x - yte) ** 2)), "loss": r.loss, "x_norm": r.x_norm,
+                         "g": r.g, "n_iter": r.n_iter, "status": r.status.value, "x_star_norm": ls.g_star})
+    files = write_csv(out / "last_layer.csv", rows, COLUMNS)
+    files += _plot(rows, out / "last_layer")
+    write_metadata(out, "last-layer", cfg, time.perf_counter() - start, {
+        "seeds": {"feature_seed": cfg.feature_seed, "split_seed": cfg.split_seed, "init_seed": cfg.init_seed,
+                  "start_seeds": [int(s) for s in seeds]},
+        "files": [Path(f).name for f in files]}, backends=backends)
     return {"rows": rows, "out": str(out)}
 
 
 def _plot(rows, stem):
-    fig, axes = new_figure((7.5, 3), 1, 2)
-    axes = axes[0]
-    names = [r["variant"] for r in rows]
-    axes[0].bar(names, [r["heldout_error"] for r in rows])
-    axes[0].set_ylabel("held-out error")
-    axes[1].bar(names, [r["x_norm"] for r in rows])
-    axes[1].axhline(rows[0]["min_norm_x_norm"], ls="--", c="k", lw=1, label="||x*|| (min-norm)")
-    axes[1].set_ylabel("||x||")
-    axes[1].legend(fontsize=7)
-    save_figure(fig, Path(stem))
+    from ..io.plots import OKABE_ITO, aggregate, panel_grid, styled
+
+    @styled
+    def draw():
+        fig, axes = panel_grid(2)
+        names = list(dict.fromkeys(r["variant"] for r in rows))
+        colours = [OKABE_ITO["bluish green"], OKABE_ITO["sky blue"], OKABE_ITO["blue"]]
+        for ax, col, label in zip(axes, ("test_error", "x_norm"), ("held-out error rate", r"$\|\hat x\|$")):
+            stats = aggregate([dict(r, k=names.index(r["variant"])) for r in rows], "k", col)[None]
+            ax.bar(names, stats[1], yerr=stats[2], color=colours[:len(names)], capsize=3, width=0.6)
+            ax.set_ylabel(label)
+            ax.grid(axis="x", visible=False)
+        axes[1].axhline(rows[0]["x_star_norm"], ls="--", c=OKABE_ITO["black"], lw=0.8,
+                        label=r"$\|x^*\|$ (minimum norm)")
+        axes[1].legend()
+        return save_figure(fig, Path(stem))
+    return draw()
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--preset", choices=sorted(PRESETS), default="default", help="named configuration")
     parser.add_argument("--loss", choices=["squared", "logistic"], help="loss (overrides the preset)")
+    parser.add_argument("--seeds", type=int, help="random starts per variant (overrides the preset)")
 
 
 def main(args) -> int:
     cfg = PRESETS[args.preset]
     if args.loss:
         cfg = replace(cfg, loss=args.loss)
+    if args.seeds is not None:
+        if args.seeds < 1:
+            raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+        cfg = replace(cfg, n_seeds=args.seeds)
     res = run(cfg, args.out)
-    for r in res["rows"]:
-        print(f"{r['variant']:9s}: held-out error {r['heldout_error']:.3f}, ||x|| = {r['x_norm']:.4g}, "
-              f"train loss {r['train_loss']:.2e}, {r['n_iter']} steps ({r['status']})")
+    for name in dict.fromkeys(r["variant"] for r in res["rows"]):
+        sel = [r for r in res["rows"] if r["variant"] == name]
+        mean = {k: float(np.mean([r[k] for r in sel])) for k in ("test_error", "x_norm", "loss", "n_iter")}
+        statuses = ", ".join(sorted({r["status"] for r in sel}))
+        print(f"{name:9s}: held-out error {mean['test_error']:.3f}, ||x|| = {mean['x_norm']:.4g}, "
+              f"train loss {mean['loss']:.2e}, {mean['n_iter']:.0f} steps ({statuses}); means over {len(sel)} starts")
     print(f"wrote {res['out']}")
     return 0

@@ -48,7 +48,7 @@ def run_chunk(chunk: dict) -> list[dict]:
     summ = res.summaries()
     rows = []
     for i, (rid, run) in enumerate(zip(chunk["run_ids"], runs)):
-        row = dict(run, run_id=rid, x_star_norm=float(problem.g_star), g0=float(g0[i]))
+        row = dict(run, run_id=rid, x_star_norm=float(problem.g_star), g0=float(g0[i]), backend=res.backend)
         for k in RESULT_COLUMNS[2:]:
             v = summ[k][i]
             row[k] = str(v) if k == "status" else int(v) if k == "n_iter" else float(v)
@@ -120,12 +120,17 @@ def run_sweep(config: dict, out_dir, *, workers: int = 1, backend=None, base_dir
         bar.close()
     by_id = {row["run_id"]: row for rows in results.values() for row in rows}
     table = [by_id[rid] for rid in p.run_ids]
-    paths = write_table(table, p.columns, out / "results")
+    from ..io.tables import COLUMNS, Column
+
+    plugin_params = {c: Column("a hyper-parameter of a method registered by a plugin", "", "step sizes and stopping")
+                     for c in p.columns if c not in COLUMNS}
+    paths = write_table(table, p.columns, out / "results", extra=plugin_params)
     statuses = [r["status"] for r in table]
     summary = {"n_runs": len(table), "n_chunks": len(p.chunks), "reused_chunks": len(p.chunks) - len(todo),
                "computed_chunks": len(todo), "not_converged": sum(s != "converged" for s in statuses),
                "tables": [str(x) for x in paths]}
-    write_manifest(out / "manifest.json", dict(manifest, complete=True, **summary))
+    write_manifest(out / "manifest.json", dict(manifest, complete=True, **summary),
+                   backends=[r.get("backend", "unknown (a chunk stored by an older wnlab)") for r in table])
     return summary
 
 

@@ -389,7 +389,7 @@ class _Job:
         status, messages = _engine.describe_all(code, t_stop, info, M, self.max_iter, self.tol)
         ids = np.arange(B) if ids is None else ids
         history = _history(self.blocks, self.every, t_stop, self.last_rec, B, ids) if self.every else None
-        return _engine.RunOutput(final, n_iter, status, messages, loss, max_dir, history)
+        return _engine.RunOutput(final, n_iter, status, messages, loss, max_dir, history, "numba")
 
 
 def run(problem, method, state, *, eta, gamma, tol, max_iter, record_every=None, space=None, progress=None,
@@ -446,7 +446,7 @@ def _numpy_first(job, problem, eta, gamma, space, progress):
             arr[np.searchsorted(ts, h1["t"])] = h1[key]
             arr[np.ix_(late[h2["t"] >= t0], go)] = h2[key][h2["t"] >= t0][:, go]
             history[key] = arr
-    return _engine.RunOutput(out.state, n_iter, status, messages, loss, max_dir, history)
+    return _engine.RunOutput(out.state, n_iter, status, messages, loss, max_dir, history, "numpy+numba")
 
 
 def _history(blocks, every, t_stop, last_rec, B, ids):
