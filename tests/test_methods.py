@@ -61,6 +61,33 @@ def loop_heavy_ball(A, y, x, steps, eta, momentum):
     return x
 
 
+def loop_bn(A, y, x, steps, eta, gamma, eps=1e-5):
+    """Linear(d, 1, bias=False) -> BatchNorm1d(1) (training mode), from w0 = x, g0 = 1, b0 = 0; returns
+    the effective predictor g w/sigma."""
+    w, g, b = x.copy(), 1.0, 0.0
+    for _ in range(steps):
+        z = A @ w
+        sigma = np.sqrt(z.var() + eps)
+        zh = (z - z.mean()) / sigma
+        delta = g * zh + b - y
+        dz = (g / sigma) * (delta - delta.mean() - zh * np.mean(delta * zh))
+        w, g, b = w - eta * A.T @ dz, g - gamma * (delta @ zh), b - gamma * delta.sum()
+    return g * w / np.sqrt((A @ w).var() + eps)
+
+
+def loop_adam(A, y, x, steps, eta, b1=0.9, b2=0.999, eps=1e-8, wd=0.0, decoupled=False):
+    m = v = np.zeros_like(x)
+    for t in range(1, steps + 1):
+        grad = A.T @ (A @ x - y)
+        if decoupled:
+            x = x * (1 - eta * wd)
+        else:
+            grad = grad + wd * x
+        m, v = b1 * m + (1 - b1) * grad, b2 * v + (1 - b2) * grad ** 2
+        x = x - eta * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+    return x
+
+
 def _sgd(p, grad, buf, lr, mu, nesterov, lam):
     """torch.optim.SGD's rule (dampening 0) on one parameter; ``buf`` is None before the first step."""
     d = grad + lam * p
@@ -101,6 +128,22 @@ def loop_rpgd_sgd(A, y, x, steps, eta, gamma, mu, nesterov, lam):
     return g * w
 
 
+def loop_bn_sgd(A, y, x, steps, eta, gamma, mu, nesterov, lam, eps=1e-5):
+    """BN (w0 = x, g0 = 1, b0 = 0) with SGD on w (eta), g and b (gamma); returns g w/sigma."""
+    w, g, b = x.copy(), 1.0, 0.0
+    bw = bg = bb = None
+    for _ in range(steps):
+        z = A @ w
+        sigma = np.sqrt(z.var() + eps)
+        zh = (z - z.mean()) / sigma
+        delta = g * zh + b - y
+        dz = (g / sigma) * (delta - delta.mean() - zh * np.mean(delta * zh))
+        w, bw = _sgd(w, A.T @ dz, bw, eta, mu, nesterov, lam)
+        g, bg = _sgd(g, delta @ zh, bg, gamma, mu, nesterov, lam)
+        b, bb = _sgd(b, delta.sum(), bb, gamma, mu, nesterov, lam)
+    return g * w / np.sqrt((A @ w).var() + eps)
+
+
 def loop_rpgd_then_gd_sgd(A, y, x, steps, eta, t1, eta_gd, *sgd):
     x = loop_rpgd_sgd(A, y, x, min(t1, steps), eta, 0.0, *sgd)
     return loop_gd_sgd(A, y, x, steps - min(t1, steps), eta_gd, *sgd)
@@ -115,6 +158,10 @@ REFERENCE = {
     "rpgd-then-gd": (dict(eta=ETA, t1=7, eta_gd=0.08),
                      lambda A, y, x, n: loop_rpgd_then_gd(A, y, x, n, ETA, 7, 0.08)),
     "heavy-ball": (dict(eta=ETA, mu=0.6), lambda A, y, x, n: loop_heavy_ball(A, y, x, n, ETA, 0.6)),
+    "bn": (dict(eta=0.02, gamma=0.05), lambda A, y, x, n: loop_bn(A, y, x, n, 0.02, 0.05)),
+    "adam": (dict(eta=0.01, beta1=0.8), lambda A, y, x, n: loop_adam(A, y, x, n, 0.01, b1=0.8)),
+    "adamw": (dict(eta=0.01, weight_decay=1e-4),
+              lambda A, y, x, n: loop_adam(A, y, x, n, 0.01, wd=1e-4, decoupled=True)),
 }
 #: momentum, Nesterov and weight decay (wnlab.methods.optim) on every method that exposes its parameters
 SGD = (0.7, True, 0.01)
@@ -126,8 +173,15 @@ REFERENCE_SGD = {
              lambda A, y, x, n: loop_rpgd_sgd(A, y, x, n, ETA, GAMMA, *SGD)),
     "rpgd-then-gd": (dict(eta=ETA, t1=7, eta_gd=0.08, **SGD_KW),
                      lambda A, y, x, n: loop_rpgd_then_gd_sgd(A, y, x, n, ETA, 7, 0.08, *SGD)),
+    "bn": (dict(eta=0.02, gamma=0.05, **SGD_KW), lambda A, y, x, n: loop_bn_sgd(A, y, x, n, 0.02, 0.05, *SGD)),
 }
 CASES = [(n, False) for n in REFERENCE] + [(n, True) for n in REFERENCE_SGD]
+
+
+def _full_only(name):
+    """Adam/AdamW scale coordinates separately: the reduced engine refuses them (engine='full')."""
+    return not methods.get_method(name, **{k: v for k, v in REFERENCE[name][0].items()
+                                            if k not in ("eta", "gamma")}).rotation_invariant
 
 
 def test_every_method_has_a_reference():
@@ -150,6 +204,10 @@ def _starts(p, B=5, seed=0):
 def test_method_matches_its_hand_written_loop(problem, name, sgd, engine):
     kw, loop = (REFERENCE_SGD if sgd else REFERENCE)[name]
     x0s, steps = _starts(problem), 25
+    if engine == "reduced" and _full_only(name):
+        with pytest.raises(ValueError, match="engine='full'"):
+            wnlab.solve_batch(problem, name, x0s=x0s, tol=0, max_iter=steps, engine=engine, **kw)
+        return
     b = wnlab.solve_batch(problem, name, x0s=x0s, tol=0, max_iter=steps, engine=engine, backend="numpy", **kw)
     ref = np.array([loop(problem.A, problem.y, x0, steps) for x0 in x0s])
     assert np.all(b.n_iter == steps)
@@ -170,6 +228,14 @@ def test_every_backend_equals_numpy(problem, name, sgd, backend):
     # (weight decay: the loss stays above that of the ridge solution, 2.8e-8 at 1e-4 on this problem)
     tol, kw = (1e-7, {**kw, "weight_decay": 1e-4}) if sgd else (1e-9, kw)
     x0s = _starts(problem, B=7, seed=1)
+    if _full_only(name):
+        kw = dict(kw, engine="full")
+    own_model = type(methods.get_method(name) if name != "rpgd-then-gd" else methods.GD()).loss_grad \
+        is not methods.Method.loss_grad
+    if backend == "torch" and (own_model or _full_only(name)):  # (the torch backend: reduced engine, A x models)
+        with pytest.raises(ValueError, match="backend='numpy'"):
+            wnlab.solve_batch(problem, name, x0s=x0s, tol=1e-9, max_iter=5000, backend=backend, **kw)
+        return
     ref = wnlab.solve_batch(problem, name, x0s=x0s, tol=tol, max_iter=5000, backend="numpy", **kw)
     got = wnlab.solve_batch(problem, name, x0s=x0s, tol=tol, max_iter=5000, backend=backend, **kw)
     assert ref.converged.all()

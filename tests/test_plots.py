@@ -181,3 +181,19 @@ def test_reproduce_help_is_plain_text(target, capsys):
         assert markup not in description, markup
     assert not re.search(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b", description.split("\n\n", 1)[1])  # internal constants
     assert "--width" in text and "--style" in text and "Writes" in description
+    assert max(len(line) for line in description.split("\n\n", 1)[1].splitlines()) <= 80
+    summary = " ".join(description.split("\n\n")[1].split())   # (after the usage block)
+    assert len(summary) <= 100 and summary.endswith(".")        # the one-line help of wnlab reproduce
+
+
+def test_paper_style_leaves_the_title_to_the_caption_talk_style_shows_it(table, tmp_path):
+    rows, _ = table
+    title = "A title long enough to need two lines at the width of one column of a paper"
+    for style, shown in (("paper", False), ("talk", True)):
+        with plots.figure_style(width="column", style=style):
+            svg = plot_table(rows, "init_std", "x_norm", "method", tmp_path / f"{style}.svg", title=title)[0]
+        text = svg.read_text()
+        assert ("A title long enough" in text) == shown
+    assert plots.current_style() == plots.FigureStyle()   # the block's style ends with the block
+    with pytest.raises(ValueError, match="style must be one of paper, talk"):
+        plots.FigureStyle(style="fancy")

@@ -164,7 +164,7 @@ def test_constant_targets_and_dataframe():
 
 
 @pytest.mark.parametrize("params, match", [
-    ({"method": "adam"}, "unknown method 'adam'"),
+    ({"method": "adam"}, "unknown method .adam. for WNRegressor; choose one of gd, wn, rpgd .the projection"),
     ({"method": "wn", "init_scale": 0.0}, "needs a nonzero start"),
     ({"eta": -1.0}, "eta must be"),
     ({"c": float("nan")}, "c must be"),

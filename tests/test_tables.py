@@ -167,3 +167,17 @@ def test_sweep_manifest_and_parquet(tmp_path):
     pq = pytest.importorskip("pyarrow.parquet")
     schema = pq.read_schema(tmp_path / "results.parquet")
     assert schema.names == header and schema.field("g0").metadata[b"description"].startswith(b"||x0||")
+
+
+@pytest.mark.parametrize("backend, module, expect", [("numpy", None, "numpy"), ("numba", "numba", "numba"),
+                                                     ("torch", "torch", "torch:")])
+def test_batch_result_names_the_backend_that_ran(backend, module, expect):
+    if module:
+        pytest.importorskip(module)
+    p = wnlab.gaussian_problem(4, 12, seed=1)
+    x0s = np.random.default_rng(2).standard_normal((2, 12))
+    res = wnlab.solve_batch(p, "wn", x0s=x0s, eta=0.05, c=1.0, tol=1e-10, backend=backend)
+    assert res.backend.startswith(expect) and res[0].backend == res.backend
+    if backend == "numpy":   # a composite records each phase's loop
+        both = wnlab.solve_batch(p, "rpgd-then-gd", x0s=x0s, eta="1/(g^2 lmax)", t1=20, backend="numpy")
+        assert both.backend == "numpy"

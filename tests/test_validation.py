@@ -33,7 +33,7 @@ P = wnlab.LeastSquares(A, Y)
 
 
 @pytest.mark.parametrize("method, kw, match", [
-    ("adam", dict(eta=0.1), "unknown method 'adam'"),
+    ("lbfgs", dict(eta=0.1), "unknown method 'lbfgs'"),
     ("gd", dict(eta=0.0), "eta must be positive"),
     ("gd", dict(eta=-1.0), "eta must be positive"),
     ("wn", dict(x0=np.ones(3), eta=0.1, gamma=-0.1), "gamma must be non-negative"),

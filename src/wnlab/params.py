@@ -97,6 +97,11 @@ RULES = {
     "momentum": Interval(low=0, high=1, strict_high=True),
     "weight_decay": Interval(low=0),
     "nesterov": Options((False, True)),
+    # batch normalization's variance offset, Adam's denominator offset and moment decays
+    "eps": Interval(low=0, strict_low=True),
+    "beta1": Interval(low=0, high=1, strict_high=True),
+    "beta2": Interval(low=0, high=1, strict_high=True),
+    "b0": Interval(),
 }
 
 

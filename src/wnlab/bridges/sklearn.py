@@ -25,7 +25,11 @@ from ..methods import get_method, names
 from ..params import Interval, check
 from ..problems.projected import Projected
 
-__all__ = ["WNRegressor"]
+__all__ = ["METHODS", "WNRegressor"]
+
+#: the methods WNRegressor runs: they read only gradients and are rotation-invariant, so the
+#: projected problem of any shape gives them their exact trajectories
+METHODS = ("gd", "wn", "rpgd")
 
 
 try:
@@ -64,9 +68,8 @@ class WNRegressor(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    method : str, default="wn"
-        A registered method without extra hyper-parameters: ``"gd"``, ``"wn"``, ``"rpgd"``
-        (see :func:`wnlab.methods.names`).
+    method : {"gd", "wn", "rpgd"}, default="wn"
+        The method (:data:`METHODS`).
     eta : float or "auto", default="auto"
         The step on the direction (on ``coef`` for GD). ``"auto"``: ``1/lambda_max`` for GD and
         ``1/(lambda_max max(g0^2, g*^2, c))`` for WN/rPGD, where ``lambda_max`` is the largest
@@ -163,8 +166,10 @@ class WNRegressor(RegressorMixin, BaseEstimator):
 
     # -- validation of the parameters (in fit, as scikit-learn wants) -----------------------
     def _check_params(self):
-        if not isinstance(self.method, str) or self.method not in names():
-            raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(names())}")
+        if not isinstance(self.method, str) or self.method not in METHODS:
+            why = "" if self.method not in names() else (" (the projection that serves any shape preserves the "
+                                                          "trajectories of these three only)")
+            raise ValueError(f"unknown method {self.method!r} for WNRegressor; choose one of {', '.join(METHODS)}{why}")
         method = get_method(self.method)
         if not _auto(self.c):
             check("c", self.c, _NON_NEGATIVE)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import re
+import textwrap
 
 #: target name -> module in wnlab.experiments
 TARGETS = {"figure1": "figure1", "figure2": "figure2", "example": "example", "real-data": "real_data",
@@ -27,7 +28,7 @@ def add_parser(sub) -> None:
     for name, module in TARGETS.items():
         mod = importlib.import_module(f"wnlab.experiments.{module}")
         text = description(mod)
-        tp = targets.add_parser(name, help=text.splitlines()[0], description=text,
+        tp = targets.add_parser(name, help=" ".join(text.split("\n\n")[0].split()), description=text,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
         tp.add_argument("--out", metavar="DIR", default=f"wnlab-out/{name}",
                         help=f"output directory (default wnlab-out/{name})")
@@ -58,13 +59,13 @@ def figure_options(args):
 
 
 def description(mod) -> str:
-    """A target's plain-text help: its ``DESCRIPTION``, else its docstring without reST markup."""
+    """A target's plain-text help: its ``DESCRIPTION`` (else its docstring without reST markup),
+    each paragraph filled to 79 columns; the first paragraph is the one-line help."""
     text = getattr(mod, "DESCRIPTION", None)
-    if text:
-        return text.strip()
-    doc = (mod.__doc__ or "").strip()
-    doc = re.sub(r":[a-z]+:`~?([^`]*)`", r"\1", doc)   # :func:`x`, :math:`x` -> x
-    return doc.replace("``", "")
+    if not text:
+        text = re.sub(r":[a-z]+:`~?([^`]*)`", r"\1", mod.__doc__ or "").replace("``", "")  # :func:`x` -> x
+    paragraphs = [" ".join(par.split()) for par in text.strip().split("\n\n")]
+    return "\n\n".join(textwrap.fill(par, 79) for par in paragraphs if par)
 
 
 def _checked(main, modules):

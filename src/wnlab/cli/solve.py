@@ -82,6 +82,7 @@ def run(args) -> int:
                                  if args.batch_size else {}), "status": res.status.value, "message": res.message, "n_iter": res.n_iter,
         "loss": res.loss, "x_norm": res.x_norm, "dist": res.dist, "x_star_norm": problem.g_star,
         "g": res.g, "stability_ratio": res.stability_ratio, "x": res.x, "w": res.w, "inputs": inputs,
+        **{k: getattr(res, k) for k in ("b", "intercept", "dist_centered") if getattr(res, k) is not None},
     }
     write_json(args.out, payload, backends=[res.backend])
     print(res.summary())

@@ -9,14 +9,15 @@ def add_parser(sub) -> None:
     p = sub.add_parser("verify", help="check every lemma and theorem of the paper on numbers",
                        description="Run each statement of the paper (Lemmas 2.2-2.5, Theorems 2.6, 2.7, 3.2, "
                                    "Proposition 3.3, the worked example, the invariant for logistic loss, and the exact "
-                                   "reduction of every "
-                                   "registered method) on generated problems and print "
+                                   "reduction of every registered method and batch normalization's frozen w_null) "
+                                   "on generated problems and print "
                                    "prediction, measurement, what it is compared against (closed form, independent "
                                    "integration, full-dimensional run, PyTorch or measured), relative gap and "
                                    "pass/fail. Exit code 1 if anything fails.")
     p.add_argument("--only", nargs="+", metavar="CHECK",
                    help="run only these checks (names of the 'check' column: lemma2.2 lemma2.3 lemma2.4 "
-                        "lemma2.5 thm2.6-I example thm2.6-closer thm2.6-II thm2.7 thm3.2 prop3.3 beyond reduction)")
+                        "lemma2.5 thm2.6-I example thm2.6-closer thm2.6-II thm2.7 thm3.2 prop3.3 beyond reduction "
+                        "bn-null)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random starts (default 0)")
     p.add_argument("--json", metavar="FILE", help="write the rows as JSON here")
     p.add_argument("--markdown", metavar="FILE", help="write the table as markdown here")

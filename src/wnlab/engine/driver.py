@@ -34,6 +34,17 @@ __all__ = ["Status", "StabilityWarning", "run", "run_phases", "ReducedSpace", "F
            "describe", "HISTORY_KEYS", "STABLE_LIMIT"]
 
 
+class Rows:
+    """The data rows ``S`` a step uses, in a space's coordinates (what :meth:`wnlab.methods.Method.loss_grad`
+    of a method with its own model reads): ``apply(v)`` are the predictions ``A_S v`` (``(B, |S|)``),
+    ``adjoint(u)`` is ``A_S^T u`` in the space's coordinates (``(B, k)``), ``y`` the targets (``(|S|,)``
+    or, rows differing per run, ``(B, |S|)``) and ``weight`` the factor of a mini-batch gradient
+    (``m/|S|``, :mod:`wnlab.stochastic`; 1 for all rows)."""
+
+    def __init__(self, apply, adjoint, y, weight=1.0):
+        self.apply, self.adjoint, self.y, self.weight = apply, adjoint, y, weight
+
+
 class ReducedSpace:
     """Coordinates ``a = V^T x`` (length ``m``) plus a null coefficient: ``O(m)`` per run-step."""
 
@@ -43,6 +54,14 @@ class ReducedSpace:
         self.problem = problem
         self.loss_grad = problem.reduced_loss_grad
         self.a_star = problem.a_star
+        self._rows = None
+
+    def data(self, t=None, idx=None) -> Rows:
+        """All rows of ``A = U diag(s) V^T``: in reduced coordinates, ``A`` is ``U diag(s)``."""
+        if self._rows is None:
+            R = self.problem.U * self.problem.s
+            self._rows = Rows(lambda a: a @ R.T, lambda u: u @ R, self.problem.y)
+        return self._rows
 
     def summaries(self, xa, xb):
         xnorm2 = np.einsum("ij,ij->i", xa, xa) + xb * xb
@@ -65,6 +84,11 @@ class FullSpace:
         self.problem = problem
         self.loss_grad = problem.full_loss_grad
         self.x_star = problem.x_star
+        self._rows = Rows(problem.matvec, problem.rmatvec, problem.y)
+
+    def data(self, t=None, idx=None) -> Rows:
+        """All rows of ``A``, on plain ``d``-vectors."""
+        return self._rows
 
     def summaries(self, xa, xb):
         _, x_null = self.problem.to_reduced(xa)
@@ -127,6 +151,11 @@ def _take(state, keep):
     return type(state)(*(f[keep] for f in state))
 
 
+def _select(r, keep):
+    """The rows ``keep`` of a gradient: an array, or a ``NamedTuple`` of per-run arrays."""
+    return _take(r, keep) if isinstance(r, tuple) else r[keep]
+
+
 class _Steps:
     """A schedule evaluated for the active runs, on the state's device (constants uploaded once)."""
 
@@ -182,8 +211,6 @@ def run(problem, method: Method, state, *, eta, gamma, tol: float, max_iter: int
     prev, prev_loss = state, None
     zero_loss, zero_grad = problem.reduced_loss_grad(np.zeros((1, getattr(problem, "k", problem.m))))
     zero_loss = float(zero_loss[0])
-    # optional hook (stochastic methods): a space may compute the step's gradient from (t, run indices)
-    loss_grad_at = getattr(space, "loss_grad_at", None)
     grad_scale = float(np.linalg.norm(zero_grad))
     g_scale = max(problem.scale, 1e-300)
     has_scale = method.has_scale
@@ -191,8 +218,7 @@ def run(problem, method: Method, state, *, eta, gamma, tol: float, max_iter: int
     rows: list[tuple[int, np.ndarray, dict]] = []
 
     for t in range(max_iter + 1):
-        xa, xb = method.point(state)
-        loss, r = space.loss_grad(xa) if loss_grad_at is None else loss_grad_at(xa, t, idx_host)
+        loss, r = method.loss_grad(state, space, t, idx_host)
         if t == 0:
             limit = divergence_limit(loss, zero_loss)
         last = t == max_iter
@@ -206,8 +232,9 @@ def run(problem, method: Method, state, *, eta, gamma, tol: float, max_iter: int
             if bool(near.any()):
                 z = xp.nonzero(near)[0]
                 sub = _take(state, z)
-                p = method.scale_grad(sub, r[z])
-                rnorm = (r[z] * r[z]).sum(-1) ** 0.5
+                rz = _select(r, z)
+                p = method.scale_grad(sub, rz)
+                rnorm = method.grad_norm(rz)
                 moving = method.pending(sub)
                 stalled[z] = on_stationary_set(g[z], p, rnorm, gamma_t[z], last, g_scale, grad_scale,
                                                moving=False if moving is None else moving)
@@ -216,10 +243,10 @@ def run(problem, method: Method, state, *, eta, gamma, tol: float, max_iter: int
         any_done = bool(done.any())
 
         if record_every and t % record_every == 0:
-            rows.append((t, idx_host.copy(), summarize(method, space, state, xa, xb, loss)))
+            rows.append((t, idx_host.copy(), summarize(method, space, state, loss)))
         elif record_every and any_done:  # a run's last step; a run's rows never depend on the other runs
             d = _host(done)
-            rows.append((t, idx_host[d], summarize(method, space, _take(state, done), xa[done], xb[done], loss[done])))
+            rows.append((t, idx_host[d], summarize(method, space, _take(state, done), loss[done])))
 
         if any_done:
             fin = _host(xp.nonzero(done)[0])
@@ -248,8 +275,8 @@ def run(problem, method: Method, state, *, eta, gamma, tol: float, max_iter: int
                 break
             state, idx_host = _take(state, keep), idx_host[_host(keep)]
             idx = idx_host if xp is np else idx[keep]
-            r, loss, eta_t, gamma_t = r[keep], loss[keep], eta_t[keep], gamma_t[keep]
-        max_dir[idx] = xp.maximum(max_dir[idx], method.direction_step(state, eta_t))
+            r, loss, eta_t, gamma_t = _select(r, keep), loss[keep], eta_t[keep], gamma_t[keep]
+        max_dir[idx] = xp.maximum(max_dir[idx], method.direction_step(state, eta_t, r))
         prev, prev_loss = state, loss
         state = method.step(state, r, eta_t, gamma_t, problem)
 
@@ -268,10 +295,12 @@ def _eval_step_size(name, sched, t, g, idx):
     return v
 
 
-def summarize(method, space, state, xa, xb, loss) -> dict:
-    """The numbers of :data:`HISTORY_KEYS` for the runs of ``state`` at ``x = (xa, xb)``: what
-    history records and what a result reports (for GD, ``g = ||x||`` and ``w = x/||x||``)."""
-    rec = space.summaries(xa, xb)
+def summarize(method, space, state, loss) -> dict:
+    """The numbers of :data:`HISTORY_KEYS` for the runs of ``state``, at the predictor ``x`` of
+    :meth:`wnlab.methods.Method.predictor`: what history records and what a result reports (for GD,
+    ``g = ||x||`` and ``w = x/||x||``)."""
+    xa, xb, _ = method.predictor(state, space)
+    rec = space.summaries(_host(xa), _host(xb))
     rec["loss"] = loss
     g, w = method.scale(state), method.direction(state)
     if g is not None:

@@ -42,6 +42,10 @@ class Result:
     engine : ``"reduced"`` or ``"full"``.
     backend : the loop that actually ran: ``"numpy"``, ``"numba"``, ``"numpy+numba"`` (``backend="auto"``
         runs short batches on NumPy and hands the long ones to the compiled loop) or ``"torch:<device>"``.
+    b, intercept, dist_centered : batch normalization (``"bn"``) only, else ``None``: BN's bias
+        ``b``, the intercept ``c`` of the effective predictor (the predictions are ``A x + c``,
+        ``x = g w/sigma``) and ``||x - x~*||``, ``x~*`` the minimum-norm interpolant of the centered
+        problem (docs/math.md, "Batch normalization").
     """
 
     method: str
@@ -60,6 +64,9 @@ class Result:
     history: dict | None = field(default=None, repr=False)
     engine: str = "reduced"
     backend: str = "numpy"
+    b: float | None = None
+    intercept: float | None = None
+    dist_centered: float | None = None
 
     @property
     def converged(self) -> bool:
@@ -91,17 +98,22 @@ class BatchResult:
         self._state, self._to_full = out.state, to_full
         self._M = M = method.final
         space = ReducedSpace(problem) if engine == "reduced" else FullSpace(problem)
-        summ = _engine.summarize(M, space, out.state, *M.point(out.state), out.loss)
+        self._space = space
+        summ = _engine.summarize(M, space, out.state, out.loss)
         self.loss = out.loss
         self.x_norm, self.dist, self.x_null_norm = summ["x_norm"], summ["dist"], summ["x_null_norm"]
         self.g, self.w_null_norm = np.array(summ["g"]), summ["w_null_norm"]
+        #: the method's own per-run numbers (:meth:`wnlab.methods.Method.report`), also attributes
+        self.extra = {k: np.asarray(v) for k, v in M.report(out.state, space).items()}
+        for k, v in self.extra.items():
+            setattr(self, k, v)
 
     def __len__(self):
         return len(self.n_iter)
 
     @cached_property
     def x(self) -> np.ndarray:
-        return self._to_full(*self._M.point(self._state))
+        return self._to_full(*self._M.predictor(self._state, self._space)[:2])
 
     @cached_property
     def w(self) -> np.ndarray:
@@ -118,7 +130,7 @@ class BatchResult:
         """Per-run numbers (no ``d``-sized arrays): what a sweep stores."""
         out = {k: getattr(self, k) for k in _SUMMARY_FIELDS}
         out.update(g=self.g, n_iter=self.n_iter, stability_ratio=self.stability_ratio,
-                   status=np.array([s.value for s in self.status]))
+                   status=np.array([s.value for s in self.status]), **self.extra)
         return out
 
     def __getitem__(self, i) -> Result:
@@ -130,7 +142,7 @@ class BatchResult:
         return Result(self.method, self.x[i], float(self.g[i]), self.w[i], int(self.n_iter[i]), self.status[i],
                       self.messages[i], float(self.loss[i]), float(self.x_norm[i]), float(self.dist[i]),
                       float(self.x_null_norm[i]), float(self.w_null_norm[i]), float(self.stability_ratio[i]),
-                      hist, self.engine, self.backend)
+                      hist, self.engine, self.backend, **{k: float(v[i]) for k, v in self.extra.items()})
 
     def to_frame(self):
         """The per-run summaries as a :class:`pandas.DataFrame`, one row per run, with the column
@@ -168,6 +180,8 @@ def _starts(problem, method: Method, B, x0s, g0s, w0s):
     from_point = method.parametrization == "x"
     if x0s is not None and (g0s is not None or w0s is not None):
         raise ValueError("pass either x0 or (g0, w0), not both")
+    if x0s is not None and method.x0_is_weight:  # (batch normalization: x0 is the weight w0, g0 = 1)
+        x0s, g0s, w0s = None, np.ones(B), x0s
     if (g0s is None) != (w0s is None):
         raise ValueError("pass g0 and w0 together (or x0 alone)")
     if x0s is None and g0s is None:
@@ -258,12 +272,34 @@ def check_run(method, *, eta, gamma=None, c=None, tol: float = DEFAULT_TOL, max_
     return method
 
 
+def _own_optimizer(method, hyper, optimizer):
+    """``(method object, optimizer)``; a method that is an optimizer of its own (Adam,
+    ``Method.own_optimizer``) takes ``weight_decay`` as its field and no SGD (its momentum is refused)."""
+    m = get_method(method, **hyper)
+    if not m.own_optimizer:
+        return m, optimizer
+    if np.any(np.asarray(optimizer.momentum)) or optimizer.nesterov:
+        raise ValueError(f"{m.name} keeps moment estimates of its own (beta1, beta2); momentum and nesterov are "
+                         "SGD's: drop them")
+    wd = optimizer.weight_decay
+    if np.ndim(wd):
+        raise ValueError(f"{m.name}'s weight_decay is one number for the batch, got per-run values")
+    if isinstance(method, Method):
+        if wd:
+            raise ValueError(f"pass weight_decay to the {m.name} object itself")
+        return m, None
+    return get_method(method, **hyper, weight_decay=float(wd)), None
+
+
 def _settings(method, hyper, backend, engine, tol, max_iter, optimizer):
     """The checks that need no problem: ``(method object, tol, max_iter)``; ``optimizer`` moves the
     method's parameters (:func:`wnlab.methods.optim.with_optimizer`)."""
-    method = with_optimizer(get_method(method, **hyper), optimizer)
+    method = with_optimizer(*_own_optimizer(method, hyper, optimizer))
     check("backend", backend)
     check("engine", engine)
+    if engine == "reduced" and not method.rotation_invariant:
+        raise ValueError(f"{method.name} scales each coordinate separately, which does not commute with the rotation "
+                         "to reduced coordinates: the reduced engine would not be exact; pass engine='full'")
     for m, _ in method.phases():
         opt = getattr(m, "optimizer", None)
         if opt is not None and not opt.rotation_invariant and engine == "reduced":
@@ -331,7 +367,7 @@ def solve_batch(problem, method, *, x0s=None, g0s=None, w0s=None, eta, gamma=Non
                                       SGD(momentum, nesterov, weight_decay))
     record_every = check("record_every", record_every)
     if backend == "torch":
-        _check_torch(problem, engine, record_every, _wrap_space)
+        _check_torch(problem, method, engine, record_every, _wrap_space)
     if reduced_starts is not None:
         a, beta, g0 = _reduced_starts(problem, method, engine, reduced_starts, (x0s, g0s, w0s))
         B = len(a)
@@ -423,11 +459,15 @@ def _check_numba(problem, method, eta, gamma, phase_steps, record_every, space):
                              "or logistic loss); use backend='numpy' (or 'auto') for this run")
 
 
-def _check_torch(problem, engine, record_every, wrap_space):
-    """``backend="torch"`` covers least squares in the reduced engine, without history."""
+def _check_torch(problem, method, engine, record_every, wrap_space):
+    """``backend="torch"`` covers least squares in the reduced engine, without history, for the
+    methods whose model is ``A x``."""
     from . import torch_backend
 
     torch_backend.torch_module()  # a clear error now if PyTorch is missing
+    if any(type(getattr(m, "method", m)).loss_grad is not Method.loss_grad for m, _ in method.phases()):
+        raise ValueError(f"backend='torch' covers the methods whose model is A x; {method.name} has its own: "
+                         "use backend='numpy'")
     if engine != "reduced" or record_every is not None or wrap_space is not None:
         raise ValueError("backend='torch' runs the reduced engine without history: use engine='reduced' and "
                          "record_every=None (or backend='numpy')")

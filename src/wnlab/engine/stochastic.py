@@ -108,6 +108,27 @@ class MiniBatchSpace:
         rows = batch_rows(self.seeds[idx], t, problem.m, self.batch_size)
         return loss, minibatch_grad(problem, xa, rows, reduced=self.reduced, normalize=self.normalize)
 
+    def data(self, t=None, idx=None):
+        """The rows of step ``t`` for the runs ``idx`` (all rows when ``t`` is ``None`` or at full
+        batch), for methods with their own model (:meth:`wnlab.methods.Method.loss_grad`); ``weight``
+        is ``m/|S|``."""
+        if t is None or self.full_batch:
+            return self.base.data()
+        from .driver import Rows
+
+        if self.normalize:
+            raise ValueError("normalize (NLMS) divides a linear model's per-row gradients by ||a_j||^2; "
+                             "it does not apply to a method with its own model: drop normalize")
+        problem = self.base.problem
+        rows = batch_rows(self.seeds[idx], t, problem.m, self.batch_size)
+        if self.reduced:
+            RS = problem.U[rows] * problem.s
+        else:
+            A = problem.A
+            RS = (A[rows.ravel()].toarray() if hasattr(A, "toarray") else A[rows.ravel()]).reshape(rows.shape + (-1,))
+        return Rows(lambda v: np.einsum("ijk,ik->ij", RS, v), lambda u: np.einsum("ijk,ij->ik", RS, u),
+                    problem.y[rows], problem.m / self.batch_size)
+
 
 def _check(problem, batch_size, seeds, B):
     m = problem.m

@@ -28,9 +28,9 @@ import numpy as np
 from .common import add_preset_arguments, config_from_args, new_figure, prepare_out, save_figure, write_csv, write_metadata
 
 DESCRIPTION = """\
-The worked example of Section 2 of the paper: A = [1, 0], y = 1, w0 = [0, 1], c = 1.
+The paper's worked example (Section 2): the limit by formula, exact flow and each method.
 
-For each initial scale g0 it compares the second coordinate x2 of the limit (the first is 1 for
+A = [1, 0], y = 1, w0 = [0, 1], c = 1. For each initial scale g0 it compares the second coordinate x2 of the limit (the first is 1 for
 every method) given by the paper's formula exp((g0^2 - 1)/2), by the exact limit of the WN flow,
 by the integrated flow, by the discrete WN and rPGD at a small step size, and by GD (x2 = g0).
 The paper's formula puts ||x*|| where the flow's own limit scale belongs: an approximation.

@@ -27,10 +27,10 @@ from .common import shared_reduced_starts, shared_starts
 METHODS = ("gd", "wn", "rpgd")
 
 DESCRIPTION = """\
-Figure 1 of the paper: the final ||x|| and ||x - x*|| of GD, WN and rPGD against the standard
-deviation sigma of the random start x0 ~ N(0, sigma^2 I_d).
+Figure 1 of the paper: final ||x|| and ||x - x*|| of GD, WN and rPGD against the init std.
 
-All three methods start from the same points, with step sizes eta = gamma = 0.005 (c = 1), and
+The final ||x|| and ||x - x*|| against the standard deviation sigma of the random start
+x0 ~ N(0, sigma^2 I_d). All three methods start from the same points, with step sizes eta = gamma = 0.005 (c = 1), and
 stop when the loss 1/2 ||Ax - y||^2 is at most 1e-5. GD ends at x* plus the start's null-space
 part, so its ||x|| grows with sigma; WN and rPGD end near the minimum-norm solution x* while the
 start's norm g0 = sigma sqrt(d) is below ||x*||, and lose that advantage above it.

@@ -28,10 +28,9 @@ import numpy as np
 from .common import add_preset_arguments, config_from_args, new_figure, prepare_out, save_figure, write_csv, write_metadata
 
 DESCRIPTION = """\
-Figure 2 of the paper: the loss landscape of the 2-D example (A = [1, 0], y = 1) over x = g w, and
-the paths of the gradient flow and of the WN flow.
+Figure 2 of the paper: the 2-D loss landscape and the paths of the gradient and WN flows.
 
-Paths: a->d, the gradient flow from a (it keeps a's null-space part); a->e, the WN flow with c > 0;
+The loss of the 2-D example (A = [1, 0], y = 1) over x = g w, and the paths of the flows: a->d, the gradient flow from a (it keeps a's null-space part); a->e, the WN flow with c > 0;
 a->b->c, the WN flow with c = 0 (g fixed, along the circle ||x|| = g0) until w reaches the row
 space, then c > 0 to x* = (1, 0); f->g, the WN flow from a start with g0 > ||x*||. The flows are
 integrated with SciPy and compared with their exact limits. The default c = 0.2 (with c = 1 and this

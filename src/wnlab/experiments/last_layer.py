@@ -36,9 +36,9 @@ REQUIRES = ("matplotlib", "sklearn")
 __all__ = ["Config", "PRESETS", "DESCRIPTION", "COLUMNS", "features", "run", "add_arguments", "main"]
 
 DESCRIPTION = """\
-The last layer of a small network trained three ways: WN with a learned scale g, WN with the
-scale fixed (only the direction trained), and plain GD.
+The last layer of a small network trained three ways: learned g, fixed g, plain GD.
 
+WN with a learned scale g, WN with the scale fixed (only the direction trained), and plain GD.
 The network is a frozen layer of random Fourier features of scikit-learn's bundled 8x8 digits
 images (no download) followed by a linear last layer; the task is digit < 5 against digit >= 5.
 With fewer training images than features the layer is overparametrized. Each way of training

@@ -28,10 +28,9 @@ REQUIRES = ("matplotlib", "sklearn")
 METHODS = ("gd", "wn", "rpgd", "rpgd-then-gd")
 
 DESCRIPTION = """\
-Real data: held-out error and final ||x|| against the scale of the random start, on scikit-learn's
-bundled 8x8 digits (no download) with random ReLU features.
+Real data: held-out error and ||x|| against the init std (digits, random ReLU features).
 
-The target is the digit's value (standardized); each image is mapped to d = 2000 random ReLU
+On scikit-learn's bundled 8x8 digits (no download). The target is the digit's value (standardized); each image is mapped to d = 2000 random ReLU
 features and m = 100 training images give an overparametrized least-squares problem, scaled so
 that ||x*|| = 3. GD, WN, rPGD and rPGD-then-GD start from the same random points
 x0 ~ N(0, sigma^2 I_d) and stop at a small relative training loss; the held-out error is the mean

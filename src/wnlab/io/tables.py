@@ -51,7 +51,7 @@ COLUMNS: dict[str, Column] = {
     # -- what was run --------------------------------------------------------------------------
     "run_id": Column("hash of the run's parameters (a sweep's key; stable across resumes)", "", _RUN),
     "run": Column("index of the run in its batch (BatchResult.to_frame)", "", _RUN),
-    "method": Column("registered method name: gd, wn, rpgd, rpgd-then-gd, or a plugin's", "", _RUN),
+    "method": Column("registered method name: gd, wn, rpgd, rpgd-then-gd, bn, adam, adamw, or a plugin's", "", _RUN),
     "variant": Column("last-layer: how the layer is trained (learned g: WN; fixed g: WN with gamma = 0; "
                       "plain: GD)", "", _RUN),
     "loss_kind": Column("training loss: squared (1/2 ||Ax - y||^2) or logistic", "", _RUN),
@@ -87,6 +87,11 @@ COLUMNS: dict[str, Column] = {
     "momentum": Column("SGD momentum mu in [0, 1) on the method's parameters (0: none)", "", _STEP),
     "nesterov": Column("Nesterov's variant of the momentum (true/false)", "", _STEP),
     "weight_decay": Column("L2 weight decay lambda >= 0 added to the gradient (0: none)", "", _STEP),
+    "eps": Column("bn: the variance offset of batch normalization; adam/adamw: the offset added to sqrt(v)",
+                  "", _STEP),
+    "b0": Column("bn: BN's bias at the start", "same unit as y", _STEP),
+    "beta1": Column("adam/adamw: decay of the first-moment estimate (torch's betas[0])", "", _STEP),
+    "beta2": Column("adam/adamw: decay of the second-moment estimate (torch's betas[1])", "", _STEP),
     "tol": Column("a run stops (converged) when its training loss is <= tol", "loss", _STEP),
     "max_iter": Column("a run stops (max_iter) after this many steps", "steps", _STEP),
     # -- results -------------------------------------------------------------------------------
@@ -105,6 +110,11 @@ COLUMNS: dict[str, Column] = {
     "status": Column("why the run stopped: converged, max_iter, diverged or stalled", ""),
     "stability_ratio": Column("largest eta g^2 lambda_max / ||w||^2 over the run (eta lambda_max for GD); "
                               "above 2 the discrete dynamics are unstable", ""),
+    "b": Column("bn: BN's final bias b", "same unit as y"),
+    "intercept": Column("bn: intercept c of the effective predictor (predictions A x + c, x = g w/sigma)",
+                        "same unit as y"),
+    "dist_centered": Column("bn: ||x - x~*||, x~* the minimum-norm interpolant of the centered problem "
+                            "(A and y centered over the m rows)", "same unit as x"),
     "test_mse": Column("held-out mean squared error of the final x (examples not used for training)",
                        "squared target unit"),
     "test_error": Column("held-out misclassification rate of sign(x^T phi) (last-layer)", "fraction"),

@@ -84,6 +84,15 @@ class Method:
     params : the trainable parameters (:class:`Param`); with :meth:`gradients` and :meth:`project`
         they let an optimizer (:mod:`wnlab.methods.optim`: momentum, Nesterov, weight decay) move
         the method's parameters. Empty: the method takes its own steps only.
+    rotation_invariant : the update commutes with rotations of ``R^d``, as every gradient step does; a
+        method that scales coordinates separately (Adam) sets ``False`` and runs on ``engine="full"`` only.
+    x0_is_weight : a start ``x0`` is the direction parameter itself, ``w0 = x0`` with ``g0 = 1``
+        (batch normalization's linear weight), instead of ``g0 = ||x0||``, ``w0 = x0/||x0||``.
+    own_optimizer : the method is an optimizer of its own (Adam): ``solve``'s ``weight_decay`` is its
+        field, and SGD's ``momentum``/``nesterov`` do not apply.
+
+    Methods whose model is not ``A x`` (batch normalization: an intercept and batch statistics)
+    override :meth:`loss_grad`, :meth:`predictor` and :meth:`report`; the driver calls those three.
     """
 
     name: ClassVar[str] = ""
@@ -93,6 +102,9 @@ class Method:
     unit_direction: ClassVar[bool] = False
     compiled: ClassVar[str | None] = None
     params: ClassVar[tuple[Param, ...]] = ()
+    rotation_invariant: ClassVar[bool] = True
+    x0_is_weight: ClassVar[bool] = False
+    own_optimizer: ClassVar[bool] = False
 
     def init(self, g, a, beta):
         """The state at the start: ``x0 = V a + beta n`` (``"x"``) or ``g0``, ``w0 = V a + beta n``."""
@@ -103,8 +115,37 @@ class Method:
         raise NotImplementedError
 
     def step(self, state, r, eta, gamma, problem):
-        """The next state, given the gradient ``r`` at ``point(state)`` and the step sizes."""
+        """The next state, given the gradient ``r`` of :meth:`loss_grad` and the step sizes."""
         raise NotImplementedError
+
+    def loss_grad(self, state, space, t, idx):
+        """``(loss, r)`` before step ``t`` for the runs ``idx`` of the batch: the loss that stopping
+        reads and the gradient that :meth:`step` takes.
+
+        The default is the linear model's: ``space.loss_grad`` at :meth:`point` (or the space's
+        mini-batch gradient, ``space.loss_grad_at``), ``r = A^T l'(A x, y)`` in the space's
+        coordinates. A method with its own model overrides it and reads the data through
+        ``space.data(t, idx)`` (``apply``: predictions ``A_S v``, ``adjoint``: ``A_S^T u`` in the space's
+        coordinates, ``y`` and ``weight``, for the rows ``S`` of step ``t``; ``space.data()``: all
+        rows); ``r`` may then be a ``NamedTuple`` of per-run arrays (the driver only selects its rows).
+        """
+        xa, _ = self.point(state)
+        at = getattr(space, "loss_grad_at", None)
+        return space.loss_grad(xa) if at is None else at(xa, t, idx)
+
+    def predictor(self, state, space):
+        """``(xa, xb, c)``: the predictions are ``A x + c`` with ``x = V xa + xb n``; ``c`` is the
+        intercept (``None``: the model has none). Default: :meth:`point`, no intercept."""
+        xa, xb = self.point(state)
+        return xa, xb, None
+
+    def report(self, state, space) -> dict:
+        """Per-run numbers a result reports besides the common ones (name -> array ``(B,)``)."""
+        return {}
+
+    def grad_norm(self, r):
+        """``||r||`` per run (Lemma 2.3's relative zero of ``df/dg``)."""
+        return (r * r).sum(-1) ** 0.5
 
     def scale(self, state):
         """The scale ``g`` (``(B,)``), or ``None`` for a method without one."""
@@ -118,9 +159,10 @@ class Method:
         """``df/dg`` at the current point (Lemma 2.3's stall rule reads it)."""
         return state.beta * 0.0
 
-    def direction_step(self, state, eta):
-        """The effective step on the direction (``eta g^2/||w||^2``; ``eta`` for GD): the dynamics
-        are stable while this times the loss curvature stays below 2."""
+    def direction_step(self, state, eta, r=None):
+        """The effective step on the direction (``eta g^2/||w||^2``; ``eta`` for GD), given the
+        gradient ``r`` of this step: the dynamics are stable while this times the loss curvature
+        stays below 2."""
         return eta + state.beta * 0.0
 
     def gradients(self, state, r):

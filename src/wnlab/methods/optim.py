@@ -171,6 +171,8 @@ class Optimized(Method):
     has_scale = property(lambda self: self.method.has_scale)  # type: ignore[assignment]
     unit_direction = property(lambda self: self.method.unit_direction)  # type: ignore[assignment]
     params = property(lambda self: self.method.params)  # type: ignore[assignment]
+    rotation_invariant = property(lambda self: self.method.rotation_invariant)  # type: ignore[assignment]
+    x0_is_weight = property(lambda self: self.method.x0_is_weight)  # type: ignore[assignment]
 
     @property
     def buffer_fields(self) -> tuple[str, ...]:
@@ -187,6 +189,18 @@ class Optimized(Method):
     def point(self, state):
         return self.method.point(state)
 
+    def loss_grad(self, state, space, t, idx):
+        return self.method.loss_grad(state, space, t, idx)
+
+    def predictor(self, state, space):
+        return self.method.predictor(state, space)
+
+    def report(self, state, space):
+        return self.method.report(state, space)
+
+    def grad_norm(self, r):
+        return self.method.grad_norm(r)
+
     def scale(self, state):
         return self.method.scale(state)
 
@@ -196,14 +210,14 @@ class Optimized(Method):
     def scale_grad(self, state, r):
         return self.method.scale_grad(state, r)
 
-    def direction_step(self, state, eta):
+    def direction_step(self, state, eta, r=None):
         """The method's effective direction step, divided by the optimizer's stability bound over 2
         (heavy ball is stable for ``eta h < 2 (1 + mu)``, Nesterov's form for ``eta h < 2 (1 + mu) /
         (1 + 2 mu)`` on a quadratic of curvature ``h``), so ``stability_ratio < 2`` keeps its meaning
         (weight decay's ``lambda`` is not counted)."""
         mu = state.momentum
         bound = (1.0 + mu) / (1.0 + 2.0 * mu) if self.optimizer.nesterov else 1.0 + mu
-        return self.method.direction_step(state, eta) / bound
+        return self.method.direction_step(state, eta, r) / bound
 
     def pending(self, state):
         """Runs whose buffers will still move them (momentum > 0 and a nonzero buffer): such a run is

@@ -70,7 +70,7 @@ class WN(Method):
     def scale_grad(self, state, r):
         return _dot(state.a, r) / _norm(state)
 
-    def direction_step(self, state, eta):
+    def direction_step(self, state, eta, r=None):
         return eta * (state.g / _norm(state)) ** 2
 
     def step(self, state, r, eta, gamma, problem):
@@ -110,7 +110,7 @@ class RPGD(Method):
     def scale_grad(self, state, r):
         return _dot(state.a, r)
 
-    def direction_step(self, state, eta):
+    def direction_step(self, state, eta, r=None):
         return eta * state.g ** 2
 
     def step(self, state, r, eta, gamma, problem):

@@ -215,7 +215,7 @@ def plan(config: dict, *, base_dir=".") -> Plan:
                 run[k] = None
         if run["seed"] is None:
             run["seed"] = 0
-        check_run(run, base_dir)
+        check_run(run, base_dir, engine=settings["engine"])
         full = dict(run, tol=settings["tol"], max_iter=settings["max_iter"], engine=settings["engine"],
                      base_seed=settings["base_seed"])
         if settings["sampling"] != "full":  # (only then a key, so full-sampling run ids do not change)
@@ -269,25 +269,26 @@ def _unused_by_method(method: str, hyper) -> tuple:
     return (() if m.has_scale else ("gamma", "c")) + tuple(sorted(others - takes))
 
 
-def _check_method_settings(run: dict) -> None:
+def _check_method_settings(run: dict, engine: str = "reduced") -> None:
     from ..engine.solve import check_run as solve_check_run
 
     method = run["method"]
     hyper = {k: run[k] for k in _methods.parameters(method) if run.get(k) is not None}
     try:
-        solve_check_run(method, eta=run["eta"], gamma=run["gamma"], c=run["c"], **hyper)
+        solve_check_run(method, eta=run["eta"], gamma=run["gamma"], c=run["c"], engine=engine, **hyper)
     except ValueError as exc:
         msg = str(exc)
         words = re.findall(r"[A-Za-z_0-9]+", msg)
         key = next((w for w in words if w in (*_STEP_KEYS, *hyper)), "method")
         raise ValueError(f"grid.{key}: {msg}") from None
 
-def check_run(run: dict, base_dir) -> None:
+def check_run(run: dict, base_dir, engine: str = "reduced") -> None:
     """Refuse a run (one point of the grid, unused parameters already ``None``) that the solver or
     the problem factory would refuse; fill ``problem_seed = 0`` for the random problems. Raises a
-    ``ValueError`` naming the ``grid.`` key(s) at fault."""
+    ``ValueError`` naming the ``grid.`` key(s) at fault (``engine``: the sweep's, which Adam needs
+    to be ``"full"``)."""
     method, kind = run["method"], run["problem"]
-    _check_method_settings(run)
+    _check_method_settings(run, engine)
     if run["init_std"] == 0 and _methods.example(method).parametrization != "x":
         raise ValueError(f"grid.init_std: method {method!r} needs init_std > 0 (x0 = 0 has no direction)")
     if kind in ("gaussian", "orthonormal"):
