@@ -63,7 +63,7 @@ def test_dask_backend_bad_arguments():
 def test_cli_rejects_workers_with_dask(tmp_path, capsys):
     from wnlab.cli import main
 
-    cfg = Path(__file__).resolve().parents[1] / "examples" / "sweep.toml"
+    cfg = Path(__file__).resolve().parents[1] / "src" / "wnlab" / "examples" / "sweep.toml"
     assert main(["sweep", str(cfg), "--dask-local", "2", "--workers", "2", "--out", str(tmp_path)]) == 2
     assert "--workers" in capsys.readouterr().err
 
@@ -72,7 +72,7 @@ def test_cli_dask_local_equals_serial_byte_for_byte(tmp_path):
     """The example sweep (m = 50, d = 1000: LAPACK's threading matters) via --dask-local 2."""
     from wnlab.cli import main
 
-    cfg = str(Path(__file__).resolve().parents[1] / "examples" / "sweep.toml")
+    cfg = str(Path(__file__).resolve().parents[1] / "src" / "wnlab" / "examples" / "sweep.toml")
     assert main(["sweep", cfg, "--out", str(tmp_path / "serial"), "--no-progress"]) == 0
     assert main(["sweep", cfg, "--dask-local", "2", "--out", str(tmp_path / "dask"), "--no-progress"]) == 0
     assert (tmp_path / "dask" / "results.csv").read_bytes() == (tmp_path / "serial" / "results.csv").read_bytes()

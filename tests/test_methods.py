@@ -15,7 +15,7 @@ import wnlab
 from wnlab import methods
 
 ROOT = Path(__file__).parents[1]
-_spec = importlib.util.spec_from_file_location("heavy_ball_example", ROOT / "examples" / "heavy_ball.py")
+_spec = importlib.util.spec_from_file_location("heavy_ball_example", ROOT / "src" / "wnlab" / "examples" / "heavy_ball.py")
 heavy_ball = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(heavy_ball)  # registers "heavy-ball", as a user's own file would
 
@@ -274,14 +274,14 @@ def test_composite_is_the_generic_then(problem):
 
 
 def test_the_example_runs_as_a_script(capsys):
-    runpy.run_path(str(ROOT / "examples" / "heavy_ball.py"), run_name="__main__")
+    runpy.run_path(str(ROOT / "src" / "wnlab" / "examples" / "heavy_ball.py"), run_name="__main__")
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 4 and all(line.endswith("all converged: True") for line in lines)
 
 
 def test_the_docs_show_the_example_as_it_is():
     doc = (ROOT / "docs" / "architecture.md").read_text()
-    code = (ROOT / "examples" / "heavy_ball.py").read_text()
+    code = (ROOT / "src" / "wnlab" / "examples" / "heavy_ball.py").read_text()
     start = code.index("from dataclasses import")
     end = code.index('if __name__ == "__main__":')
     assert code[start:end].strip() in doc
@@ -291,7 +291,7 @@ def test_a_method_of_ones_own_runs_in_a_sweep(tmp_path):
     from wnlab import sweep
     from wnlab.io.tables import read_table
 
-    cfg = {"sweep": {"seeds": 2, "plugins": [str(ROOT / "examples" / "heavy_ball.py")]},
+    cfg = {"sweep": {"seeds": 2, "plugins": [str(ROOT / "src" / "wnlab" / "examples" / "heavy_ball.py")]},
            "grid": {"method": "heavy-ball", "problem": "gaussian", "m": 5, "d": 30, "init_std": 0.1, "eta": 0.05,
                     "mu": [0.3, 0.6]}}
     sweep.run_sweep(cfg, tmp_path / "out", workers=2, progress=False)
@@ -334,7 +334,7 @@ def test_a_method_of_ones_own_from_the_command_line(tmp_path, capsys):
     from wnlab.cli import main
 
     out = tmp_path / "r.json"
-    rc = main(["--plugin", str(ROOT / "examples" / "heavy_ball.py"), "solve", "--problem", "gaussian", "--m", "6",
+    rc = main(["--plugin", str(ROOT / "src" / "wnlab" / "examples" / "heavy_ball.py"), "solve", "--problem", "gaussian", "--m", "6",
                "--d", "40", "--seed", "11", "--method", "heavy-ball", "--eta", str(ETA), "--param", "mu=0.6",
                "--tol", "0", "--max-iter", "25", "--out", str(out)])
     assert rc == 1  # tol = 0: max_iter, not converged

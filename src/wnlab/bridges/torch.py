@@ -391,9 +391,13 @@ def head_limits(head, features, targets=None, *, c=None, eta=None, gamma=None, t
     tol, max_iter : the runs stop once the excess loss is below ``tol`` times its start value
         (relative, as in :class:`wnlab.sklearn.WNRegressor`), after at most ``max_iter`` steps.
 
-    The bias
-    --------
-    PyTorch never normalizes the bias. For **GD** it is an intercept column: ``x = [w_j, b_j]``
+    Returns
+    -------
+    HeadLimits
+
+    Notes
+    -----
+    **The bias.** PyTorch never normalizes the bias. For **GD** it is an intercept column: ``x = [w_j, b_j]``
     and ``A = [F, 1]``, exactly what SGD on weight and bias with one learning rate does; ``x*``
     is the minimum-norm solution of that system. For **WN/rPGD** the normalized weight and the
     plain bias interact only through the feature means: with centred features (``F.mean(0) = 0``)
@@ -403,10 +407,6 @@ def head_limits(head, features, targets=None, *, c=None, eta=None, gamma=None, t
     centre them (``F - F.mean(0)``) for an exact statement.
 
     Any shape works (``n >= d`` included): see :mod:`wnlab.problems.projected`.
-
-    Returns
-    -------
-    HeadLimits
     """
     import warnings
 

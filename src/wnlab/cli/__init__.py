@@ -11,9 +11,10 @@ import importlib
 import sys
 
 from .. import __version__
+from . import console
 
 #: sub-command name -> module in wnlab.cli (order = order in ``wnlab --help``)
-COMMANDS = ["solve", "flow", "verify", "reproduce", "sweep", "plot"]
+COMMANDS = ["solve", "flow", "verify", "reproduce", "sweep", "plot", "problem", "example", "completion"]
 
 
 #: optional dependency -> the extra that installs it
@@ -46,11 +47,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--plugin", action="append", default=[], metavar="FILE",
                         help="a Python file that registers methods of your own (wnlab.methods.register); "
                              "repeatable; give it before the command: wnlab --plugin my.py solve --method mine")
+    loud = parser.add_mutually_exclusive_group()
+    loud.add_argument("-q", "--quiet", action="store_true",
+                      help="print only errors: no report, progress or warnings (the exit code tells the outcome)")
+    loud.add_argument("-v", "--verbose", action="count", default=0,
+                      help="also print one line per finished stage (verify checks, reproduce batches)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
         importlib.import_module(f"wnlab.cli.{name.replace('-', '_')}").add_parser(sub)
+    for path, p in walk(parser):
+        if path:  # -q/-v also after the command: wnlab reproduce figure1 -q
+            g = p.add_mutually_exclusive_group()
+            g.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                           help="print only errors (as wnlab -q)")
+            g.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                           help="one line per finished stage (as wnlab -v)")
     return parser
+
+
+def walk(parser: argparse.ArgumentParser, path: tuple = ()):
+    """``(path, parser)`` for ``parser`` and every sub-command parser below it, depth first
+    (``path``: the command words, e.g. ``("reproduce", "figure1")``)."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from walk(sub, path + (name,))
 
 
 def _load_plugins(argv) -> None:
@@ -75,7 +98,8 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with console.session(args):
+            return int(args.func(args) or 0)
     except ImportError as exc:  # an optional dependency is missing
         print(f"wnlab {args.command}: error: {missing_extra_message(exc.name)}", file=sys.stderr)
         return 2

@@ -6,14 +6,22 @@ from pathlib import Path
 
 import numpy as np
 
+#: the problems the command line generates (``--problem`` of solve/flow, ``wnlab problem KIND``)
+GENERATED = ["paper", "gaussian", "orthonormal"]
+_GENERATED_HELP = "the paper's 2-D example, Gaussian A, or A with orthonormal rows"
 
-def add_problem_args(parser) -> None:
-    """``--A/--y`` files, or a generated ``--problem`` with ``--m --d --seed``."""
+
+def add_problem_args(parser, generated_only: bool = False) -> None:
+    """``--A/--y`` files, or a generated ``--problem`` with ``--m --d --seed``; with
+    ``generated_only``, a positional ``KIND`` instead of the files and ``--problem``."""
     g = parser.add_argument_group("problem (files, or a generated one)")
-    g.add_argument("--A", metavar="FILE", help="A as .npy, .npz (dense or scipy sparse) or .csv")
-    g.add_argument("--y", metavar="FILE", help="y as .npy, .npz or .csv (omit if --A is an .npz with A and y)")
-    g.add_argument("--problem", choices=["paper", "gaussian", "orthonormal"],
-                   help="generate instead: the paper's 2-D example, Gaussian A, or A with orthonormal rows")
+    if generated_only:
+        g.add_argument("problem", metavar="KIND", choices=GENERATED, help=f"{', '.join(GENERATED)}: {_GENERATED_HELP}")
+        parser.set_defaults(A=None, y=None)
+    else:
+        g.add_argument("--A", metavar="FILE", help="A as .npy, .npz (dense or scipy sparse) or .csv")
+        g.add_argument("--y", metavar="FILE", help="y as .npy, .npz or .csv (omit if --A is an .npz with A and y)")
+        g.add_argument("--problem", choices=GENERATED, help=f"generate instead: {_GENERATED_HELP}")
     g.add_argument("--m", type=int, default=20, help="rows of a generated A (default 20)")
     g.add_argument("--d", type=int, default=100, help="columns of a generated A (default 100)")
     g.add_argument("--seed", type=int, default=0, help="seed of a generated problem (default 0)")

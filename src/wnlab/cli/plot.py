@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 
@@ -49,6 +50,49 @@ def _num(text):
         return None
 
 
+#: columns that number replicates: pooling over them is what the error bars are for
+REPLICATES = ("seed", "run_id")
+
+
+def parameter_columns(columns: list[str]) -> list[str]:
+    """The columns of a table that are run parameters: in a sweep table, every column before the
+    measured ones (:data:`wnlab.sweep.RESULT_COLUMNS`), else the sweep's grid parameters."""
+    from ..sweep.config import GRID_PARAMS, RESULT_COLUMNS
+
+    if "run_id" in columns and RESULT_COLUMNS[0] in columns:
+        params = columns[:columns.index(RESULT_COLUMNS[0])]
+    else:
+        params = [c for c in columns if c in GRID_PARAMS]
+    return [c for c in params if c not in REPLICATES]
+
+
+def pooled_parameters(rows: list[dict], x: str, hue: str | None) -> dict:
+    """``{column: sorted distinct values}`` for each parameter column that takes several values
+    among the rows of one ``(hue, x)`` point: the point's mean pools those runs."""
+    if not rows:
+        return {}
+    params = [c for c in parameter_columns(list(rows[0])) if c not in (x, hue)]
+    seen: dict = {}
+    pooled: dict = {}
+    for r in rows:
+        cell = seen.setdefault((r[hue] if hue else None, r[x]), {})
+        for c in params:
+            cell.setdefault(c, set()).add(r[c])
+    for cell in seen.values():
+        for c, values in cell.items():
+            if len(values) > 1:
+                pooled.setdefault(c, set()).update(values)
+    return {c: sorted(v, key=lambda t: (str(type(t)), t)) for c, v in pooled.items()}
+
+
+def _pooling_warning(pooled: dict, hue: str | None) -> str:
+    what = "; ".join(f"{c} ({', '.join(str(v) for v in vals[:6])}{', ...' if len(vals) > 6 else ''})"
+                     for c, vals in pooled.items())
+    first = next(iter(pooled))
+    return (f"each point averages runs that differ in {what}: add --where {first}=VALUE to keep one value"
+            + (f" or --hue {first} to draw one line per value" if hue != first else ""))
+
+
 def run(args) -> int:
     from . import require
 
@@ -60,6 +104,9 @@ def run(args) -> int:
     rows = _filter(read_table(args.results), args.where)
     ys = [c.strip() for c in args.y.split(",") if c.strip()]
     hue = None if args.hue in ("none", "") else args.hue
+    pooled = pooled_parameters(rows, args.x, hue)
+    if pooled:
+        warnings.warn(_pooling_warning(pooled, hue), UserWarning, stacklevel=1)
     out = args.out or Path(args.results).with_name(f"{Path(args.results).stem}_{'_'.join(ys)}")
     with figure_options(args):
         paths = plot_table(rows, args.x, ys, hue, out, logx=args.logx, logy=args.logy, title=args.title)

@@ -11,7 +11,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("solve", help="run GD, WN, rPGD or rPGD-then-GD once",
                        description="Run one method from one start and write the result as JSON.")
     add_problem_args(p)
-    p.add_argument("--method", required=True, choices=names())
+    p.add_argument("--method", required=True, choices=names(),
+                   help="the method: " + ", ".join(names()) + " (and those of --plugin files)")
     s = p.add_argument_group("start (x0, or g0 and w0; GD defaults to x0 = 0)")
     s.add_argument("--x0", metavar="FILE|LIST", help="starting point (.npy/.csv or '0.1,0.2,...')")
     s.add_argument("--g0", type=float, help="starting scale g0")
@@ -33,7 +34,8 @@ def add_parser(sub) -> None:
                    help=f"stop at loss <= tol (default {DEFAULT_TOL:g})")
     p.add_argument("--max-iter", type=arg_type("max_iter", int), default=DEFAULT_MAX_ITER,
                    help=f"at most this many steps (default {DEFAULT_MAX_ITER})")
-    p.add_argument("--engine", choices=ENGINES, default="reduced")
+    p.add_argument("--engine", choices=ENGINES, default="reduced",
+                   help="reduced: exact, O(m) per step (default); full: the plain d-dimensional reference")
     p.add_argument("--backend", choices=BACKENDS, default="auto",
                    help="auto (compiled loop when it applies), numpy, numba or torch (default auto)")
     p.add_argument("--out", metavar="FILE", help="write the result as JSON here")

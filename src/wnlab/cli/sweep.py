@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
                        description="Run the grid of a TOML config (method x problem x init scale x seed x "
                                    "step sizes x c), batched, into results.csv/.parquet and manifest.json. "
                                    "Running the same command again resumes an interrupted sweep. "
-                                   "See docs/experiments.md and examples/sweep.toml.")
+                                   "See docs/experiments.md; 'wnlab example sweep' prints a complete config.")
     p.add_argument("config", metavar="CONFIG.toml", help="the sweep config")
     p.add_argument("--out", metavar="DIR", help="output directory (default wnlab-out/sweep-<config name>)")
     p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")

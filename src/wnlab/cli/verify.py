@@ -33,21 +33,29 @@ def _check_out(path):
 
 
 def run(args) -> int:
-    import sys
     import time
 
     from .. import __version__
+    from ..io.progress import bar as progress_bar, stage
     from ..problems.linear import as_generator
-    from ..theory.verify import VerifyConfig, format_table, run_checks, to_markdown
+    from ..theory.verify import CHECKS, VerifyConfig, format_table, run_checks, to_markdown
     from .args import write_json
 
     _check_out(args.json)
     _check_out(args.markdown)
     as_generator(args.seed)  # validates the seed
     start = time.perf_counter()
-    tty = sys.stderr.isatty()
-    rows = run_checks(args.only, VerifyConfig(seed=args.seed),
-                      progress=(lambda name: print(f"  {name} done", file=sys.stderr)) if tty else None)
+    names = args.only or list(CHECKS)
+    bar = progress_bar(len(names), desc="verify", unit="check")
+
+    def done(name):
+        bar.update(1)
+        stage(f"verify: {name} done ({time.perf_counter() - start:.1f} s)")
+
+    try:
+        rows = run_checks(names, VerifyConfig(seed=args.seed), progress=done)
+    finally:
+        bar.close()
     elapsed = time.perf_counter() - start
     n_fail = sum(not r["passed"] for r in rows)
     shown = [r for r in rows if not r["passed"]] if args.failures_only else rows

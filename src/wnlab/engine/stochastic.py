@@ -2,7 +2,7 @@ r"""Mini-batch and one-row-at-a-time (NLMS / randomized-Kaczmarz-like) GD, WN an
 
 At step ``t`` run ``i`` uses the rows ``S = rows(seed_i, t)`` (``batch_size`` distinct rows,
 uniformly at random without replacement) and the unbiased mini-batch gradient of the summed
-loss ``L(Ax, y) = sum_j l(a_j^T x, y_j)``:
+loss ``L(Ax, y) = sum_j l(a_j^T x, y_j)``::
 
     grad_S = (m / |S|) sum_{j in S} l'(a_j^T x, y_j) a_j.
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import save_figure, write_csv, write_metadata
+from .common import add_backend_argument, progress_bar, save_figure, stage, write_csv, write_metadata
 
 __all__ = ["Config", "PRESETS", "DESCRIPTION", "COLUMNS", "run", "add_arguments", "main"]
 
@@ -52,6 +52,7 @@ class Config:
     tol: float = 1e-8
     max_iter: int = 200_000
     extra: dict = field(default_factory=dict)
+    backend: str = "auto"
 
 
 PRESETS = {
@@ -86,13 +87,16 @@ def run(config: Config, out_dir) -> dict:
     row_curv = cfg.m * float(np.max(np.sum(p.A ** 2, axis=1)))   # curvature of a 1-row mini-batch
     g_max = max(p.g_star, max(cfg.g0s))
     rows, backends = [], []
+    bar = progress_bar(len(cfg.methods) * len(cfg.batch_sizes) * B, desc="batch-bias")
     for method in cfg.methods:
         eta = cfg.eta_factor / row_curv * (1.0 if method == "gd" else 1.0 / g_max ** 2)
         kw = {} if method == "gd" else dict(c=cfg.c)
         for b in cfg.batch_sizes:
             seeds = cfg.run_seed * 1_000_003 + np.arange(B)
             res = stochastic.solve_batch(p, method, x0s=x0s, eta=eta, tol=cfg.tol, max_iter=cfg.max_iter,
-                                         batch_size=int(b), seeds=seeds, **kw)
+                                         batch_size=int(b), seeds=seeds, backend=cfg.backend,
+                                         progress=bar.update, **kw)
+            stage(f"batch-bias: {method}, batch size {b} done")
             backends.append(res.backend)
             for i in range(B):
                 rows.append({"method": method, "batch_size": int(b), "g0": float(cfg.g0s[i // cfg.n_runs]),
@@ -101,6 +105,7 @@ def run(config: Config, out_dir) -> dict:
                              "x_null_norm": float(res.x_null_norm[i]), "g": float(res.g[i]),
                              "loss": float(res.loss[i]), "n_iter": int(res.n_iter[i]),
                              "status": res.status[i].value, "x_star_norm": p.g_star})
+    bar.close()
     files = write_csv(out / "batch_bias.csv", rows, COLUMNS)
     files += _plot(cfg, rows, p.g_star, out / "batch_bias")
     write_metadata(out, "batch-bias", cfg, time.perf_counter() - start, {
@@ -129,8 +134,10 @@ def _plot(cfg, rows, x_star_norm, stem):
 
 def add_arguments(parser) -> None:
     parser.add_argument("--preset", choices=sorted(PRESETS), default="default", help="named configuration")
-    parser.add_argument("--n-runs", type=int, help="random starts per g0 (overrides the preset)")
+    parser.add_argument("--seeds", "--n-runs", dest="n_runs", type=int, metavar="N",
+                        help="random starts per g0 (overrides the preset; --n-runs is the old name)")
     parser.add_argument("--max-iter", type=int, help="step limit per run (overrides the preset)")
+    add_backend_argument(parser)
 
 
 def main(args) -> int:
@@ -138,7 +145,7 @@ def main(args) -> int:
     over = {k: v for k, v in (("n_runs", args.n_runs), ("max_iter", args.max_iter)) if v is not None}
     if any(v < 1 for v in over.values()):
         raise ValueError(f"--n-runs and --max-iter must be positive, got {over}")
-    res = run(replace(cfg, **over), args.out)
+    res = run(replace(cfg, **over, backend=args.backend), args.out)
     cells = {}
     for r in res["rows"]:
         cells.setdefault((r["method"], r["batch_size"], r["g0"]), []).append(r)

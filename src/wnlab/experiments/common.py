@@ -3,7 +3,10 @@
 folders, tidy tables, figures, ``metadata.json``, and the ``--preset`` command-line glue.
 
 Every experiment imports its shared helpers from here (and the library: problem, solve, flow,
-theory, tables, plots...), never from :mod:`wnlab.sweep` or from another experiment.
+theory, tables, plots...), never from :mod:`wnlab.sweep` or from another experiment. Progress:
+:func:`progress_bar` (a tqdm bar on a terminal; pass its ``update`` as ``solve_batch``'s
+``progress``) and :func:`stage` (one line per finished stage with ``wnlab -v``), from
+:mod:`wnlab.io.progress`.
 """
 
 from __future__ import annotations
@@ -11,12 +14,15 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from ..io.progress import bar as progress_bar
+from ..io.progress import stage
 from ..problems.spec import make_problem
 from ..problems.starts import shared_reduced_starts, shared_starts
 
 __all__ = ["make_problem", "shared_starts", "shared_reduced_starts", "prepare_out",
            "write_csv", "write_metadata", "new_figure", "save_figure",
-           "add_preset_arguments", "config_from_args"]
+           "add_preset_arguments", "add_seeds_argument", "add_backend_argument", "config_from_args",
+           "progress_bar", "stage"]
 
 
 # -- outputs ---------------------------------------------------------------------------------
@@ -74,6 +80,23 @@ def save_figure(fig, stem) -> list[str]:
 def add_preset_arguments(parser, presets) -> None:
     parser.add_argument("--preset", choices=list(presets), default="default",
                         help=f"named configuration (default 'default'; {', '.join(presets)})")
+
+
+def add_seeds_argument(parser, what: str = "random starts per init scale") -> None:
+    """``--seeds N``: the number of random starts, the same option on every target that draws them."""
+    from ..params import arg_type
+
+    parser.add_argument("--seeds", type=arg_type("n_seeds", int), metavar="N",
+                        help=f"number of {what} (overrides the preset)")
+
+
+def add_backend_argument(parser) -> None:
+    """``--backend``: the engine backend of the target's batched runs (as ``wnlab solve``/``sweep``)."""
+    from ..params import BACKENDS
+
+    parser.add_argument("--backend", choices=BACKENDS, default="auto",
+                        help="engine backend (default auto: compiled Numba loop when it applies, else NumPy; "
+                             "torch: float64 tensors, on CUDA when available)")
 
 
 def config_from_args(args, presets, checks: dict):

@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from .common import make_problem as make_problem_from_spec
-from ..params import BACKENDS, DEFAULT_TOL
-from .common import shared_reduced_starts, shared_starts
+from ..params import DEFAULT_TOL
+from .common import add_backend_argument, add_seeds_argument, progress_bar, shared_reduced_starts, shared_starts, stage
 
 METHODS = ("gd", "wn", "rpgd")
 
@@ -144,6 +144,7 @@ def run_methods(config: Config, problem, x0s, progress=None, reduced_starts=None
         res = solve_batch(problem, method, eta=config.eta, backend=config.backend, tol=config.tol, max_iter=config.max_iter,
                           progress=progress, **kw)
         out[method] = dict(res.summaries(), backend=res.backend)
+        stage(f"figure1: {method} done ({res.converged.sum()}/{len(res.converged)} converged)")
     return out
 
 
@@ -232,7 +233,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--preset", choices=sorted(PRESETS), default="default",
                         help="default (m=50, d=1000, 30 seeds, seconds), tiny (for tests) or paper-scale "
                              "(m=200, d=10000, 50 seeds)")
-    parser.add_argument("--seeds", type=int, help="number of random starts per std (overrides the preset)")
+    add_seeds_argument(parser, "random starts per std")
     parser.add_argument("--problem-seed", type=int, help="seed of the random problem (overrides the preset)")
     parser.add_argument("--d", type=int, help="dimension (overrides the preset; the std grid is rescaled by "
                                               "sqrt(d_preset/d) so that g0 = std*sqrt(d) is unchanged)")
@@ -240,9 +241,7 @@ def add_arguments(parser) -> None:
                         help="full: d numbers per start (as the paper); exact-in-law: Gaussian problem and starts "
                              f"drawn in reduced coordinates, same law at any d (wnlab.sampling); auto (default): "
                              f"exact-in-law when d > {AUTO_EXACT_ABOVE_D:,}")
-    parser.add_argument("--backend", choices=BACKENDS, default="auto",
-                        help="engine backend (default auto: compiled Numba loop when it applies, else NumPy; "
-                             "torch: float64 tensors, on CUDA when available)")
+    add_backend_argument(parser)
 
 
 def config_from_args(args) -> Config:
@@ -270,7 +269,11 @@ def config_from_args(args) -> Config:
 def main(args) -> int:
     config = config_from_args(args)
     t0 = time.perf_counter()
-    meta = run(config, args.out)
+    bar = progress_bar(len(config.methods) * len(config.stds) * config.n_seeds, desc="figure1")
+    try:
+        meta = run(config, args.out, progress=bar.update)
+    finally:
+        bar.close()
     c = meta["claims"]
     print(f"Figure 1: m = {config.m}, d = {config.d}, ||x*|| = {meta['problem']['x_star_norm']:.4g}, "
           f"{len(config.stds)} stds x {config.n_seeds} seeds x {len(config.methods)} methods "

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from ..params import DEFAULT_MAX_ITER
-from .common import shared_starts
+from .common import add_backend_argument, add_seeds_argument, progress_bar, shared_starts, stage
 
 #: optional packages this target needs (checked before any work)
 REQUIRES = ("matplotlib", "sklearn")
@@ -65,6 +65,7 @@ class Config:
     t1: int = 2000
     max_iter: int = DEFAULT_MAX_ITER
     methods: tuple = METHODS
+    backend: str = "auto"
 
     @property
     def stds(self):
@@ -116,14 +117,16 @@ def _step_kwargs(method, problem, config):
     return {"eta": eta, "gamma": eta}
 
 
-def run_methods(config, problem, A_test, y_test, x0s, tol):
-    """Per method: the run summaries plus the held-out mean squared error of each run."""
+def run_methods(config, problem, A_test, y_test, x0s, tol, progress=None):
+    """Per method: the run summaries plus the held-out mean squared error of each run
+    (``progress(n)``: called as runs finish, for a progress bar)."""
     from ..engine.solve import solve_batch
 
     out = {}
     for method in config.methods:
-        res = solve_batch(problem, method, x0s=x0s, tol=tol, max_iter=config.max_iter,
-                          **_step_kwargs(method, problem, config))
+        res = solve_batch(problem, method, x0s=x0s, tol=tol, max_iter=config.max_iter, backend=config.backend,
+                          progress=progress, **_step_kwargs(method, problem, config))
+        stage(f"real-data: {method} done ({res.converged.sum()}/{len(res.converged)} converged)")
         summ = res.summaries()
         summ["test_mse"] = np.mean((res.x @ A_test.T - y_test) ** 2, axis=1)
         out[method] = dict(summ, backend=res.backend)
@@ -187,8 +190,9 @@ def plot(rows, config, x_star_mse, x_star_norm, out_stem):
                   out_stem, title=title)
 
 
-def run(config: Config, out_dir) -> dict:
-    """Run, write ``real_data.pdf/.png/.svg``, ``real_data.csv`` and ``metadata.json``; return the metadata."""
+def run(config: Config, out_dir, progress=None) -> dict:
+    """Run, write ``real_data.pdf/.png/.svg``, ``real_data.csv`` and ``metadata.json``; return the metadata
+    (``progress(n)``: called as runs finish)."""
     from pathlib import Path
 
     from ..io.tables import summary_rows, write_manifest, write_table
@@ -199,7 +203,7 @@ def run(config: Config, out_dir) -> dict:
     problem, A_test, y_test, info = make_data(config)
     x0s, stds, seeds = shared_starts(config.stds, config.n_seeds, config.base_seed, problem.d)
     tol = config.rel_tol * 0.5 * float(problem.y @ problem.y)
-    results = run_methods(config, problem, A_test, y_test, x0s, tol)
+    results = run_methods(config, problem, A_test, y_test, x0s, tol, progress)
     rows = summary_rows(results, COLUMNS[4:], init_std=stds, seed=seeds, g0=np.linalg.norm(x0s, axis=1))
     x_star_mse = float(np.mean((A_test @ problem.x_star - y_test) ** 2))
     files = write_table(rows, COLUMNS, out / "real_data")
@@ -219,16 +223,20 @@ def run(config: Config, out_dir) -> dict:
 def add_arguments(parser) -> None:
     parser.add_argument("--preset", choices=sorted(PRESETS), default="default",
                         help="default (m=100 images, d=2000 features, 8 starts) or tiny (for tests)")
-    parser.add_argument("--seeds", type=int, help="number of random starts per scale (overrides the preset)")
+    add_seeds_argument(parser, "random starts per scale")
+    add_backend_argument(parser)
 
 
 def main(args) -> int:
     config = PRESETS[args.preset]
     if args.seeds is not None:
-        if args.seeds < 1:
-            raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
         config = replace(config, n_seeds=args.seeds)
-    meta = run(config, args.out)
+    config = replace(config, backend=args.backend)
+    bar = progress_bar(len(config.methods) * len(config.stds) * config.n_seeds, desc="real-data")
+    try:
+        meta = run(config, args.out, progress=bar.update)
+    finally:
+        bar.close()
     v = meta["verdict"]
     print(f"digits, ReLU random features: m = {config.m}, d = {config.d}, {config.n_test} held out; "
           f"||x*|| = {v['x_star_norm']:.3g}; all runs converged: {meta['all_converged']} ({meta['seconds']:.1f} s)")

@@ -71,17 +71,24 @@ class Param(NamedTuple):
 class Method:
     """Base class of a method. Subclass it as a ``@dataclass(frozen=True)``.
 
-    Class attributes
-    ----------------
-    name : the name users pass to :func:`wnlab.solve` (set by :func:`register` if empty).
-    display : how figures and tables print it (default: ``name``).
-    parametrization : ``"x"`` (the state starts from a point ``x0``; ``init(None, a, beta)``) or
+    Attributes
+    ----------
+    name : str
+        The name users pass to :func:`wnlab.solve` (set by :func:`register` if empty).
+    display : str
+        How figures and tables print it (default: ``name``).
+    parametrization : str
+        ``"x"`` (the state starts from a point ``x0``; ``init(None, a, beta)``) or
         ``"gw"`` (from a scale ``g0`` and a direction ``w0``; ``init(g0, a, beta)``).
-    has_scale : the state has a scale ``g`` with its own step size ``gamma`` (WN, rPGD).
-    unit_direction : ``w0`` must have unit norm (rPGD).
-    compiled : the name of the step in the compiled loop (``wnlab.engine.compiled``) that implements this
+    has_scale : bool
+        The state has a scale ``g`` with its own step size ``gamma`` (WN, rPGD).
+    unit_direction : bool
+        ``w0`` must have unit norm (rPGD).
+    compiled : str or None
+        The name of the step in the compiled loop (``wnlab.engine.compiled``) that implements this
         method exactly, or ``None`` (the NumPy and torch drivers run every method).
-    params : the trainable parameters (:class:`Param`); with :meth:`gradients` and :meth:`project`
+    params : tuple of Param
+        The trainable parameters (:class:`Param`); with :meth:`gradients` and :meth:`project`
         they let an optimizer (:mod:`wnlab.methods.optim`: momentum, Nesterov, weight decay) move
         the method's parameters. Empty: the method takes its own steps only.
     rotation_invariant : the update commutes with rotations of ``R^d``, as every gradient step does; a

@@ -3,9 +3,9 @@ through an executor (:func:`execute`), and the whole sweep with resume (:func:`r
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+from ..io.progress import bar as progress_bar
 from ..problems.starts import START_STREAM
 from .config import RESULT_COLUMNS, plan
 from .executors import ProcessBackend, serial_backend
@@ -104,7 +104,7 @@ def run_sweep(config: dict, out_dir, *, workers: int = 1, backend=None, base_dir
             todo.append(chunk)
         else:
             results[chunk["key"]] = rows
-    bar = _progress_bar(sum(len(c["runs"]) for c in p.chunks), progress)
+    bar = progress_bar(sum(len(c["runs"]) for c in p.chunks), desc="sweep", show=progress)
     bar.update(sum(len(r) for r in results.values()))
 
     def store(chunk, rows):
@@ -132,24 +132,3 @@ def run_sweep(config: dict, out_dir, *, workers: int = 1, backend=None, base_dir
     write_manifest(out / "manifest.json", dict(manifest, complete=True, **summary),
                    backends=[r.get("backend", "unknown (a chunk stored by an older wnlab)") for r in table])
     return summary
-
-
-class _NoBar:
-    def update(self, n):
-        pass
-
-    def close(self):
-        pass
-
-
-def _progress_bar(total, progress):
-    if progress is False:
-        return _NoBar()
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return _NoBar()
-    disable = None if progress is None else not progress  # None: off when not a terminal
-    if progress is None and not sys.stderr.isatty():
-        return _NoBar()
-    return tqdm(total=total, unit="run", desc="sweep", disable=disable)

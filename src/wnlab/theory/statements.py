@@ -272,8 +272,9 @@ def theorem26_part2(problem, g0) -> dict:
 
     With ``g = g0`` fixed (``c = 0``) and ``0 < |g0| < g*``, ``w`` converges to the row space of
     ``A``; if ``A A^T = I`` to ``w* sign(g0)`` itself. Restarting with any ``c > 0`` from there has
-    ``w_null = 0``, so by eq. (7) the limit is ``x*``. Returns ``{"w_c0": w* (or None when
-    ``A A^T != I``: only "in the row space" is predicted), "x_limit": x*, "applies": 0 < |g0| < g*}``.
+    ``w_null = 0``, so by eq. (7) the limit is ``x*``. Returns ``{"w_c0": w*, "x_limit": x*,
+    "applies": 0 < |g0| < g*}``, with ``w_c0`` None when ``A A^T != I`` (only "in the row space"
+    is predicted).
     The flows themselves: :func:`wnlab.theory.flow.flow_two_phase`.
     """
     g0 = check_scale("g0", g0)

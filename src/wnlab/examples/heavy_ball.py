@@ -4,7 +4,7 @@
 
 The buffer ``v`` is a sum of gradients, so it lies in the row space of ``A``: stored like every
 other vector as ``V a + beta n``, its null coefficient stays 0 and the reduced engine is exact.
-Run it:  python examples/heavy_ball.py
+Get it and run it:  wnlab example heavy-ball > heavy_ball.py && python heavy_ball.py
 """
 
 from dataclasses import dataclass
