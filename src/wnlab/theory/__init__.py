@@ -1,6 +1,9 @@
 """The paper's statements: closed forms (:mod:`.statements`, re-exported here), the flows
-(:mod:`.flow`) and the checks of ``wnlab verify`` (:mod:`.verify`, :mod:`.verify_beyond`,
-:mod:`.verify_rows`)."""
+(:mod:`.flow`), batch normalization's limit (:mod:`.bn`) and the checks of ``wnlab verify``
+(:mod:`.verify`, :mod:`.verify_beyond`, :mod:`.verify_rows`)."""
 
 from .statements import *  # noqa: F403
-from .statements import __all__  # noqa: F401
+from .statements import __all__ as _statements_all
+from .bn import BNLimit, bn_limit
+
+__all__ = [*_statements_all, "BNLimit", "bn_limit"]
