@@ -14,7 +14,8 @@ steady    Steady-state throughput: 20,000 WN runs of a few thousand steps each o
           run-steps/s and ``16 m`` flops per run-step against this machine's DGEMM rate (2000 x 2000
           float64 ``A @ B``) measured in the same process.
 classes   Workload classes (history, TwoStage, "1/(g^2 lmax)", per-run eta and c, Sequence, a Python
-          callable, mini-batch, logistic loss) in run-steps/s relative to the constant-step path
+          callable, mini-batch, logistic loss, SGD momentum / Nesterov / weight decay on WN, rPGD and
+          GD) in run-steps/s relative to the constant-step path
           (``backend="auto"``), same problem and starts, a fixed number of steps (tol = 0).
 coldwarm  ``python -m wnlab reproduce figure1`` in a fresh interpreter with an empty Numba cache
           (``NUMBA_CACHE_DIR`` a new temporary directory) vs the same command again (warm cache).
@@ -251,6 +252,7 @@ def workload_classes(preset: str, B: int, steps: int, budget_s: float) -> dict:
     eta = 0.005
     rng = np.random.default_rng(3)
     eta_runs, c_runs = eta * rng.uniform(0.5, 1.0, B), rng.uniform(0.5, 2.0, B)
+    mu_runs, wd_runs = rng.uniform(0.5, 0.95, B), rng.uniform(0.0, 1e-3, B)
     bs = min(10, p.m - 1)  # 10 of m = 50 rows (fewer on --quick's tiny problem)
     logistic = L.LogisticRegression(p.A, np.where(p.y >= 0, 1.0, -1.0))  # same A, labels sign(y)
     ls, sb = wnlab.solve_batch, wnlab.stochastic.solve_batch
@@ -280,6 +282,19 @@ def workload_classes(preset: str, B: int, steps: int, budget_s: float) -> dict:
         ("logistic, callable + history", "", lambda n, kw: ls(logistic, "wn", eta=lambda t: eta, c=1.0, record_every=10,
                                                               **kw)),
         ("logistic, backend='numpy'", "", lambda n, kw: ls(logistic, "wn", eta=eta, c=1.0, backend="numpy", **kw)),
+        # SGD's momentum, Nesterov and weight decay (wnlab.methods.optim), against plain WN (the baseline)
+        ("momentum=0.9", "SGD momentum on g and w", lambda n, kw: ls(p, "wn", eta=eta, c=1.0, momentum=0.9, **kw)),
+        ("momentum=0.9, nesterov", "", lambda n, kw: ls(p, "wn", eta=eta, c=1.0, momentum=0.9, nesterov=True, **kw)),
+        ("weight_decay=1e-4", "", lambda n, kw: ls(p, "wn", eta=eta, c=1.0, weight_decay=1e-4, **kw)),
+        ("momentum + nesterov + weight decay, per-run", "momentum in [0.5, 0.95], weight_decay in [0, 1e-3]",
+         lambda n, kw: ls(p, "wn", eta=eta, c=1.0, momentum=mu_runs[:n], nesterov=True, weight_decay=wd_runs[:n],
+                          **kw)),
+        ("rPGD, momentum=0.9 + weight_decay=1e-4", "vs plain WN",
+         lambda n, kw: ls(p, "rpgd", eta=eta, c=1.0, momentum=0.9, weight_decay=1e-4, **kw)),
+        ("GD, momentum=0.9 + weight_decay=1e-4", "vs plain WN",
+         lambda n, kw: ls(p, "gd", eta=eta, momentum=0.9, weight_decay=1e-4, **kw)),
+        ("momentum=0.9, backend='numpy'", "", lambda n, kw: ls(p, "wn", eta=eta, c=1.0, momentum=0.9, backend="numpy",
+                                                                **kw)),
     ]
     #: rows whose per-step work differs from least squares at full batch, against their own constant row
     own = {"mini-batch, callable + history": f"mini-batch (batch_size={bs})",

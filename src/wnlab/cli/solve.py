@@ -24,8 +24,13 @@ def add_parser(sub) -> None:
     st.add_argument("--c", type=float, help="ratio gamma/eta (Condition 2.1)")
     st.add_argument("--t1", type=arg_type("t1", int), help="rpgd-then-gd: steps with the scale fixed")
     st.add_argument("--eta-gd", type=float, help="rpgd-then-gd: GD step of phase 2 (default 1/lambda_max)")
+    o = p.add_argument_group("optimizer (torch.optim.SGD's rule on every parameter, each with its own step)")
+    o.add_argument("--momentum", type=arg_type("momentum"), default=0.0, help="SGD momentum in [0, 1) (default 0)")
+    o.add_argument("--nesterov", action="store_true", help="Nesterov's momentum (needs --momentum > 0)")
+    o.add_argument("--weight-decay", type=arg_type("weight_decay"), default=0.0,
+                   help="L2 weight decay >= 0, added to each gradient (default 0)")
     st.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", type=_param,
-                    help="a hyper-parameter of the method (e.g. a --plugin method's momentum=0.8); repeatable")
+                    help="a hyper-parameter of the method (e.g. a --plugin method's mu=0.8); repeatable")
     sb = p.add_argument_group("mini-batch / online variants (wnlab.stochastic)")
     sb.add_argument("--batch-size", type=int, help="rows per step, 1..m (default: full batch)")
     sb.add_argument("--batch-seed", type=int, help="seed of the row stream (required with --batch-size)")
@@ -48,7 +53,7 @@ def _param(text: str):
 
     name, sep, value = text.partition("=")
     if not sep or not name.isidentifier():
-        raise argparse.ArgumentTypeError(f"--param takes NAME=VALUE (e.g. momentum=0.8), got {text!r}")
+        raise argparse.ArgumentTypeError(f"--param takes NAME=VALUE (e.g. mu=0.8), got {text!r}")
     for convert in (int, float):
         try:
             return name, convert(value)
@@ -60,7 +65,9 @@ def _param(text: str):
 def run(args) -> int:
 
     from ..engine.solve import solve
+    from ..methods.optim import SGD
 
+    SGD(args.momentum, args.nesterov, args.weight_decay)  # (--nesterov without --momentum: refused now)
     problem = problem_from_args(args)
     kw = {k: v for k, v in (("t1", args.t1), ("eta_gd", args.eta_gd)) if v is not None}
     kw.update(args.param)
@@ -73,12 +80,14 @@ def run(args) -> int:
         raise ValueError("--batch-seed and --normalize apply to mini-batch runs; add --batch-size")
     res = solve(problem, args.method, x0=vector_arg(args.x0, "x0"), g0=args.g0, w0=vector_arg(args.w0, "w0"),
                 eta=args.eta, gamma=args.gamma, c=args.c, tol=args.tol, max_iter=args.max_iter,
-                engine=args.engine, backend=args.backend, record_every=None, **kw)
+                engine=args.engine, backend=args.backend, record_every=None, momentum=args.momentum,
+                nesterov=args.nesterov, weight_decay=args.weight_decay, **kw)
     inputs = {"problem": problem_record(args, problem), "method": args.method, "eta": args.eta,
               "gamma": args.gamma, "c": args.c, "t1": args.t1, "eta_gd": args.eta_gd, "params": dict(args.param),
               "x0": args.x0, "g0": args.g0, "w0": args.w0, "tol": args.tol, "max_iter": args.max_iter,
               "engine": args.engine, "backend": args.backend, "batch_size": args.batch_size,
-              "batch_seed": args.batch_seed, "normalize": args.normalize}
+              "batch_seed": args.batch_seed, "normalize": args.normalize, "momentum": args.momentum,
+              "nesterov": args.nesterov, "weight_decay": args.weight_decay}
     payload = {
         "method": res.method, **({"batch_size": args.batch_size, "batch_seed": args.batch_seed}
                                  if args.batch_size else {}), "status": res.status.value, "message": res.message, "n_iter": res.n_iter,

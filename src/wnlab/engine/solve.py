@@ -440,7 +440,7 @@ def _drive(problem, method, state, *, eta, gamma, tol, max_iter, space, record_e
     step = method.compiled_step()
     if backend != "numpy" and step and _fast.numba_available() and _fast.applicable(
             problem, step, eta, gamma, record_every, space):
-        return _fast.run(problem, step, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter,
+        return _fast.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter,
                          record_every=record_every, space=space, progress=progress,
                          numpy_first=backend == "auto")
     return _engine.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter, space=space,

@@ -262,25 +262,6 @@ class Then(Method):
     def init(self, g, a, beta):
         return self.first.init(g, a, beta)
 
-    def gradients(self, state, r):
-        """The gradient of the loss with respect to each of :attr:`params` at ``point(state)``, given
-        ``r`` there: one tuple per parameter, one array per field (a vector's null coefficient too)."""
-        raise NotImplementedError
-
-    def project(self, state):
-        """The state after an optimizer moved its parameters, mapped back onto the method's
-        constraint (rPGD: ``w / ||w||``); the default changes nothing."""
-        return state
-
-    def pending(self, state):
-        """Runs whose optimizer state will still move them (``None``: none); Lemma 2.3's stall rule
-        does not stop these."""
-        return None
-
-    def compiled_options(self) -> dict:
-        """Settings the compiled loop's step needs besides its name (an optimizer's)."""
-        return {}
-
     def phases(self):
         return ((self.first, self.t1), (self.second, None))
 

@@ -40,7 +40,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..params import check
+from ..params import RULES, check
 from .base import Method, Then
 
 __all__ = ["SGD", "Optimized", "with_optimizer"]
@@ -57,11 +57,17 @@ def _per_run_values(name, value):
         arr = None
     if arr is None or arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a number or one value per run (a 1-D array), got {value!r}")
-    for i, v in enumerate(arr.reshape(-1)):
+    rule = RULES[name]  # (an Interval, applied to all values at once)
+    ok = np.isfinite(arr)
+    if rule.low is not None:
+        ok &= (arr > rule.low) if rule.strict_low else (arr >= rule.low)
+    if rule.high is not None:
+        ok &= (arr < rule.high) if rule.strict_high else (arr <= rule.high)
+    for i in np.flatnonzero(~ok)[:1]:  # (the rule's message for the first bad value)
         try:
-            check(name, float(v))
+            check(name, float(arr[i]))
         except ValueError as e:
-            raise ValueError(f"{e}{f' (run {i})' if arr.ndim else ''}") from None
+            raise ValueError(f"{e} (run {i})") from None
     return arr
 
 
@@ -243,8 +249,9 @@ class Optimized(Method):
         return self.method.project(state._replace(**updates))
 
     def compiled_step(self):
-        """The compiled loop does not run optimizers yet: the NumPy driver does."""
-        return
+        """The method's step: the compiled loop runs SGD exactly (:meth:`compiled_options` are its
+        settings); another optimizer runs on the NumPy driver."""
+        return self.method.compiled_step() if type(self.optimizer) is SGD else None
 
     def compiled_options(self):
         return {"momentum": self.optimizer.momentum, "nesterov": self.optimizer.nesterov,

@@ -115,6 +115,9 @@ GRID_PARAMS = {
     "normalize": (_bool, False),
 }
 PROBLEM_KEYS = tuple(k for k, (_, is_problem) in GRID_PARAMS.items() if is_problem)
+#: SGD's settings (``wnlab.methods.optim``) for every method that exposes its parameters; a run has
+#: these keys only where the grid gives them, so the run ids of other sweeps do not change
+OPTIMIZER_PARAMS = {"momentum": _param("momentum"), "nesterov": _bool, "weight_decay": _param("weight_decay")}
 SETTINGS = {
     "base_seed": (_param("seed"), 0),
     "seeds": (_param("n_seeds"), None),
@@ -205,7 +208,8 @@ def plan(config: dict, *, base_dir=".") -> Plan:
         if key not in grid:
             raise ValueError(f"grid.{key} is required")
 
-    hyper = [k for k in grid if k not in GRID_PARAMS and k != "zip"]  # hyper-parameters of plugin methods
+    # hyper-parameters of plugin methods, and the optimizer's settings where given
+    hyper = [k for k in grid if k not in GRID_PARAMS and k != "zip"]
     seen = {}
     for point in combinations(grid_axes):
         run = {k: None for k in (*GRID_PARAMS, *hyper)}
@@ -242,13 +246,13 @@ def _grid_values(grid: dict) -> dict:
     values = {}
     takes = {k for n in _methods.names() for k in _methods.parameters(n)}
     for key, value in grid.items():
-        if key not in GRID_PARAMS and key not in takes:
-            raise ValueError(f"unknown key grid.{key}; known: {', '.join(GRID_PARAMS)}, zip, or a hyper-parameter "
-                             "of a registered method")
+        if key not in GRID_PARAMS and key not in takes and key not in OPTIMIZER_PARAMS:
+            raise ValueError(f"unknown key grid.{key}; known: {', '.join((*GRID_PARAMS, *OPTIMIZER_PARAMS))}, zip, "
+                             "or a hyper-parameter of a registered method")
         vals = value if isinstance(value, list) else [value]
         if not vals:
             raise ValueError(f"grid.{key} is an empty list; give at least one value")
-        check = GRID_PARAMS[key][0] if key in GRID_PARAMS else _hyper
+        check = GRID_PARAMS[key][0] if key in GRID_PARAMS else OPTIMIZER_PARAMS.get(key, _hyper)
         values[key] = [_check(f"grid.{key}", v, check) for v in vals]
     return values
 
@@ -265,6 +269,8 @@ def _unused_by_method(method: str, hyper) -> tuple:
     """The grid keys a method does not take: the scale's step without a scale, others' hyper-parameters."""
     m = _methods.example(method)
     takes = set(_methods.parameters(method))
+    if all(phase.params for phase, _ in m.phases()):  # (an optimizer moves the parameters it exposes)
+        takes |= set(OPTIMIZER_PARAMS)
     others = {k for n in _methods.names() for k in _methods.parameters(n)} | set(hyper)
     return (() if m.has_scale else ("gamma", "c")) + tuple(sorted(others - takes))
 
@@ -273,7 +279,7 @@ def _check_method_settings(run: dict, engine: str = "reduced") -> None:
     from ..engine.solve import check_run as solve_check_run
 
     method = run["method"]
-    hyper = {k: run[k] for k in _methods.parameters(method) if run.get(k) is not None}
+    hyper = {k: run[k] for k in (*_methods.parameters(method), *OPTIMIZER_PARAMS) if run.get(k) is not None}
     try:
         solve_check_run(method, eta=run["eta"], gamma=run["gamma"], c=run["c"], engine=engine, **hyper)
     except ValueError as exc:

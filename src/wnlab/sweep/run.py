@@ -31,7 +31,7 @@ def run_chunk(chunk: dict) -> list[dict]:
     runs = chunk["runs"]
     first = runs[0]
     problem = chunk_problem(chunk)
-    takes = ("gamma", "c", *methods.parameters(first["method"]))
+    takes = ("gamma", "c", *methods.parameters(first["method"]), "momentum", "nesterov", "weight_decay")
     kwargs = {k: first[k] for k in takes if first.get(k) is not None}
     solver = solve_batch
     if first.get("batch_size") is not None:  # mini-batch / online variants (wnlab.stochastic)

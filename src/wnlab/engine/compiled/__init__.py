@@ -6,7 +6,9 @@ rPGD in the reduced engine: least squares (:class:`wnlab.LeastSquares` and the e
 :class:`wnlab.sampling.ReducedProblem`, ``O(k)`` per run-step), any
 :class:`wnlab.losses.LinearLossProblem` with squared or logistic loss (``O(mk)`` through ``U``),
 full-batch or mini-batch rows (:class:`wnlab.stochastic.MiniBatchSpace`), every schedule of
-:mod:`wnlab.schedules`, with or without history. :func:`applicable` says whether a run qualifies.
+:mod:`wnlab.schedules`, with or without history, plain or with SGD's momentum, Nesterov and weight
+decay (:class:`wnlab.methods.optim.SGD`, per-run settings; the buffers are carried per run like
+the state, through segments and the hand-over from the NumPy driver). :func:`applicable` says whether a run qualifies.
 
 Decisions
 ---------
@@ -304,8 +306,9 @@ class _Job:
 
     def __init__(self, problem, method, state, eta, gamma, tol, max_iter, record_every, space):
         self.K = K = _load()
-        self.M = M = METHODS[method]()
-        self.method, self.state, self.tol, self.max_iter = method, state, tol, max_iter
+        self.M = M = METHODS[method]() if isinstance(method, str) else method
+        step = method if isinstance(method, str) else method.compiled_step()
+        self.method, self.state, self.tol, self.max_iter = M, state, tol, max_iter
         B, k = state.a.shape
         kp = _pad(k)
         self.B, self.k, self.every = B, k, int(record_every or 0)
@@ -314,15 +317,26 @@ class _Job:
         bs, seeds, norm = (0, np.zeros(B, dtype=np.uint64), False) if mb is None else mb
         self.seeds = np.ascontiguousarray(seeds, dtype=np.uint64)
         self.arrays = _problem_arrays(problem, kind, k, kp, mb)
-        self.ints = (_METHODS[method], kind, int(max_iter), int(bs), int(norm))
+        opts = M.compiled_options()
+        self.sgd = bool(opts)
+        self.ints = (_METHODS[step], kind, int(max_iter), int(bs), int(norm), int(self.sgd),
+                     int(bool(opts.get("nesterov", False))))
         self.A = np.zeros((B, kp))
         self.A[:, :k] = state.a
         self.PA = None  # previous states, saved where a segment pauses runs (made when first needed)
         G = np.array(state.g, dtype=np.float64) if M.has_scale else np.zeros(B)
         BE = np.array(state.beta, dtype=np.float64)
-        # G, BE, PG, PBE, PLOSS, LIMIT, MAXDIR, LOSS, SLOSS, ETA, GAM and NIT, TSTOP, CODE
+        # an optimizer's buffers (Optimized's state fields m_*) and per-run settings
+        self.BA = np.zeros((B if self.sgd else 1, kp))
+        self.PBA = None
+        if self.sgd:
+            self.BA[:, :k] = state.m_a
+        buf = {f: (np.array(getattr(state, f), dtype=np.float64) if self.sgd and hasattr(state, f) else np.zeros(B))
+               for f in ("m_g", "m_beta", "momentum", "weight_decay")}
+        # G, BE, PG, PBE, PLOSS, LIMIT, MAXDIR, LOSS, SLOSS, ETA, GAM, MU, WD, BG, BBE, PBG, PBBE and NIT, TSTOP, CODE
         self.per = (G, BE, G.copy(), BE.copy(), np.zeros(B), np.full(B, np.nan), np.zeros(B), np.full(B, np.nan),
-                    np.full(B, np.nan), np.zeros(B), np.zeros(B))
+                    np.full(B, np.nan), np.zeros(B), np.zeros(B), buf["momentum"], buf["weight_decay"], buf["m_g"],
+                    buf["m_beta"], buf["m_g"].copy(), buf["m_beta"].copy())
         self.iper = (np.zeros(B, dtype=np.int64), np.zeros(B, dtype=np.int64), np.full(B, -1, dtype=np.int64))
         self.last_rec = np.full((B if self.every else 1, K.N_REC), np.nan)
         zero_loss, zero_grad = problem.reduced_loss_grad(np.zeros((1, k)))
@@ -333,15 +347,17 @@ class _Job:
 
     def _args(self, t0, t_end, active, tables, hist):
         (et, e_st, e_si, e_mode), (gt, g_st, g_si, g_mode) = tables
-        method, kind, max_iter, bs, norm = self.ints
+        method, kind, max_iter, bs, norm, sgd, nesterov = self.ints
         h0 = -(-t0 // self.every) * self.every if self.every else 0
         ints = (method, kind, max_iter, int(t0), int(t_end), self.every, int(h0), bs, norm,
-                int(e_st), int(e_si), int(e_mode), int(g_st), int(g_si), int(g_mode))
+                int(e_st), int(e_si), int(e_mode), int(g_st), int(g_si), int(g_mode), sgd, nesterov)
         if self.PA is None and (t0 > 0 or t_end <= max_iter):
             self.PA = self.A.copy()  # (at t0 = 0 no run has a previous state to keep)
+            self.PBA = self.BA.copy()
         PA = self.A if self.PA is None else self.PA
-        return (ints, self.flts, *self.arrays, et, gt, active, self.seeds, self.A, PA, self.per, self.iper,
-                hist, self.last_rec)
+        PBA = self.BA if self.PBA is None else self.PBA
+        return (ints, self.flts, *self.arrays, et, gt, active, self.seeds, self.A, PA, self.BA, PBA, self.per,
+                self.iper, hist, self.last_rec)
 
     def ready(self) -> bool:
         table = (np.zeros(1), 0, 0, 0)  # (every table has these types)
@@ -368,7 +384,7 @@ class _Job:
 
             def chunk(bounds, args=args):
                 lo, hi = bounds
-                K.advance(*args[:10], args[10][lo:hi], *args[11:16], args[16][lo:hi], args[17])
+                K.advance(*args[:10], args[10][lo:hi], *args[11:18], args[18][lo:hi], args[19])
 
             _map(chunk, list(pairwise(edges)), n_threads)
             if every:
@@ -381,10 +397,13 @@ class _Job:
     def output(self, ids=None):
         """The :class:`wnlab.engine.driver.RunOutput` (runs ``ids`` only carry results of :meth:`advance`)."""
         M, B, k = self.M, self.B, self.k
-        G, BE, _, _, _, _, max_dir, loss, stop_loss, eta_out, gamma_out = self.per
+        G, BE, _, _, _, _, max_dir, loss, stop_loss, eta_out, gamma_out, MU, WD, BG, BBE, _, _ = self.per
         n_iter, t_stop, code = self.iper
         a = np.ascontiguousarray(self.A[:, :k])
-        final = type(self.state)(G, a, BE) if M.has_scale else type(self.state)(a, BE)
+        fields = {"g": G, "a": a, "beta": BE, "m_g": BG, "m_beta": BBE, "momentum": MU, "weight_decay": WD}
+        if self.sgd:
+            fields["m_a"] = np.ascontiguousarray(self.BA[:, :k])
+        final = type(self.state)(*(fields[f] for f in type(self.state)._fields))
         info = np.stack([stop_loss, G if M.has_scale else np.full(B, np.nan), eta_out, gamma_out], axis=1)
         status, messages = _engine.describe_all(code, t_stop, info, M, self.max_iter, self.tol)
         ids = np.arange(B) if ids is None else ids
@@ -395,6 +414,11 @@ class _Job:
 def run(problem, method, state, *, eta, gamma, tol, max_iter, record_every=None, space=None, progress=None,
         numpy_first=False):
     """Same contract as :func:`wnlab.engine.driver.run` for the runs :func:`applicable` accepts.
+
+    ``method`` is the name of a compiled step (``"gd"``, ``"wn"``, ``"rpgd"``) or a method object
+    whose :meth:`~wnlab.methods.Method.compiled_step` is one; an
+    :class:`~wnlab.methods.optim.Optimized` one with SGD runs its momentum, Nesterov and weight
+    decay in the loop (:meth:`~wnlab.methods.Method.compiled_options`).
 
     ``numpy_first``: if the loop is not compiled yet (in this process or on disk), first run the
     NumPy driver for about :data:`COMPILE_SECONDS` of work, and compile only for the runs that

@@ -196,19 +196,93 @@ def _record(out, method, loss, g, k, be, nw2, cur, l, a_star):
 
 
 @_jit
-def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, A, PA, per, iper, hist, last_rec):
+def _sgd_rule(x, grad, buf, lr, mu, wd, nesterov):
+    """:class:`wnlab.methods.optim.SGD` on one number: ``(new x, new buffer)``."""
+    d = grad + wd * x
+    bn = mu * buf + d
+    return x - lr * ((d + mu * bn) if nesterov else bn), bn
+
+
+@_jit
+def _sgd_steps(method, nesterov, run, cur, nxt, bcur, bnxt, R, eta, gam, g, be, nw2, k, inw, pd, ps, loss,
+               pg, pbe, ploss, md, mu, wd, bg, bbe, pbg, pbbe, t):
+    """Step 3 with an optimizer: ``Optimized(GD/WN/RPGD, SGD).step`` for every running lane, into
+    ``nxt`` and ``bnxt`` (the gradients of ``Method.gradients``, then ``Method.project`` for rPGD)."""
+    kp = cur.shape[1]
+    for l in range(LANES):
+        if run[l] < 0:
+            continue
+        el, gl, bl, m_, w_ = eta[l], g[l], be[l], mu[l], wd[l]
+        pg[l], pbe[l], ploss[l], pbg[l], pbbe[l] = gl, bl, loss[l], bg[l], bbe[l]
+        bound = (1.0 + m_) / (1.0 + 2.0 * m_) if nesterov else 1.0 + m_
+        cd, cb = (el, el * m_) if nesterov else (0.0, el)  # the step lr (d + mu b), or lr b
+        if method == GD:  # x: gradient r (null part 0)
+            md[l] = max(md[l], el / bound)
+            for j in range(kp):
+                c = cur[l, j]
+                d = R[l, j] + w_ * c
+                bn = m_ * bcur[l, j] + d
+                bnxt[l, j] = bn
+                nxt[l, j] = c - (cd * d + cb * bn)
+            be[l], bbe[l] = _sgd_rule(bl, 0.0, bbe[l], el, m_, w_, nesterov)
+        elif method == WN:  # w: (g/||w||)(r - u p), null part -(g/||w||) q beta; g: p
+            kk, q = k[l], ps[l] * inw[l]
+            md[l] = max(md[l], el * kk * kk / bound)
+            cc = w_ - kk * q  # (d = kk (r - q c) + wd c)
+            acc = 0.0
+            for j in range(kp):
+                c = cur[l, j]
+                d = kk * R[l, j] + cc * c
+                bn = m_ * bcur[l, j] + d
+                bnxt[l, j] = bn
+                v = c - (cd * d + cb * bn)
+                nxt[l, j] = v
+                acc += v * v
+            be[l], bbe[l] = _sgd_rule(bl, -kk * q * bl, bbe[l], el, m_, w_, nesterov)
+            nw2[l] = acc + be[l] * be[l]
+            g[l], bg[l] = _sgd_rule(gl, ps[l], bg[l], gam[l], m_, w_, nesterov)
+        else:  # rPGD: w: g r (null part 0), then w / ||w||; g: w.r
+            md[l] = max(md[l], el * gl * gl / bound)
+            acc = 0.0
+            for j in range(kp):
+                c = cur[l, j]
+                d = gl * R[l, j] + w_ * c
+                bn = m_ * bcur[l, j] + d
+                bnxt[l, j] = bn
+                v = c - (cd * d + cb * bn)
+                nxt[l, j] = v
+                acc += v * v
+            bv, bbe[l] = _sgd_rule(bl, 0.0, bbe[l], el, m_, w_, nesterov)
+            inv = 1.0 / np.sqrt(acc + bv * bv)
+            for j in range(kp):
+                nxt[l, j] *= inv
+            be[l] = bv * inv
+            g[l], bg[l] = _sgd_rule(gl, pd[l], bg[l], gam[l], m_, w_, nesterov)
+        t[l] += 1
+
+
+@_jit
+def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, A, PA, BA, PBA, per, iper, hist,
+            last_rec):
     """Advance runs ``ids`` (rows of the per-run arrays) from step ``t0`` until they stop or reach
-    ``t_end``; see :func:`wnlab.engine.compiled.run` for the arguments."""
+    ``t_end``; see :func:`wnlab.engine.compiled.run` for the arguments.
+
+    With ``sgd`` (``ints[15]``), every parameter moves by :class:`wnlab.methods.optim.SGD`'s rule
+    (Nesterov's form if ``ints[16]``), with per-run momentum ``MU`` and weight decay ``WD``; the
+    buffers are ``BA`` (coordinates), ``BBE`` (null coefficient) and ``BG`` (the scale), and
+    ``PBA``/``PBG``/``PBBE`` the previous ones (kept, like the state, for a diverged run)."""
     method, kind, max_iter, t0, t_end, every, h0, bs, norm = ints[:9]
-    e_st, e_si, e_mode, g_st, g_si, g_mode = ints[9:]
+    e_st, e_si, e_mode, g_st, g_si, g_mode, sgd, nesterov = ints[9:]
     tol, zero_loss, g_scale, grad_scale = flts
-    G, BE, PG, PBE, PLOSS, LIMIT, MAXDIR, LOSS, SLOSS, ETA, GAM = per
+    G, BE, PG, PBE, PLOSS, LIMIT, MAXDIR, LOSS, SLOSS, ETA, GAM, MU, WD, BG, BBE, PBG, PBBE = per
     NIT, TSTOP, CODE = iper
     kp = A.shape[1]
     m = US.shape[0]
     n = ids.shape[0]
     cur = np.zeros((LANES, kp))
     nxt = np.zeros((LANES, kp))
+    bcur = np.zeros((LANES, kp))  # momentum buffers of the coordinates (current, previous)
+    bnxt = np.zeros((LANES, kp))
     R = np.zeros((LANES, kp))
     xa = np.zeros(kp)
     z = np.zeros(m)
@@ -224,6 +298,8 @@ def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, 
     pg, pbe, ploss, lim, md = np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES)
     loss, pd, ps, inw = np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES)
     eta, gam = np.zeros(LANES), np.zeros(LANES)
+    mu, wd, bg, bbe, pbg, pbbe = (np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES),
+                                  np.zeros(LANES), np.zeros(LANES))
     nxt_pos = 0
     while True:
         # 1. evaluate every running lane at its current point; pause the runs that reached t_end
@@ -245,6 +321,11 @@ def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, 
                     PA[i, j] = nxt[l, j]
                 G[i], BE[i], PG[i], PBE[i], PLOSS[i], MAXDIR[i] = g[l], be[l], pg[l], pbe[l], ploss[l], md[l]
                 LIMIT[i] = lim[l]
+                if sgd:
+                    for j in range(kp):
+                        BA[i, j] = bcur[l, j]
+                        PBA[i, j] = bnxt[l, j]
+                    BG[i], BBE[i], PBG[i], PBBE[i] = bg[l], bbe[l], pbg[l], pbbe[l]
                 run[l] = -1
                 continue
             kl = k[l]
@@ -281,6 +362,11 @@ def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, 
                         acc += A[i, j] * A[i, j]
                     g[l], be[l], nw2[l], pg[l], pbe[l], ploss[l] = G[i], BE[i], acc, PG[i], PBE[i], PLOSS[i]
                     lim[l], md[l] = LIMIT[i], MAXDIR[i]
+                    if sgd:
+                        for j in range(kp):
+                            bcur[l, j] = BA[i, j]
+                            bnxt[l, j] = PBA[i, j]
+                        bg[l], bbe[l], pbg[l], pbbe[l], mu[l], wd[l] = BG[i], BBE[i], PBG[i], PBBE[i], MU[i], WD[i]
                     inw[l] = 1.0 / np.sqrt(acc)
                     k[l] = 1.0 if method == GD else (g[l] * inw[l] if method == WN else g[l])
                     loss[l], pd[l] = _evaluate(l, k[l], cur, R, xa, z, lp, keys, work, rows, kind, s, b, US, y,
@@ -302,9 +388,13 @@ def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, 
                 stalled = method != GD and on_stationary_set(gl, 0.0, 0.0, gm, last, g_scale, grad_scale)
                 if stalled:
                     rr = 0.0
+                    bb = bg[l] * bg[l] + bbe[l] * bbe[l]
                     for j in range(kp):
                         rr += R[l, j] * R[l, j]
-                    stalled = on_stationary_set(gl, ps[l], np.sqrt(rr), gm, last, g_scale, grad_scale)
+                        bb += bcur[l, j] * bcur[l, j]
+                    moving = (sgd != 0) and (mu[l] > 0) and (bb > 0)  # (Method.pending)
+                    stalled = on_stationary_set(gl, ps[l], np.sqrt(rr), gm, last, g_scale, grad_scale,
+                                                stopping.STALL_RTOL, moving)
                 c = stop_code(loss[l], lim[l], tol, stalled, last, np.isfinite(e) and np.isfinite(gm))
                 if every > 0 and (tl % every == 0 or c >= 0):
                     _record(rec, method, loss[l], g[l], k[l], be[l], nw2[l], cur, l, a_star)
@@ -326,10 +416,21 @@ def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, 
                     A[i, j] = src[l, j]
                 G[i], BE[i] = (pg[l], pbe[l]) if back else (g[l], be[l])
                 NIT[i], LOSS[i] = (tl - 1, ploss[l]) if back else (tl, loss[l])
+                if sgd:
+                    bsrc = bnxt if back else bcur
+                    for j in range(kp):
+                        BA[i, j] = bsrc[l, j]
+                    BG[i], BBE[i] = (pbg[l], pbbe[l]) if back else (bg[l], bbe[l])
                 run[l] = -1
         if n_running == 0 and nxt_pos == n:
             break
         # 3. one step for every running lane: methods.GD / WN / RPGD.step, into nxt
+        if sgd:
+            _sgd_steps(method, nesterov, run, cur, nxt, bcur, bnxt, R, eta, gam, g, be, nw2, k, inw, pd, ps, loss,
+                       pg, pbe, ploss, md, mu, wd, bg, bbe, pbg, pbbe, t)
+            cur, nxt = nxt, cur
+            bcur, bnxt = bnxt, bcur
+            continue
         for l in range(LANES):
             if run[l] < 0:
                 continue
