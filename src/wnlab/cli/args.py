@@ -81,6 +81,16 @@ def step_arg(text: str):
         return text
 
 
+def check_out(*paths) -> None:
+    """Check, before any work, that each output file given (``None``: not asked for) can be written:
+    a regular file or nothing, in an existing directory (:func:`wnlab.io.files.writable_target`)."""
+    from ..io.files import writable_target
+
+    for path in paths:
+        if path is not None:
+            writable_target(path)
+
+
 def write_json(path: str | None, payload: dict, *, backends=None) -> None:
     """``payload`` as JSON with the provenance block (:func:`wnlab.io.tables.write_manifest`;
     ``backends``: the engine backends that ran), if ``path`` is given."""

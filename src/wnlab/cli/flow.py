@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .args import add_problem_args, problem_from_args, problem_record, vector_arg, write_json
+from .args import add_problem_args, check_out, problem_from_args, problem_record, vector_arg, write_json
 
 
 def add_parser(sub) -> None:
@@ -34,6 +34,7 @@ def run(args) -> int:
     from ..theory.flow import flow
     from ..engine.status import Status
 
+    check_out(args.out)
     problem = problem_from_args(args)
     x0, w0 = vector_arg(args.x0, "x0"), vector_arg(args.w0, "w0")
     if args.method == "wn" and args.c is None:

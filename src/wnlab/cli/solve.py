@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..methods import names
 from ..params import BACKENDS, DEFAULT_MAX_ITER, DEFAULT_TOL, ENGINES, arg_type
-from .args import add_problem_args, problem_from_args, problem_record, step_arg, vector_arg, write_json
+from .args import add_problem_args, check_out, problem_from_args, problem_record, step_arg, vector_arg, write_json
 
 
 def add_parser(sub) -> None:
@@ -68,6 +68,7 @@ def run(args) -> int:
     from ..methods.optim import SGD
 
     SGD(args.momentum, args.nesterov, args.weight_decay)  # (--nesterov without --momentum: refused now)
+    check_out(args.out)
     problem = problem_from_args(args)
     kw = {k: v for k, v in (("t1", args.t1), ("eta_gd", args.eta_gd)) if v is not None}
     kw.update(args.param)

@@ -16,6 +16,8 @@ def add_parser(sub) -> None:
                                    "See docs/experiments.md; 'wnlab example sweep' prints a complete config.")
     p.add_argument("config", metavar="CONFIG.toml", help="the sweep config")
     p.add_argument("--out", metavar="DIR", help="output directory (default wnlab-out/sweep-<config name>)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the results of a different config in --out (otherwise refused, exit 2)")
     p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="run the chunks on an existing Dask cluster (needs dask.distributed; wnlab on the workers)")
@@ -42,8 +44,11 @@ def run(args) -> int:
         backend = with_array_backend(backend, args.backend)
     out = Path(args.out) if args.out else Path("wnlab-out") / f"sweep-{config_path.stem}"
     summary = run_sweep(config, out, backend=backend, base_dir=config_path.parent,
-                        progress=False if args.no_progress else None, command_line=["wnlab", *sys.argv[1:]])
+                        progress=False if args.no_progress else None, command_line=["wnlab", *sys.argv[1:]],
+                        overwrite=args.overwrite)
     print(f"{summary['n_runs']} runs in {summary['n_chunks']} chunks ({summary['reused_chunks']} reused, "
           f"{summary['computed_chunks']} computed); {summary['not_converged']} did not converge")
+    if summary["invalid_chunks"]:
+        print(f"({summary['invalid_chunks']} stored chunks did not pass the checks and were computed again)")
     print("wrote " + ", ".join(summary["tables"]) + f", {out / 'manifest.json'}")
     return 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 
 def add_parser(sub) -> None:
@@ -25,13 +24,6 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _check_out(path):
-    if path is not None:
-        parent = Path(path).parent
-        if not parent.is_dir():
-            raise ValueError(f"cannot write {path}: directory {parent} does not exist")
-
-
 def run(args) -> int:
     import time
 
@@ -39,10 +31,9 @@ def run(args) -> int:
     from ..io.progress import bar as progress_bar, stage
     from ..problems.linear import as_generator
     from ..theory.verify import CHECKS, VerifyConfig, format_table, run_checks, to_markdown
-    from .args import write_json
+    from .args import check_out, write_json
 
-    _check_out(args.json)
-    _check_out(args.markdown)
+    check_out(args.json, args.markdown)
     as_generator(args.seed)  # validates the seed
     start = time.perf_counter()
     names = args.only or list(CHECKS)

@@ -20,6 +20,7 @@ is run phase after phase by :func:`run_phases`, each phase through whichever loo
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -328,8 +329,12 @@ def describe(reason, t, loss, g, eta, gamma, method, max_iter, tol):
     if reason == STALLED:
         return Status.STALLED, (f"stalled at step {t} on a stationary point that is not a minimum "
                                 f"(Lemma 2.3: g = {g:.3g}, loss = {loss:.6g}); change g0 or w0")
-    return Status.MAX_ITER, (f"max_iter = {max_iter} reached with loss {loss:.3g} > tol = {tol:g}; "
+    return Status.MAX_ITER, (f"{_MAX_ITER_HEAD.format(max_iter)} with loss {loss:.3g} > tol = {tol:g}; "
                              "increase max_iter or the step sizes")
+
+
+#: the head of a max_iter message (a later phase of a composite reports the whole run's max_iter)
+_MAX_ITER_HEAD = "max_iter = {} reached"
 
 
 def describe_all(codes, t_stop, info, method, max_iter, tol):
@@ -403,6 +408,12 @@ def run_phases(problem, method: Method, state, *, eta, gamma, phase_steps, max_i
         budget = max_iter - (n_iter[rows].max(initial=0) if k else 0)
         budget = budget if steps is None else min(steps, budget)
         is_last = k == len(phases) - 1
+        if k and budget <= 0:  # max_iter was spent in the phases before: this one never starts
+            for i in rows:
+                if status[i] is Status.MAX_ITER:
+                    messages[i] += (f" (phase {k} of {len(phases)}, {phases[k - 1][0].name}, takes "
+                                    f"{phases[k - 1][1]} steps; {m.name} never ran)")
+            break
         out = drive(m, state, _subset(eta if eta_k is None else eta_k, rows, B),
                     _subset(gamma if gamma_k is None else gamma_k, rows, B), budget,
                     progress if is_last else None)
@@ -411,6 +422,11 @@ def run_phases(problem, method: Method, state, *, eta, gamma, phase_steps, max_i
         status[rows], loss[rows] = out.status, out.loss
         for j, i in enumerate(rows):
             messages[i] = out.messages[j]
+            if k:  # the whole run's step count and budget, not this phase's
+                before = int(n_iter[i] - out.n_iter[j])
+                messages[i] = re.sub(r"at step (\d+)", lambda mt: f"at step {int(mt.group(1)) + before}",
+                                     messages[i], count=1)
+                messages[i] = messages[i].replace(_MAX_ITER_HEAD.format(budget), _MAX_ITER_HEAD.format(max_iter), 1)
         stab[rows] = np.maximum(stab[rows], out.max_direction_step * problem.curvature)
         histories.append((rows, n_iter[rows] - out.n_iter, out.history))
         xa, xb = m.point(out.state)

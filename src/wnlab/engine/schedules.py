@@ -35,7 +35,7 @@ def _check_values(name: str, v: np.ndarray, allow_zero: bool) -> np.ndarray:
     bad = v < 0 if allow_zero else v <= 0
     if np.any(bad):
         need = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"{name} must be {need}, got {v[bad].ravel()[0]!r}")
+        raise ValueError(f"{name} must be {need}, got {float(v[bad].ravel()[0])!r}")
     return v
 
 
@@ -140,20 +140,28 @@ class InverseGSquared(Schedule):
 
 @dataclass(frozen=True, eq=False)
 class Ratio(Schedule):
-    """``gamma_t = c * eta_t`` (Condition 2.1); ``c`` is a scalar or one value per run."""
+    """``gamma_t = c_t * eta_t`` (Condition 2.1); ``c`` is a scalar, one value per run, or itself a
+    schedule (a callable ``c(t)``, a :class:`Sequence`, a :class:`TwoStage`, ...)."""
 
-    c: float | np.ndarray
+    c: float | np.ndarray | Schedule
     eta: Schedule
 
     def __post_init__(self):
-        object.__setattr__(self, "constant", self.eta.constant)
-        object.__setattr__(self, "depends_on_g", self.eta.depends_on_g)
+        c_varies = isinstance(self.c, Schedule) and not self.c.constant
+        object.__setattr__(self, "constant", self.eta.constant and not c_varies)
+        object.__setattr__(self, "depends_on_g", self.eta.depends_on_g or getattr(self.c, "depends_on_g", False))
 
     def check(self, name, n_runs, max_iter, allow_zero):
-        Constant(self.c).check("c", n_runs, max_iter, allow_zero=True)
+        if isinstance(self.c, Schedule):
+            self.c.check("c", n_runs, max_iter, allow_zero=True)
+        else:
+            Constant(self.c).check("c", n_runs, max_iter, allow_zero=True)
 
     def __call__(self, t, g, idx):
-        c = self.c[idx] if isinstance(self.c, np.ndarray) and self.c.ndim == 1 else self.c
+        if isinstance(self.c, Schedule):
+            c = self.c(t, g, idx)
+        else:
+            c = self.c[idx] if isinstance(self.c, np.ndarray) and self.c.ndim == 1 else self.c
         return c * self.eta(t, g, idx)
 
 

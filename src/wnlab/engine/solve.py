@@ -238,7 +238,9 @@ def _schedules(problem, method: Method, B, max_iter, eta, gamma, c, per_run):
     if gamma is None and c is None:
         raise ValueError(f"method {method.name!r} needs a step on the scale g: pass gamma=... or c=... "
                          "(gamma = c * eta)")
-    if c is not None:
+    if c is not None and (callable(c) or (not per_run and not isinstance(c, str) and np.size(c) > 1)):
+        gamma_s = Ratio(as_schedule(c, per_run=per_run), eta_s)  # c(t), wnlab.Sequence, TwoStage, ...
+    elif c is not None:
         c_arr = np.asarray(c, dtype=np.float64)
         gamma_s = Ratio(c_arr if c_arr.ndim else float(c_arr), eta_s)
     else:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import add_backend_argument, progress_bar, save_figure, stage, write_csv, write_metadata
+from .common import add_backend_argument, prepare_out, progress_bar, save_figure, stage, write_csv, write_metadata
 
 __all__ = ["Config", "PRESETS", "DESCRIPTION", "COLUMNS", "run", "add_arguments", "main"]
 
@@ -79,7 +79,7 @@ def run(config: Config, out_dir) -> dict:
         if not 1 <= b <= cfg.m:
             raise ValueError(f"batch size {b} must be in 1..m = {cfg.m}")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_out(out)
     start = time.perf_counter()
     p = wnlab.gaussian_problem(cfg.m, cfg.d, seed=cfg.problem_seed, tau=1.0 / np.sqrt(cfg.m))
     x0s = _starts(cfg, p.d)

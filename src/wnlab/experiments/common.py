@@ -30,10 +30,12 @@ __all__ = ["make_problem", "shared_starts", "shared_reduced_starts", "prepare_ou
 def prepare_out(out_dir) -> Path:
     """Create the output directory (a ``ValueError`` naming it if that fails); return it as a Path."""
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"cannot use {out} as the output directory (--out): it exists and is not a directory")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ValueError(f"cannot create output directory {out}: {exc}") from None
+        raise ValueError(f"cannot create output directory {out}: {exc.strerror or exc}") from None
     return out
 
 

@@ -22,7 +22,8 @@ import numpy as np
 
 from .common import make_problem as make_problem_from_spec
 from ..params import DEFAULT_TOL
-from .common import add_backend_argument, add_seeds_argument, progress_bar, shared_reduced_starts, shared_starts, stage
+from .common import (add_backend_argument, add_seeds_argument, prepare_out, progress_bar, shared_reduced_starts,
+                     shared_starts, stage)
 
 METHODS = ("gd", "wn", "rpgd")
 
@@ -196,10 +197,10 @@ def run(config: Config, out_dir, progress=None) -> dict:
     from ..io.tables import summary_rows, write_manifest, write_table
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     if config.sampling not in SAMPLINGS:
         raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}, got {config.sampling!r}")
+    prepare_out(out)
     if config.sampling == "exact-in-law":
         problem = make_problem_in_law(config)
         (a0, beta0), stds, seeds = draw_reduced_starts(config, problem)

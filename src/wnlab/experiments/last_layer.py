@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import save_figure, shared_starts, write_csv, write_metadata
+from .common import prepare_out, save_figure, shared_starts, write_csv, write_metadata
 
 #: optional packages this target needs (checked before any work)
 REQUIRES = ("matplotlib", "sklearn")
@@ -98,7 +98,7 @@ def run(config: Config, out_dir) -> dict:
     if cfg.n_seeds < 1:
         raise ValueError(f"n_seeds must be >= 1, got {cfg.n_seeds}")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_out(out)
     start = time.perf_counter()
     Ptr, ytr, Pte, yte = features(cfg)
     p = wnlab.LeastSquares(Ptr, ytr) if cfg.loss == "squared" else LogisticRegression(Ptr, ytr)

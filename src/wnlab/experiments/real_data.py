@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from ..params import DEFAULT_MAX_ITER
-from .common import add_backend_argument, add_seeds_argument, progress_bar, shared_starts, stage
+from .common import add_backend_argument, add_seeds_argument, prepare_out, progress_bar, shared_starts, stage
 
 #: optional packages this target needs (checked before any work)
 REQUIRES = ("matplotlib", "sklearn")
@@ -198,7 +198,7 @@ def run(config: Config, out_dir, progress=None) -> dict:
     from ..io.tables import summary_rows, write_manifest, write_table
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_out(out)
     t0 = time.perf_counter()
     problem, A_test, y_test, info = make_data(config)
     x0s, stds, seeds = shared_starts(config.stds, config.n_seeds, config.base_seed, problem.d)

@@ -41,7 +41,7 @@ LABELS = {
     "x_null_norm": r"$\|\hat x_\perp\|$ (null-space part)",
     "w_null_norm": r"$\|\hat w_\perp\| / \|\hat w\|$",
     "g": r"final scale $\hat g$",
-    "loss": r"final loss $\frac12\|A\hat x - y\|^2$",
+    "loss": r"final loss $\frac{1}{2}\|A\hat x - y\|^2$",
     "n_iter": "iterations",
     "stability_ratio": r"max $\eta g^2 \lambda_{max} / \|w\|^2$",
     "eta": r"step size $\eta$ (on $w$)",
@@ -344,14 +344,16 @@ def save_figure(fig, path) -> list[Path]:
 
     path = Path(path)
     targets = [path] if path.suffix in _FORMATS else [path.with_name(path.name + s) for s in _FORMATS]
+    from .files import atomic_write, writable_target
+
     for t in targets:
-        if not t.parent.is_dir():
-            raise ValueError(f"cannot write {t}: directory {t.parent} does not exist")
+        writable_target(t)  # every target checked before the first is written
     with matplotlib.rc_context({k: v for k, v in _COMMON_RC.items() if k.startswith(("svg.", "pdf.", "ps."))}):
         _thin_ticks(fig)
         for t in targets:
             meta = {"Date": None} if t.suffix == ".svg" else {"CreationDate": None} if t.suffix == ".pdf" else {}
-            fig.savefig(t, dpi=DPI, metadata=meta)
+            with atomic_write(t, "wb") as fh:
+                fig.savefig(fh, format=t.suffix[1:], dpi=DPI, metadata=meta)
     return targets
 
 

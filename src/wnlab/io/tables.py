@@ -1,4 +1,4 @@
-"""Tidy result tables and manifests, written atomically (temp file + ``os.replace``), and the
+"""Tidy result tables and manifests, written atomically (:mod:`wnlab.io.files`), and the
 table vocabulary.
 
 A table is a list of rows (dicts) and an ordered list of columns, one row per run (or per saved
@@ -22,12 +22,13 @@ import functools
 import io
 import json
 import math
-import os
 import platform
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from .files import atomic_write, atomic_write_text
 
 __all__ = ["Column", "COLUMNS", "describe", "check_columns", "data_dictionary_markdown", "atomic_write_text",
            "write_json", "write_table", "read_table", "to_frame", "package_versions", "provenance",
@@ -192,17 +193,6 @@ def _cell_md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader (or a killed writer) never sees half a file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def _cell(v):
     if v is None:
         return ""
@@ -237,11 +227,11 @@ def write_table(rows: list[dict], columns: list[str], path_stem, *, parquet: boo
     except ImportError:
         return written
     pq_path = stem.with_suffix(".parquet")
-    tmp = pq_path.with_name(f".{pq_path.name}.{os.getpid()}.tmp")
     import pyarrow.parquet as pq
 
-    pq.write_table(_arrow_table(rows, columns, extra), tmp)
-    os.replace(tmp, pq_path)
+    table = _arrow_table(rows, columns, extra)
+    with atomic_write(pq_path, "wb") as fh:
+        pq.write_table(table, fh)
     return written + [pq_path]
 
 
@@ -298,8 +288,22 @@ def read_table(path) -> list[dict]:
         df = pd.read_parquet(path)
         return [{k: (None if (isinstance(v, float) and math.isnan(v)) else v) for k, v in r.items()}
                 for r in df.to_dict("records")]
-    with open(path, newline="", encoding="utf-8") as fh:
-        return [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        lines = list(csv.reader(io.StringIO(text, newline="")))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ValueError(f"cannot read results {path}: not a CSV table ({exc})") from None
+    if not lines:
+        raise ValueError(f"cannot read results {path}: the file is empty")
+    if not text.endswith("\n"):
+        raise ValueError(f"cannot read results {path}: its last line does not end with a newline (a file cut "
+                         "short?); write it again")
+    header, body = lines[0], lines[1:]
+    for n, cells in enumerate(body, start=2):
+        if len(cells) != len(header):
+            raise ValueError(f"cannot read results {path}: line {n} has {len(cells)} fields, the header "
+                             f"{len(header)} (a file cut short or edited?); write it again")
+    return [{k: _parse(v) for k, v in zip(header, cells)} for cells in body]
 
 
 def summary_rows(summaries: dict, columns: list[str], **per_run) -> list[dict]:

@@ -322,6 +322,8 @@ def load_plugin(path) -> None:
     if not path.is_file():
         raise ValueError(f"cannot load plugin {path}: no such file")
     spec = importlib.util.spec_from_file_location(key, path)
+    if spec is None:
+        raise ValueError(f"cannot load plugin {path}: not a Python source file (name it *.py)")
     module = importlib.util.module_from_spec(spec)
     sys.modules[key] = module
     try:

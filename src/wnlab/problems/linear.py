@@ -13,6 +13,7 @@ and one with ``A^T``, so sparse ``A`` with tens of millions of columns work.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from functools import cached_property
 from os import PathLike
@@ -405,8 +406,10 @@ def _positive(name, v, allow_zero: bool = False) -> float:
 
 
 def _read_array(path: Path, key: str):
+    """The array ``key`` of a ``.npy``, ``.npz`` or ``.csv``/``.txt`` file (see :func:`_read_csv`); any
+    failure to read it is a ``ValueError`` naming the file."""
     suffix = path.suffix.lower()
-    try:
+    with _reading(path):
         if suffix == ".npy":
             return np.load(path, allow_pickle=False)
         if suffix == ".npz":
@@ -419,10 +422,66 @@ def _read_array(path: Path, key: str):
                     return z[z.files[0]]
                 raise ValueError(f"{path}: .npz has arrays {z.files}; name one '{key}'")
         if suffix in (".csv", ".txt"):
-            return np.loadtxt(path, delimiter="," if suffix == ".csv" else None, ndmin=1)
-    except Exception as exc:  # unreadable, corrupt, pickled, permission denied, ...
-        raise ValueError(f"cannot read {path}: {exc}") from None
+            return _read_csv(path)
     raise ValueError(f"cannot read {path}: unknown file type {suffix!r}; use .npy, .npz or .csv")
+
+
+@contextlib.contextmanager
+def _reading(path: Path):
+    """Turn any failure to read ``path`` (unreadable, empty, truncated, corrupt, pickled, permission
+    denied, ...) into a ``ValueError`` naming the file."""
+    try:
+        yield
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- any reader failure is a bad file
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, EOFError) or "zip" in msg.lower():
+            msg += " (an empty or truncated file?)"
+        raise ValueError(msg if msg.startswith(str(path)) else f"cannot read {path}: {msg}") from None
+
+
+def _read_csv(path: Path) -> np.ndarray:
+    """A 2-D array from a text table, as people write them: ``,``, ``;``, tab or spaces between
+    numbers (the first line decides), an optional UTF-8 BOM and an optional header row (a first
+    line without a single number is skipped). One column of ``m`` numbers is ``m x 1``; one row is
+    ``1 x d``."""
+    text = path.read_text(encoding="utf-8-sig")
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        raise ValueError(f"{path} holds no numbers (an empty file?)")
+    first = lines[0]
+    delim = next((d for d in (",", ";", "\t") if d in first), None)
+
+    def fields(line):
+        return [f.strip().strip('"') for f in (line.split(delim) if delim else line.split())]
+
+    def number(f):
+        try:
+            float(f)
+            return True
+        except ValueError:
+            return False
+
+    if not any(number(f) for f in fields(first)):
+        lines = lines[1:]  # a header row
+        if not lines:
+            raise ValueError(f"{path} has a header row but no numbers")
+    rows = [fields(ln) for ln in lines]
+    width = len(rows[0])
+    for n, row in enumerate(rows):
+        if len(row) != width:
+            raise ValueError(f"{path}: row {n + 1} of the numbers has {len(row)} values, the first {width}; "
+                             f"every row needs the same number of values (separator {_sep_name(delim)})")
+        for f in row:
+            if not number(f):
+                raise ValueError(f"{path}: {f[:30]!r} in row {n + 1} is not a number (separator "
+                                 f"{_sep_name(delim)}; a decimal comma is not supported)")
+    return np.array(rows, dtype=np.float64)
+
+
+def _sep_name(delim) -> str:
+    return {",": "','", ";": "';'", "\t": "tab", None: "spaces"}[delim]
 
 
 def load_problem(A: str | PathLike, y: str | PathLike | None = None) -> LeastSquares:
@@ -435,14 +494,15 @@ def load_problem(A: str | PathLike, y: str | PathLike | None = None) -> LeastSqu
     if y is None:
         if pA.suffix.lower() != ".npz":
             raise ValueError("pass y too, or an .npz file that holds both 'A' and 'y'")
-        with np.load(pA, allow_pickle=False) as z:
+        with _reading(pA), np.load(pA, allow_pickle=False) as z:
             if not {"A", "y"} <= set(z.files):
                 raise ValueError(f"{pA} must hold arrays 'A' and 'y', has {z.files}")
-            return LeastSquares(z["A"], z["y"])
+            A_arr, y_arr = z["A"], z["y"]
+        return LeastSquares(A_arr, y_arr)
     py = Path(y)
     if not py.is_file():
         raise ValueError(f"cannot read {py}: no such file")
-    A_arr = _read_array(pA, "A")
-    if isinstance(A_arr, np.ndarray) and A_arr.ndim == 1:
-        A_arr = A_arr[None, :]  # a one-row csv
-    return LeastSquares(A_arr, np.atleast_1d(_read_array(py, "y")))
+    A_arr, y_arr = _read_array(pA, "A"), _read_array(py, "y")
+    if py.suffix.lower() in (".csv", ".txt") and min(y_arr.shape) == 1:
+        y_arr = y_arr.ravel()  # y as one column or one row of numbers
+    return LeastSquares(A_arr, y_arr)

@@ -61,13 +61,13 @@ One module per job (the names below are re-exported here):
 
 from ..problems.starts import START_STREAM, reduced_start_direction, shared_reduced_starts, shared_starts, start_direction
 from .config import ENGINES, GRID_PARAMS, PROBLEM_KEYS, RESULT_COLUMNS, SETTINGS, STEP_RULES, Plan, check_run, load_config, plan
-from .executors import DaskBackend, ProcessBackend, serial_backend, with_array_backend
+from .executors import DaskBackend, ProcessBackend, WorkerError, serial_backend, with_array_backend
 from .problems import PROBLEMS, make_problem
 from .run import execute, run_chunk, run_sweep
 from .seeds import BATCH_STREAM, batch_seed
 
 __all__ = ["load_config", "plan", "Plan", "make_problem", "run_chunk", "execute", "serial_backend",
-           "ProcessBackend", "DaskBackend", "with_array_backend", "run_sweep", "RESULT_COLUMNS", "start_direction",
+           "ProcessBackend", "DaskBackend", "WorkerError", "with_array_backend", "run_sweep", "RESULT_COLUMNS", "start_direction",
            "shared_starts", "reduced_start_direction", "shared_reduced_starts", "batch_seed", "check_run",
            "GRID_PARAMS", "PROBLEM_KEYS", "SETTINGS", "PROBLEMS", "ENGINES", "STEP_RULES", "START_STREAM",
            "BATCH_STREAM"]

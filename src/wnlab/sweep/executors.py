@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["serial_backend", "ProcessBackend", "DaskBackend", "with_array_backend"]
+__all__ = ["DaskBackend", "ProcessBackend", "WorkerError", "serial_backend", "with_array_backend"]
 
 
 def serial_backend(fn, chunks):
@@ -38,31 +38,134 @@ def serial_backend(fn, chunks):
         yield chunk, fn(chunk)
 
 
+class WorkerError(RuntimeError):
+    """A local worker process died (killed, out of memory) more often than the retries allow."""
+
+
 class ProcessBackend:
     """Run chunks in ``workers`` local processes (``spawn`` start method, so it behaves the same on
-    every platform); yields results as they complete."""
+    every platform); yields results as they complete.
 
-    def __init__(self, workers: int):
+    Fault handling, like Dask's: when a worker dies (killed, out of memory) the pool is rebuilt and
+    the chunks that had not come back are run again, at most ``retries`` times in all; then a
+    :class:`WorkerError` says so (every chunk already yielded is kept by the sweep). The workers
+    die with this process: they ignore SIGINT (this process handles Ctrl-C and ends them), on Linux
+    the kernel kills them when it dies (``PR_SET_PDEATHSIG``), and elsewhere each one watches its
+    parent's pid and exits when it changes; an error or an interrupt here terminates them at once.
+    """
+
+    def __init__(self, workers: int, retries: int = 3):
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"--workers must be an integer >= 1, got {workers!r}")
-        self.workers = workers
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ValueError(f"retries must be an int >= 0, got {retries!r}")
+        self.workers, self.retries = workers, retries
 
     def __call__(self, fn, chunks):
         import multiprocessing
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures.process import BrokenProcessPool
 
-        chunks = list(chunks)
-        if not chunks:
-            return
-        ex = ProcessPoolExecutor(min(self.workers, len(chunks)), mp_context=multiprocessing.get_context("spawn"))
+        todo = {id(c): c for c in chunks}
+        deaths = []
+        while todo:
+            ex = ProcessPoolExecutor(min(self.workers, len(todo)), mp_context=multiprocessing.get_context("spawn"),
+                                     initializer=_worker_init, initargs=(os.getpid(),))
+            clean = False
+            try:
+                pending = {ex.submit(fn, c): c for c in todo.values()}
+                procs = list((getattr(ex, "_processes", None) or {}).values())  # (private API: for the message)
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    broken = False
+                    for fut in done:
+                        chunk = pending.pop(fut)
+                        try:
+                            rows = fut.result()
+                        except BrokenProcessPool:
+                            broken = True
+                            continue
+                        del todo[id(chunk)]
+                        yield chunk, rows
+                    if broken:
+                        deaths.append(_exit_codes(procs))
+                        break
+                clean = not pending
+            finally:
+                _stop(ex, clean)
+            if todo and len(deaths) > self.retries:
+                raise WorkerError(
+                    f"a local worker process died {len(deaths)} times ({_how(deaths[-1])}), more than the "
+                    f"{self.retries} retries allow; finished chunks are kept: run the same command again to "
+                    "resume, with fewer --workers or a smaller sweep.chunk_size if memory is short")
+
+
+def _exit_codes(procs) -> list:
+    """The exit codes of the pool's dead processes (for the message; best effort)."""
+    codes = []
+    for proc in procs:
         try:
-            pending = {ex.submit(fn, c): c for c in chunks}
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield pending.pop(fut), fut.result()
-        finally:
-            ex.shutdown(wait=True, cancel_futures=True)
+            proc.join(timeout=5)  # it is dead or being terminated: reap it to read its code
+        except (OSError, ValueError, AssertionError):
+            continue
+        if proc.exitcode not in (None, 0):
+            codes.append(proc.exitcode)
+    return codes
+
+
+def _how(codes) -> str:
+    """``killed by SIGKILL, often the out-of-memory killer`` / ``exit code 9`` / ``cause unknown``."""
+    import signal
+
+    codes = set(codes)
+    if len(codes) > 1:
+        codes.discard(-signal.SIGTERM)  # the pool terminates the other workers when one dies
+    if not codes:
+        return "cause unknown"
+    names = {n.value: n.name for n in signal.Signals}
+    parts = [f"killed by {names.get(-c, -c)}" for c in sorted(codes) if c < 0]
+    parts += [f"exit code {c}" for c in sorted(codes) if c > 0]
+    return ", ".join(parts) + (", often the out-of-memory killer" if -signal.SIGKILL in codes else "")
+
+
+def _stop(ex, clean: bool) -> None:
+    """Shut the pool down; unless it finished cleanly (an error, an interrupt, a dead worker), terminate
+    its processes first instead of waiting for their chunks."""
+    if not clean:
+        for proc in list((getattr(ex, "_processes", None) or {}).values()):
+            try:
+                proc.terminate()
+            except (OSError, ValueError, AttributeError):
+                pass
+    ex.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_init(parent_pid: int) -> None:
+    """In each local worker: leave Ctrl-C to the parent, and die with it."""
+    import signal
+    import sys
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the line above
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="wnlab-watch-parent").start()
+
+
+def _watch_parent(parent_pid: int, every: float = 0.5) -> None:
+    """Exit as soon as the parent is gone (it is re-parented: the portable fallback of PDEATHSIG)."""
+    import time
+
+    while os.getppid() == parent_pid:
+        time.sleep(every)
+    os._exit(1)
 
 
 def with_array_backend(backend, name: str):
@@ -86,6 +189,10 @@ class DaskBackend:
         instead, closed when the sweep ends.
     retries : int
         Times a task that raised is re-submitted (worker deaths are handled by the scheduler).
+    timeout : float
+        Seconds to wait for the scheduler to answer (connect and handshake) before giving up with a
+        ``ValueError``: an address that accepts TCP but is not an answering Dask scheduler fails
+        within this time instead of hanging.
 
     Attributes
     ----------
@@ -93,7 +200,8 @@ class DaskBackend:
         The client while chunks are running (for monitoring; ``None`` otherwise).
     """
 
-    def __init__(self, scheduler: str | None = None, local_workers: int | None = None, retries: int = 2):
+    def __init__(self, scheduler: str | None = None, local_workers: int | None = None, retries: int = 2,
+                 timeout: float = 30.0):
         if (scheduler is None) == (local_workers is None):
             raise ValueError("pass either a scheduler address (--scheduler tcp://HOST:PORT) or a number of "
                              "local workers (--dask-local N), not both")
@@ -104,7 +212,9 @@ class DaskBackend:
             raise ValueError(f"--dask-local must be an integer >= 1, got {local_workers!r}")
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise ValueError(f"retries must be an int >= 0, got {retries!r}")
-        self.scheduler, self.local_workers, self.retries = scheduler, local_workers, retries
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+            raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+        self.scheduler, self.local_workers, self.retries, self.timeout = scheduler, local_workers, retries, timeout
         self.client = None
         _import_distributed()  # fail early, with advice, if Dask is missing
 
@@ -115,15 +225,16 @@ class DaskBackend:
     def _connect(self):
         distributed = _import_distributed()
         if self.scheduler is not None:
+            _probe_scheduler(self.scheduler, self.timeout)
             try:
-                return distributed.Client(self.scheduler, timeout="30s"), None
+                return distributed.Client(self.scheduler, timeout=f"{self.timeout}s"), None
             except (OSError, TimeoutError) as exc:
                 raise ValueError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}") from None
         import dask
 
         with dask.config.set({"distributed.nanny.pre-spawn-environ": _same_threads_environ(dask)}):
             cluster = distributed.LocalCluster(n_workers=self.local_workers, threads_per_worker=1, processes=True,
-                                               host="127.0.0.1", dashboard_address=None)
+                                               host="127.0.0.1", dashboard_address=":0")  # None still takes 8787
         return distributed.Client(cluster), cluster
 
     def __call__(self, fn, chunks):
@@ -146,6 +257,36 @@ class DaskBackend:
             client.close()
             if cluster is not None:
                 cluster.close()
+
+
+def _probe_scheduler(address: str, timeout: float) -> None:
+    """Ask the scheduler at ``address`` who it is, within ``timeout`` seconds in all (``Client``'s own
+    timeout does not bound the handshake: a port that accepts TCP and never answers hangs it)."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def identity():
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    async def bounded():
+        return await asyncio.wait_for(identity(), timeout)
+
+    try:
+        reply = asyncio.run(bounded())
+    except TimeoutError:
+        raise ValueError(f"no answer from a Dask scheduler at {address} within {timeout:g} s (nothing listens "
+                         "there, or something that is not a Dask scheduler of a compatible version); check "
+                         "the address") from None
+    except (OSError, ValueError, TypeError, EOFError) as exc:
+        raise ValueError(f"cannot reach the Dask scheduler at {address}: {str(exc) or type(exc).__name__}") from None
+    if not (isinstance(reply, dict) and reply.get("type") == "Scheduler"):
+        raise ValueError(f"{address} answered, but not as a Dask scheduler ({str(reply)[:80]!r})")
 
 
 def _same_threads_environ(dask) -> dict:

@@ -11,7 +11,7 @@ from .config import RESULT_COLUMNS, plan
 from .executors import ProcessBackend, serial_backend
 from .problems import chunk_problem
 from .seeds import batch_seeds, chunk_starts
-from .storage import chunk_path, load_chunk, prepare_out, store_chunk
+from .storage import check_same_sweep, chunk_path, clean_stale, load_chunk, prepare_out, store_chunk, sweep_lock
 
 __all__ = ["run_chunk", "execute", "run_sweep"]
 
@@ -67,7 +67,7 @@ def execute(chunks, backend, on_result) -> None:
 
 
 def run_sweep(config: dict, out_dir, *, workers: int = 1, backend=None, base_dir=".", progress=None,
-              command_line=None, on_chunk=None) -> dict:
+              command_line=None, on_chunk=None, overwrite: bool = False) -> dict:
     """Run (or resume) a sweep into ``out_dir``; return a summary dict.
 
     Parameters
@@ -82,26 +82,44 @@ def run_sweep(config: dict, out_dir, *, workers: int = 1, backend=None, base_dir
         Show a tqdm bar (``None``: only when stderr is a terminal).
     on_chunk : callable, optional
         Called as ``on_chunk(chunk)`` after each newly computed chunk is stored (for tests/hooks).
+    overwrite : bool
+        Replace the results of a different config in ``out_dir`` (otherwise a ``ValueError``).
+
+    The config is validated before ``out_dir`` is created. While it runs, the sweep holds
+    ``out_dir``'s lock: a second sweep into the same directory is refused (:mod:`wnlab.sweep.storage`).
     """
     p = plan(config, base_dir=base_dir)
     if backend is None:
         backend = serial_backend if workers == 1 else ProcessBackend(workers)
     out = Path(out_dir)
     chunk_dir = prepare_out(out)
+    with sweep_lock(out):
+        return _run_locked(p, config, out, chunk_dir, backend, base_dir, progress, command_line, on_chunk,
+                           overwrite)
+
+
+def _run_locked(p, config, out, chunk_dir, backend, base_dir, progress, command_line, on_chunk, overwrite):
+    from ..io.files import writable_target
     from ..io.tables import write_manifest, write_table
 
-    manifest = {"config": config, "settings": p.settings, "seeds": sorted({r["seed"] for r in p.runs}),
-                "base_seed": p.settings["base_seed"], "n_runs": len(p.runs), "n_chunks": len(p.chunks),
-                "start_rule": START_RULE}
+    clean_stale(out)
+    identity = check_same_sweep(out, config, base_dir, overwrite)
+    for name in ("manifest.json", "results.csv", "results.parquet"):  # before any work
+        writable_target(out / name)
+    manifest = {"config": config, "identity": identity, "settings": p.settings,
+                "seeds": sorted({r["seed"] for r in p.runs}), "base_seed": p.settings["base_seed"],
+                "n_runs": len(p.runs), "n_chunks": len(p.chunks), "start_rule": START_RULE}
     if command_line is not None:
         manifest["command_line"] = command_line
     write_manifest(out / "manifest.json", dict(manifest, complete=False))
 
-    results, todo = {}, []
+    results, todo, invalid = {}, [], 0
     for chunk in p.chunks:
-        rows = load_chunk(chunk_path(chunk_dir, chunk), chunk)
+        path = chunk_path(chunk_dir, chunk)
+        rows = load_chunk(path, chunk, RESULT_COLUMNS)
         if rows is None:
             todo.append(chunk)
+            invalid += path.exists()
         else:
             results[chunk["key"]] = rows
     bar = progress_bar(sum(len(c["runs"]) for c in p.chunks), desc="sweep", show=progress)
@@ -127,7 +145,7 @@ def run_sweep(config: dict, out_dir, *, workers: int = 1, backend=None, base_dir
     paths = write_table(table, p.columns, out / "results", extra=plugin_params)
     statuses = [r["status"] for r in table]
     summary = {"n_runs": len(table), "n_chunks": len(p.chunks), "reused_chunks": len(p.chunks) - len(todo),
-               "computed_chunks": len(todo), "not_converged": sum(s != "converged" for s in statuses),
+               "computed_chunks": len(todo), "invalid_chunks": invalid, "not_converged": sum(s != "converged" for s in statuses),
                "tables": [str(x) for x in paths]}
     write_manifest(out / "manifest.json", dict(manifest, complete=True, **summary),
                    backends=[r.get("backend", "unknown (a chunk stored by an older wnlab)") for r in table])

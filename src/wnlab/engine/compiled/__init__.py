@@ -126,7 +126,7 @@ def _covered(sched, eta=None) -> bool:
         return True
     if isinstance(sched, TwoStage):
         return _covered(sched.first) and _covered(sched.second)
-    return isinstance(sched, Ratio) and eta is not None and sched.eta is eta
+    return isinstance(sched, Ratio) and not isinstance(sched.c, Schedule) and eta is not None and sched.eta is eta
 
 
 def applicable(problem, method, eta, gamma, record_every, space) -> bool:
