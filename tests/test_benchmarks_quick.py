@@ -91,3 +91,8 @@ def test_large_d_script_small():
 def test_large_d_script_reduced_start():
     out = _load("large_d").main(["--m", "5", "--d", "2000", "--density", "0.05", "--steps", "5", "--reduced-start"])
     assert out["n_iter"] == 5 and out["dist"] > 0
+
+
+def test_quick_bn_adam_benchmark_runs():
+    res = _load("bench_methods").main(["--quick"])
+    assert len(res["rows"]) == 7 and all(r["run_steps"] > 0 for r in res["rows"])

@@ -16,7 +16,7 @@ def _problem(seed=0, m=7, d=15):
     return wnlab.gaussian_problem(m, d, seed=seed)
 
 
-def torch_bn(A, y, w0, g0, b0, eta, gamma, n_steps, eps=1e-5, rows=None, **sgd):
+def torch_bn(A, y, w0, g0, b0, eta, gamma, n_steps, eps=1e-5, rows=None, logistic=False, **sgd):
     """nn.Linear(d, 1, bias=False) -> nn.BatchNorm1d(1) (training mode), loss 1/2||out - y||^2, SGD with
     lr eta on the linear weight and gamma on BN's weight and bias. ``rows(t)``: a mini-batch per step,
     loss scaled by m/|rows| (wnlab.stochastic's convention)."""
@@ -34,7 +34,10 @@ def torch_bn(A, y, w0, g0, b0, eta, gamma, n_steps, eps=1e-5, rows=None, **sgd):
         S = slice(None) if rows is None else torch.tensor(rows(t))
         out = bn(lin(At[S])).reshape(-1)
         scale = 1.0 if rows is None else A.shape[0] / len(rows(t))
-        loss = 0.5 * scale * ((out - yt[S]) ** 2).sum()
+        if logistic:
+            loss = scale * torch.nn.functional.softplus(-yt[S] * out).sum()
+        else:
+            loss = 0.5 * scale * ((out - yt[S]) ** 2).sum()
         loss.backward()
         opt.step()
     w = lin.weight.detach().numpy().reshape(-1).copy()
@@ -71,6 +74,20 @@ def test_bn_equals_pytorch(engine, seed, sgd):
     assert abs(r.dist_centered - np.linalg.norm(r.x - x_c)) <= 1e-9
 
 
+@pytest.mark.parametrize("engine", ["reduced", "full"])
+def test_bn_with_logistic_loss_equals_pytorch(engine):
+    from wnlab import losses
+
+    p = losses.separable_problem(8, 20, seed=5)
+    w0 = np.random.default_rng(5).normal(size=p.d)
+    r = wnlab.solve(p, "bn", w0=w0, g0=0.5, eta=0.05, gamma=0.05, tol=0, max_iter=N_STEPS, engine=engine,
+                    momentum=0.5)
+    w, g, b = torch_bn(p.A, p.y, w0, 0.5, 0.0, 0.05, 0.05, N_STEPS, logistic=True, momentum=0.5)
+    np.testing.assert_allclose(r.w, w, rtol=0, atol=1e-10)
+    assert abs(r.g - g) <= 1e-10 and abs(r.b - b) <= 1e-10
+    assert np.isnan(r.dist_centered)
+
+
 def test_bn_x0_means_the_weight_with_unit_scale():
     p = _problem(2)
     x0 = np.random.default_rng(2).normal(size=p.d)
@@ -88,6 +105,19 @@ def test_bn_weight_decay_shrinks_w_null_as_sgd_does():
     Q, _ = np.linalg.qr(p.A.T)
     null = lambda v: v - Q @ (Q.T @ v)  # noqa: E731
     np.testing.assert_allclose(null(r.w), (1 - 0.05 * 0.01) ** 200 * null(w0), rtol=0, atol=1e-12)
+
+
+def test_bn_from_reduced_starts_is_the_run_from_x0():
+    """reduced_starts (exact-in-law sampling) mean x0 = V a0 + beta0 n, hence w0 = x0, g0 = 1."""
+    p = _problem(4)
+    x0s = np.random.default_rng(4).normal(size=(3, p.d))
+    a0, null = p.to_reduced(x0s)
+    kw = dict(eta=0.02, gamma=0.05, tol=0, max_iter=100)
+    ref = wnlab.solve_batch(p, "bn", x0s=x0s, **kw)
+    got = wnlab.solve_batch(p, "bn", reduced_starts=(a0, np.linalg.norm(null, axis=1)), **kw)
+    np.testing.assert_allclose(got.dist, ref.dist, rtol=1e-12)
+    np.testing.assert_allclose(got.intercept, ref.intercept, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.g, ref.g, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("engine", ["reduced", "full"])

@@ -37,13 +37,20 @@ __all__ = ["Status", "StabilityWarning", "run", "run_phases", "ReducedSpace", "F
 
 class Rows:
     """The data rows ``S`` a step uses, in a space's coordinates (what :meth:`wnlab.methods.Method.loss_grad`
-    of a method with its own model reads): ``apply(v)`` are the predictions ``A_S v`` (``(B, |S|)``),
-    ``adjoint(u)`` is ``A_S^T u`` in the space's coordinates (``(B, k)``), ``y`` the targets (``(|S|,)``
-    or, rows differing per run, ``(B, |S|)``) and ``weight`` the factor of a mini-batch gradient
-    (``m/|S|``, :mod:`wnlab.stochastic`; 1 for all rows)."""
+    of a method with its own model reads): ``apply(v)`` are the predictions ``A_S v`` (``(B, n)``),
+    ``adjoint(u)`` is ``A_S^T u`` in the space's coordinates (``(B, k)``), ``y`` the targets (``(n,)``
+    or, rows differing per run, ``(B, n)``), ``ones`` the vector of ones, ``n = |S|`` and ``weight``
+    the factor of a mini-batch gradient (``m/|S|``, :mod:`wnlab.stochastic`; 1 for all rows).
 
-    def __init__(self, apply, adjoint, y, weight=1.0):
-        self.apply, self.adjoint, self.y, self.weight = apply, adjoint, y, weight
+    A vector over the rows may be given in other orthonormal coordinates: the reduced engine, at full
+    batch, gives predictions, targets and ones as ``U^T`` of them (``s * a``, ``b = U^T y``, ``U^T 1``;
+    ``U`` is square, so sums and inner products over the rows are the same), ``O(m)`` instead of
+    ``O(m^2)``. A model written with ``(x * ones).sum(-1)`` for sums over the rows, inner products and
+    ``apply``/``adjoint`` works in both."""
+
+    def __init__(self, apply, adjoint, y, n, ones=None, weight=1.0):
+        self.apply, self.adjoint, self.y, self.n, self.weight = apply, adjoint, y, n, weight
+        self.ones = np.ones(n) if ones is None else ones
 
 
 class ReducedSpace:
@@ -58,10 +65,16 @@ class ReducedSpace:
         self._rows = None
 
     def data(self, t=None, idx=None) -> Rows:
-        """All rows of ``A = U diag(s) V^T``: in reduced coordinates, ``A`` is ``U diag(s)``."""
+        """All rows of ``A = U diag(s) V^T``: in reduced coordinates, ``A`` is ``U diag(s)``; with
+        ``U`` square (``k = m``), vectors over the rows are given as ``U^T`` of them (see :class:`Rows`)."""
         if self._rows is None:
-            R = self.problem.U * self.problem.s
-            self._rows = Rows(lambda a: a @ R.T, lambda u: u @ R, self.problem.y)
+            p = self.problem
+            s, U, y = p.s, p.U, getattr(p, "y", None)
+            if U.shape[0] == U.shape[1] and getattr(p, "loss_fn", None) is None:  # (least squares: b = U^T y)
+                self._rows = Rows(lambda a: a * s, lambda u: u * s, p.b, p.m, ones=U.sum(axis=0))
+            else:
+                R = U * s
+                self._rows = Rows(lambda a: a @ R.T, lambda u: u @ R, y, p.m)
         return self._rows
 
     def summaries(self, xa, xb):
@@ -85,7 +98,7 @@ class FullSpace:
         self.problem = problem
         self.loss_grad = problem.full_loss_grad
         self.x_star = problem.x_star
-        self._rows = Rows(problem.matvec, problem.rmatvec, problem.y)
+        self._rows = Rows(problem.matvec, problem.rmatvec, problem.y, problem.m)
 
     def data(self, t=None, idx=None) -> Rows:
         """All rows of ``A``, on plain ``d``-vectors."""

@@ -497,6 +497,8 @@ def _reduced_starts(problem, method, engine, starts, others):
         raise ValueError("reduced_starts: beta0 is the norm of the null part and must be >= 0")
     if method.parametrization == "x":
         return a0, beta0.copy(), None
+    if method.x0_is_weight:  # (batch normalization: the start is the weight w0, g0 = 1)
+        return a0, beta0.copy(), np.ones(B)
     g0 = np.sqrt(np.einsum("ij,ij->i", a0, a0) + beta0 * beta0)
     if np.any(g0 == 0):
         raise ValueError(f"method {method.name!r} needs a nonzero start; reduced_starts has x0 = 0 "

@@ -127,7 +127,7 @@ class MiniBatchSpace:
             A = problem.A
             RS = (A[rows.ravel()].toarray() if hasattr(A, "toarray") else A[rows.ravel()]).reshape(rows.shape + (-1,))
         return Rows(lambda v: np.einsum("ijk,ik->ij", RS, v), lambda u: np.einsum("ijk,ij->ik", RS, u),
-                    problem.y[rows], problem.m / self.batch_size)
+                    problem.y[rows], self.batch_size, weight=problem.m / self.batch_size)
 
 
 def _check(problem, batch_size, seeds, B):

@@ -13,12 +13,15 @@ With ``z = A w`` on the rows of the batch (``n`` of them: all ``m``, or a mini-b
   the three parameters, ``w`` with ``eta`` and ``g``, ``b`` with ``gamma``.
 
 ``dL/dw`` lies in the row space of ``A``, so ``w_null`` never changes and the reduced engine is
-exact (docs/math.md, "Batch normalization"). The predictions are those of the linear model
-``A x + c`` with the effective predictor ``x = g w/sigma`` and intercept ``c = b - g mu/sigma``
+exact (docs/math.md, "Batch normalization"), at ``O(m)`` per run-step: ``U`` is square, so sums over
+the rows are inner products of ``U^T`` of the vectors (:class:`wnlab.engine.driver.Rows`). The
+predictions are those of the linear model ``A x + c`` with the effective predictor ``x = g w/sigma`` and intercept ``c = b - g mu/sigma``
 (``mu``, ``sigma`` of all ``m`` rows): that is what a result's ``x`` and ``intercept`` are. A
 mini-batch step (:mod:`wnlab.stochastic`) normalizes with the statistics of its rows and takes
 ``m/n`` times the gradient of the batch's loss (the convention of :mod:`wnlab.stochastic`: with
-``n = m`` it is the full-batch step); stopping reads the full-batch loss.
+``n = m`` it is the full-batch step); stopping reads the full-batch loss. On a problem with another
+loss of the outputs (:class:`wnlab.losses.LinearLossProblem`, e.g. logistic) the loss is
+``sum_i l(out_i, y_i)`` and ``delta = l'(out, y)``; the formulas above are unchanged.
 """
 
 from __future__ import annotations
@@ -52,27 +55,31 @@ class BNGrad(NamedTuple):
     sigma: np.ndarray
 
 
-def _stats(z, eps):
-    """Batch mean, ``sigma = sqrt(biased variance + eps)`` and the normalized ``zh`` of ``z`` (``(B, n)``)."""
-    n = z.shape[-1]
-    mu = z.sum(-1) / n
-    zc = z - mu[:, None]
-    sigma = ((zc * zc).sum(-1) / n + eps) ** 0.5
+def _stats(z, rows, eps):
+    """Batch mean, ``sigma = sqrt(biased variance + eps)`` and the normalized ``zh`` of the predictions
+    ``z`` (``(B, n)``, in the coordinates of ``rows``: sums over the rows are products with ``rows.ones``)."""
+    one = rows.ones
+    mu = (z * one).sum(-1) / rows.n
+    zc = z - mu[:, None] * one
+    sigma = ((zc * zc).sum(-1) / rows.n + eps) ** 0.5
     return mu, sigma, zc / sigma[:, None]
 
 
-def _forward_backward(state, rows, eps):
-    """``(loss, BNGrad)`` on the data ``rows`` (a :class:`wnlab.engine.driver.Rows`)."""
+def _forward_backward(state, rows, eps, loss_fn=None):
+    """``(loss, BNGrad)`` on the data ``rows`` (a :class:`wnlab.engine.driver.Rows`), for the squared
+    loss (``loss_fn=None``) or a :class:`wnlab.losses.Loss` of the outputs."""
     g, a, b = state.g, state.a, state.b  # (by name: an optimizer appends its buffers to the state)
-    z = rows.apply(a)
-    n = z.shape[-1]
-    _, sigma, zh = _stats(z, eps)
-    delta = zh * g[:, None]
-    delta += b[:, None]
-    delta -= rows.y
-    loss = 0.5 * (delta * delta).sum(-1)
-    dg, db = (delta * zh).sum(-1), delta.sum(-1)
-    dz = delta - (db / n)[:, None] - zh * (dg / n)[:, None]
+    n, one = rows.n, rows.ones
+    _, sigma, zh = _stats(rows.apply(a), rows, eps)
+    out = zh * g[:, None]
+    out += b[:, None] * one
+    if loss_fn is None:
+        delta = out - rows.y
+        loss = 0.5 * (delta * delta).sum(-1)
+    else:
+        loss, delta = loss_fn.value(out, rows.y), loss_fn.deriv(out, rows.y)
+    dg, db = (delta * zh).sum(-1), (delta * one).sum(-1)
+    dz = delta - (db / n)[:, None] * one - zh * (dg / n)[:, None]
     dz *= (g / sigma)[:, None]
     dw = rows.adjoint(dz)
     if rows.weight != 1.0:
@@ -128,20 +135,24 @@ class BN(Method):
                          "read it with predictor(state, space)")
 
     def loss_grad(self, state, space, t, idx):
+        loss_fn = getattr(space.problem, "loss_fn", None)  # (None: least squares)
         full = space.data()
-        loss, grad = _forward_backward(state, full, self.eps)
+        loss, grad = _forward_backward(state, full, self.eps, loss_fn)
         batch = space.data(t, idx)
         if batch is not full:  # a mini-batch: its own statistics; stopping reads the full loss
-            grad = _forward_backward(state, batch, self.eps)[1]
+            grad = _forward_backward(state, batch, self.eps, loss_fn)[1]
         return loss, grad
 
     def predictor(self, state, space):
-        mu, sigma, _ = _stats(space.data().apply(state.a), self.eps)
+        rows = space.data()
+        mu, sigma, _ = _stats(rows.apply(state.a), rows, self.eps)
         k = state.g / sigma
         return state.a * k[:, None], state.beta * k, state.b - k * mu
 
     def report(self, state, space):
         xa, xb, c = self.predictor(state, space)
+        if getattr(space.problem, "loss_fn", None) is not None:  # (no interpolant: a classification loss)
+            return {"b": state.b, "intercept": c, "dist_centered": np.full(len(c), np.nan)}
         a_c = centered_interpolant(space.problem)
         if space.name == "reduced":
             diff = xa - a_c

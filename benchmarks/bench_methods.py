@@ -1,0 +1,79 @@
+"""Run-steps/s of batch normalization and Adam against plain WN on the Figure-1 workload, in one process.
+
+    python benchmarks/bench_methods.py [--quick] [--steps N] [--json FILE]
+
+Workload: ``wnlab reproduce figure1``'s default preset (m = 50, d = 1000, 16 stds x 30 seeds = 480
+starts, eta = gamma = 0.005), every run for exactly ``--steps`` steps (tol = 0), so all methods do
+the same number of run-steps. Each line is the best of 3 calls after one untimed warm-up call (Numba
+compiles WN's loop on first use); the ratio is against WN with ``backend="auto"`` (the compiled loop).
+BN runs on the NumPy driver (it has no compiled step); Adam on the full engine (``O(md)`` per
+run-step: it is not rotation-invariant). ``--quick``: the tiny preset, a few steps (CI; numbers
+meaningless).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+import wnlab
+from wnlab.experiments import figure1 as F
+
+CASES = (
+    ("wn (auto: compiled)", "wn", {"backend": "auto"}),
+    ("wn (numpy)", "wn", {"backend": "numpy"}),
+    ("bn", "bn", {}),
+    ("bn + momentum 0.9", "bn", {"momentum": 0.9}),
+    ("bn + nesterov + weight decay", "bn", {"momentum": 0.9, "nesterov": True, "weight_decay": 1e-4}),
+    ("adam (full engine)", "adam", {"engine": "full"}),
+    ("adamw (full engine)", "adamw", {"engine": "full", "weight_decay": 0.01}),
+)
+
+
+def measure(preset="default", steps=300, repeats=3):
+    cfg = F.PRESETS[preset]
+    p = F.make_problem(cfg)
+    x0s, _, _ = F.draw_starts(cfg, p)
+    rows = []
+    for label, name, kw in CASES:
+        kw = dict(kw, **({} if name.startswith("adam") else {"gamma": cfg.gamma}))
+
+        def call(n, kw=kw, name=name):
+            return wnlab.solve_batch(p, name, x0s=x0s, eta=cfg.eta, tol=0, max_iter=n, **kw)
+
+        call(2)
+        best = np.inf
+        for _ in range(repeats):
+            t = time.perf_counter()
+            res = call(steps)
+            best = min(best, time.perf_counter() - t)
+        rows.append({"case": label, "run_steps": int(res.n_iter.sum()), "seconds": best,
+                     "run_steps_per_s": float(res.n_iter.sum() / best)})
+    ref = rows[0]["run_steps_per_s"]
+    for r in rows:
+        r["vs_wn_auto"] = r["run_steps_per_s"] / ref
+    return {"workload": f"figure1 preset {preset}: m={p.m}, d={p.d}, {len(x0s)} runs x {steps} steps",
+            "rows": rows}
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="tiny preset, few steps (CI)")
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--json", metavar="FILE")
+    args = ap.parse_args(argv)
+    out = measure("tiny", 5, 1) if args.quick else measure("default", args.steps)
+    print(out["workload"])
+    for r in out["rows"]:
+        print(f"  {r['case']:32s} {r['run_steps_per_s'] / 1e6:8.3f} M run-steps/s   {r['vs_wn_auto']:6.3f}x WN (auto)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=1)
+    return out
+
+
+if __name__ == "__main__":
+    main()
