@@ -82,7 +82,7 @@ class Options:
 
 
 #: the rules of the parameters shared by solve, solve_batch, the CLI and sweep grids
-RULES = {
+RULES: dict[str, Interval | Options] = {
     "tol": Interval(low=0),
     "max_iter": Interval(integer=True, low=0),
     "record_every": Interval(integer=True, low=1, none=True),

@@ -175,7 +175,9 @@ def train_torch(problem, g0: float, w0, *, eta: float, gamma: float, n_steps: in
         opt.zero_grad()
         loss = torch_loss(problem, mod(At).reshape(-1), yt)
         g, w = module_state(mod)
-        gs.append(g), ws.append(w), losses.append(float(loss.detach()))
+        gs.append(g)
+        ws.append(w)
+        losses.append(float(loss.detach()))
         if t < n_steps:
             loss.backward()
             opt.step()
@@ -193,7 +195,9 @@ def wn_trajectory(problem, g0: float, w0, *, eta: float, gamma: float, n_steps: 
     for t in range(n_steps + 1):
         xa, _ = wn.point(state)
         loss, r = problem.full_loss_grad(xa)
-        gs.append(float(state.g[0])), ws.append(state.a[0].copy()), losses.append(float(loss[0]))
+        gs.append(float(state.g[0]))
+        ws.append(state.a[0].copy())
+        losses.append(float(loss[0]))
         if t < n_steps:
             state = wn.step(state, r, eta * one, gamma * one, problem)
     return {"g": np.array(gs), "w": np.stack(ws), "loss": np.array(losses)}

@@ -91,7 +91,7 @@ def walk(parser: argparse.ArgumentParser, path: tuple = ()):
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
-                yield from walk(sub, path + (name,))
+                yield from walk(sub, (*path, name))
 
 
 def _load_plugins(argv) -> None:
@@ -121,7 +121,7 @@ def main(argv=None) -> int:
             return int(args.func(args) or 0)
     except SystemExit:  # argparse: --help, --version, a usage error (exit 2, its own message)
         raise
-    except BaseException as exc:  # noqa: BLE001 -- this is the boundary
+    except BaseException as exc:
         code, line = describe_failure(exc)
         if code == 141:
             _quiet_stdout()

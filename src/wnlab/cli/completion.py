@@ -20,7 +20,7 @@ def _tables(parser):
 
     subs, opts, words, choices, files = {}, {}, {}, {}, []
     for path, p in walk(parser):
-        key = " ".join(("wnlab",) + path)
+        key = " ".join(("wnlab", *path))
         for action in p._actions:
             if isinstance(action, argparse._SubParsersAction):
                 subs[key] = list(action.choices)

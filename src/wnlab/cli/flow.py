@@ -30,9 +30,9 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import numpy as np
 
+    from ..engine.status import Status
     from ..theory import statements as theory
     from ..theory.flow import flow
-    from ..engine.status import Status
 
     check_out(args.out)
     problem = problem_from_args(args)

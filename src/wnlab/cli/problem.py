@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ..params import Interval, arg_type, check
 from .args import add_problem_args, problem_from_args
@@ -16,7 +17,8 @@ def add_parser(sub) -> None:
     p.add_argument("--init-std", type=float, metavar="SIGMA",
                    help="also save a start x0 = SIGMA * z, z ~ N(0, I_d) from --start-seed (the start rule "
                         "of sweeps and figure1)")
-    p.add_argument("--start-seed", type=arg_type("seed", int), default=0, help="seed of the start direction z (default 0)")
+    p.add_argument("--start-seed", type=arg_type("seed", int), default=0,
+                   help="seed of the start direction z (default 0)")
     p.add_argument("--out", metavar="FILE.npz", required=True, help="where to save the arrays (.npz)")
     p.set_defaults(func=run)
 
@@ -32,7 +34,7 @@ def run(args) -> int:
     if not out.parent.is_dir():
         raise ValueError(f"cannot write {out}: directory {out.parent} does not exist")
     problem = problem_from_args(args)
-    arrays = {"A": np.asarray(problem.A), "y": np.asarray(problem.y)}
+    arrays: dict[str, Any] = {"A": np.asarray(problem.A), "y": np.asarray(problem.y)}
     if args.init_std is not None:
         check("init_std", args.init_std, Interval(low=0))
         arrays["x0"] = args.init_std * start_direction(args.start_seed, 0, problem.d)

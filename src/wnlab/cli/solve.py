@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from ..methods import names
 from ..params import BACKENDS, DEFAULT_MAX_ITER, DEFAULT_TOL, ENGINES, arg_type
 from .args import add_problem_args, check_out, problem_from_args, problem_record, step_arg, vector_arg, write_json
@@ -64,7 +67,9 @@ def _param(text: str):
 
 def run(args) -> int:
 
-    from ..engine.solve import solve
+    from ..engine.solve import solve as solve_full
+
+    solve: Callable[..., Any] = solve_full
     from ..methods.optim import SGD
 
     SGD(args.momentum, args.nesterov, args.weight_decay)  # (--nesterov without --momentum: refused now)
@@ -91,7 +96,8 @@ def run(args) -> int:
               "nesterov": args.nesterov, "weight_decay": args.weight_decay}
     payload = {
         "method": res.method, **({"batch_size": args.batch_size, "batch_seed": args.batch_seed}
-                                 if args.batch_size else {}), "status": res.status.value, "message": res.message, "n_iter": res.n_iter,
+                                 if args.batch_size else {}),
+        "status": res.status.value, "message": res.message, "n_iter": res.n_iter,
         "loss": res.loss, "x_norm": res.x_norm, "dist": res.dist, "x_star_norm": problem.g_star,
         "g": res.g, "stability_ratio": res.stability_ratio, "x": res.x, "w": res.w, "inputs": inputs,
         **{k: getattr(res, k) for k in ("b", "intercept", "dist_centered") if getattr(res, k) is not None},

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..params import BACKENDS
 
@@ -36,8 +38,9 @@ def run(args) -> int:
     config = load_config(config_path)
     if args.scheduler is not None or args.dask_local is not None:
         if args.workers != 1:
-            raise ValueError("--workers is for local processes; with --scheduler/--dask-local the cluster sets the workers")
-        backend = DaskBackend(args.scheduler, args.dask_local)
+            raise ValueError("--workers is for local processes; with --scheduler/--dask-local the cluster sets "
+                             "the workers")
+        backend: Callable[[Any, Any], Any] = DaskBackend(args.scheduler, args.dask_local)
     else:
         backend = serial_backend if args.workers == 1 else ProcessBackend(args.workers)
     if args.backend != "auto":

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 
-
 def add_parser(sub) -> None:
     p = sub.add_parser("verify", help="check every lemma and theorem of the paper on numbers",
                        description="Run each statement of the paper (Lemmas 2.2-2.5, Theorems 2.6, 2.7, 3.2, "
-                                   "Proposition 3.3, the worked example, the invariant for logistic loss, and the exact "
-                                   "reduction of every registered method and batch normalization's frozen w_null) "
-                                   "on generated problems and print "
+                                   "Proposition 3.3, the worked example, the invariant for logistic loss, and the "
+                                   "exact reduction of every registered method and batch normalization's frozen "
+                                   "w_null) on generated problems and print "
                                    "prediction, measurement, what it is compared against (closed form, independent "
                                    "integration, full-dimensional run, PyTorch or measured), relative gap and "
                                    "pass/fail. Exit code 1 if anything fails.")
@@ -28,7 +27,8 @@ def run(args) -> int:
     import time
 
     from .. import __version__
-    from ..io.progress import bar as progress_bar, stage
+    from ..io.progress import bar as progress_bar
+    from ..io.progress import stage
     from ..problems.linear import as_generator
     from ..theory.verify import CHECKS, VerifyConfig, format_table, run_checks, to_markdown
     from .args import check_out, write_json

@@ -28,8 +28,17 @@ import numpy as np
 
 from ..methods import GDState, Method
 from .status import StabilityWarning, Status
-from .stopping import (CONVERGED, DIVERGED, STABLE_LIMIT, STALL_RTOL, STATUS_OF_CODE, STALLED, divergence_limit,
-                       on_stationary_set, stop_code)
+from .stopping import (
+    CONVERGED,
+    DIVERGED,
+    STABLE_LIMIT,
+    STALL_RTOL,
+    STALLED,
+    STATUS_OF_CODE,
+    divergence_limit,
+    on_stationary_set,
+    stop_code,
+)
 
 __all__ = ["Status", "StabilityWarning", "run", "run_phases", "ReducedSpace", "FullSpace", "RunOutput",
            "describe", "HISTORY_KEYS", "STABLE_LIMIT"]
@@ -277,6 +286,7 @@ def run(problem, method: Method, state, *, eta, gamma, tol: float, max_iter: int
             if t > 0:  # keep the last finite iterate: never NaNs in the output
                 bad = (c == DIVERGED) & ~np.all([np.isfinite(f).reshape(len(fin), -1).all(1) for f in cur], axis=0)
                 if bad.any():
+                    assert prev_loss is not None  # t > 0: the previous step set it
                     old = [_host(f[done]) for f in prev]
                     for dst, src in zip(final, old):
                         dst[runs[bad]] = src[bad]
@@ -437,8 +447,10 @@ def run_phases(problem, method: Method, state, *, eta, gamma, phase_steps, max_i
             messages[i] = out.messages[j]
             if k:  # the whole run's step count and budget, not this phase's
                 before = int(n_iter[i] - out.n_iter[j])
-                messages[i] = re.sub(r"at step (\d+)", lambda mt: f"at step {int(mt.group(1)) + before}",
-                                     messages[i], count=1)
+
+                def shifted(mt: re.Match[str], before: int = before) -> str:
+                    return f"at step {int(mt.group(1)) + before}"
+                messages[i] = re.sub(r"at step (\d+)", shifted, messages[i], count=1)
                 messages[i] = messages[i].replace(_MAX_ITER_HEAD.format(budget), _MAX_ITER_HEAD.format(max_iter), 1)
         stab[rows] = np.maximum(stab[rows], out.max_direction_step * problem.curvature)
         histories.append((rows, n_iter[rows] - out.n_iter, out.history))
@@ -454,6 +466,7 @@ def run_phases(problem, method: Method, state, *, eta, gamma, phase_steps, max_i
         state = _start_from_point(nxt, xa[go_on], xb[go_on])
         rows = rows[go_on]
     # the final method's state at every run's last point; the last phase's runs keep their own state
+    assert points is not None  # the loop ran at least one phase
     final = _start_from_point(method.final, points.a, points.beta)
     if is_last:
         for dst, src in zip(final, out.state):
@@ -484,7 +497,7 @@ def _concat_histories(histories, B):
     """One history from the phases' histories; each phase's clock restarts at 0 and is shifted by
     the steps each run took before it."""
     times = set()
-    for rows, offset, h in histories:
+    for _rows, offset, h in histories:
         if h is not None:
             times.update(int(t + o) for t in h["t"] for o in set(offset.tolist()))
     ts = sorted(times)

@@ -21,8 +21,8 @@ scalar or one value per active run. What users pass is turned into a schedule by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -193,7 +193,8 @@ def as_schedule(value, *, per_run: bool = True, lam_max: float | None = None) ->
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"a step size must be a number, an array, a callable or a rule string, got {value!r}") from None
+        raise ValueError(f"a step size must be a number, an array, a callable or a rule string, "
+                         f"got {value!r}") from None
     if arr.ndim == 0:
         return Constant(float(arr))
     if arr.ndim == 1 and per_run:

@@ -7,14 +7,14 @@ from functools import cached_property
 
 import numpy as np
 
-from . import compiled as _fast
-from . import driver as _engine
-from .driver import FullSpace, ReducedSpace, Status
 from ..methods import Method, Then, get_method, names
 from ..methods.optim import SGD, with_optimizer
 from ..params import DEFAULT_MAX_ITER, DEFAULT_TOL, check
 from ..problems.linear import check_nonzero, check_vector
-from .schedules import Constant, Ratio, as_schedule
+from . import compiled as _fast
+from . import driver as _engine
+from .driver import FullSpace, ReducedSpace, Status
+from .schedules import Constant, Ratio, Schedule, as_schedule
 
 __all__ = ["solve", "solve_batch", "check_run", "Result", "BatchResult", "ALL_METHODS", "DEFAULT_MAX_ITER"]
 
@@ -216,7 +216,7 @@ def _schedules(problem, method: Method, B, max_iter, eta, gamma, c, per_run):
         raise ValueError("eta (the step size) is required")
     eta_s = as_schedule(eta, per_run=per_run, lam_max=problem.lam_max)
     eta_s.check("eta", B, max_iter, allow_zero=False)
-    phase_steps = ((None, None),)
+    phase_steps: tuple[tuple[Schedule | None, Schedule | None], ...] = ((None, None),)
     if isinstance(method, Then):
         second_eta = method.second_eta if method.second_eta is not None else 1.0 / problem.lam_max
         eta2 = as_schedule(second_eta, per_run=per_run)
@@ -238,6 +238,7 @@ def _schedules(problem, method: Method, B, max_iter, eta, gamma, c, per_run):
     if gamma is None and c is None:
         raise ValueError(f"method {method.name!r} needs a step on the scale g: pass gamma=... or c=... "
                          "(gamma = c * eta)")
+    gamma_s: Schedule
     if c is not None and (callable(c) or (not per_run and not isinstance(c, str) and np.size(c) > 1)):
         gamma_s = Ratio(as_schedule(c, per_run=per_run), eta_s)  # c(t), wnlab.Sequence, TwoStage, ...
     elif c is not None:

@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..problems.losses import SquaredLoss
 from .solve import _batch_size
 from .solve import solve as _solve_one
 from .solve import solve_batch as _solve_batch
-from ..problems.losses import SquaredLoss
 
 __all__ = ["batch_rows", "minibatch_grad", "MiniBatchSpace", "solve", "solve_batch"]
 
@@ -79,7 +79,7 @@ def minibatch_grad(problem, xa: np.ndarray, rows: np.ndarray, *, reduced: bool,
         RS = problem.U[rows] * problem.s                       # (B, b, k): rows of A in V coordinates
     else:
         A = problem.A
-        RS = (A[rows.ravel()].toarray() if hasattr(A, "toarray") else A[rows.ravel()]).reshape(rows.shape + (-1,))
+        RS = (A[rows.ravel()].toarray() if hasattr(A, "toarray") else A[rows.ravel()]).reshape((*rows.shape, -1))
     z = np.einsum("ijk,ik->ij", RS, xa)
     lp = _loss_fn(problem).deriv(z, problem.y[rows])
     lp = lp / (b * np.einsum("ijk,ijk->ij", RS, RS)) if normalize else (m / b) * lp
@@ -125,7 +125,7 @@ class MiniBatchSpace:
             RS = problem.U[rows] * problem.s
         else:
             A = problem.A
-            RS = (A[rows.ravel()].toarray() if hasattr(A, "toarray") else A[rows.ravel()]).reshape(rows.shape + (-1,))
+            RS = (A[rows.ravel()].toarray() if hasattr(A, "toarray") else A[rows.ravel()]).reshape((*rows.shape, -1))
         return Rows(lambda v: np.einsum("ijk,ik->ij", RS, v), lambda u: np.einsum("ijk,ij->ik", RS, u),
                     problem.y[rows], self.batch_size, weight=problem.m / self.batch_size)
 

@@ -44,7 +44,8 @@ class HeavyBall(Method):
 if __name__ == "__main__":
     p = wnlab.gaussian_problem(20, 200, seed=0)
     x0s = np.random.default_rng(1).normal(scale=0.1, size=(100, p.d))
-    for name, kw in [("gd", {}), ("heavy-ball", {"mu": 0.8})]:
+    runs: list[tuple[str, dict]] = [("gd", {}), ("heavy-ball", {"mu": 0.8})]
+    for name, kw in runs:
         for engine in ("reduced", "full"):
             b = wnlab.solve_batch(p, name, x0s=x0s, eta=0.05, engine=engine, **kw)
             print(f"{name:10s} {engine:7s}: mean steps {b.n_iter.mean():7.1f}, "

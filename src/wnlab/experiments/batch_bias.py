@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -90,7 +91,7 @@ def run(config: Config, out_dir) -> dict:
     bar = progress_bar(len(cfg.methods) * len(cfg.batch_sizes) * B, desc="batch-bias")
     for method in cfg.methods:
         eta = cfg.eta_factor / row_curv * (1.0 if method == "gd" else 1.0 / g_max ** 2)
-        kw = {} if method == "gd" else dict(c=cfg.c)
+        kw: dict[str, Any] = {} if method == "gd" else dict(c=cfg.c)
         for b in cfg.batch_sizes:
             seeds = cfg.run_seed * 1_000_003 + np.arange(B)
             res = stochastic.solve_batch(p, method, x0s=x0s, eta=eta, tol=cfg.tol, max_iter=cfg.max_iter,
@@ -146,7 +147,7 @@ def main(args) -> int:
     if any(v < 1 for v in over.values()):
         raise ValueError(f"--n-runs and --max-iter must be positive, got {over}")
     res = run(replace(cfg, **over, backend=args.backend), args.out)
-    cells = {}
+    cells: dict[tuple, list[dict]] = {}
     for r in res["rows"]:
         cells.setdefault((r["method"], r["batch_size"], r["g0"]), []).append(r)
     full = max(cfg.batch_sizes)

@@ -25,15 +25,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .common import add_preset_arguments, config_from_args, new_figure, prepare_out, save_figure, write_csv, write_metadata
+from .common import (
+    add_preset_arguments,
+    config_from_args,
+    new_figure,
+    prepare_out,
+    save_figure,
+    write_csv,
+    write_metadata,
+)
 
 DESCRIPTION = """\
 The paper's worked example (Section 2): the limit by formula, exact flow and each method.
 
-A = [1, 0], y = 1, w0 = [0, 1], c = 1. For each initial scale g0 it compares the second coordinate x2 of the limit (the first is 1 for
-every method) given by the paper's formula exp((g0^2 - 1)/2), by the exact limit of the WN flow,
-by the integrated flow, by the discrete WN and rPGD at a small step size, and by GD (x2 = g0).
-The paper's formula puts ||x*|| where the flow's own limit scale belongs: an approximation.
+A = [1, 0], y = 1, w0 = [0, 1], c = 1. For each initial scale g0 it compares the second coordinate x2 of
+the limit (the first is 1 for every method) given by the paper's formula exp((g0^2 - 1)/2), by the exact
+limit of the WN flow, by the integrated flow, by the discrete WN and rPGD at a small step size, and by
+GD (x2 = g0). The paper's formula puts ||x*|| where the flow's own limit scale belongs: an
+approximation.
 
 Writes example.csv/.parquet (one row per g0 and source), example.md (the comparison table),
 example.pdf/.png/.svg (x2 against g0) and metadata.json."""
@@ -66,10 +75,10 @@ SOURCES = ("paper", "exact", "flow", "wn", "rpgd", "gd")
 
 def table(config: Config) -> tuple[list[dict], dict]:
     """One row per ``g0`` and source (see the module docstring), and ``{g0: WN closer to x* than GD}``."""
+    from ..engine.solve import solve_batch
+    from ..problems.linear import paper_example
     from ..theory import statements as theory
     from ..theory.flow import flow
-    from ..problems.linear import paper_example
-    from ..engine.solve import solve_batch
 
     P = paper_example()
     w0 = np.asarray(config.w0, dtype=np.float64)

@@ -17,13 +17,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import numpy as np
 
-from .common import make_problem as make_problem_from_spec
 from ..params import DEFAULT_TOL
-from .common import (add_backend_argument, add_seeds_argument, prepare_out, progress_bar, shared_reduced_starts,
-                     shared_starts, stage)
+from .common import (
+    add_backend_argument,
+    add_seeds_argument,
+    prepare_out,
+    progress_bar,
+    shared_reduced_starts,
+    shared_starts,
+    stage,
+)
+from .common import make_problem as make_problem_from_spec
 
 METHODS = ("gd", "wn", "rpgd")
 
@@ -140,10 +148,10 @@ def run_methods(config: Config, problem, x0s, progress=None, reduced_starts=None
 
     out = {}
     for method in config.methods:
-        kw = {} if method == "gd" else {"gamma": config.gamma}
+        kw: dict[str, Any] = {} if method == "gd" else {"gamma": config.gamma}
         kw.update({"x0s": x0s} if reduced_starts is None else {"reduced_starts": reduced_starts})
-        res = solve_batch(problem, method, eta=config.eta, backend=config.backend, tol=config.tol, max_iter=config.max_iter,
-                          progress=progress, **kw)
+        res = solve_batch(problem, method, eta=config.eta, backend=config.backend, tol=config.tol,
+                          max_iter=config.max_iter, progress=progress, **kw)
         out[method] = dict(res.summaries(), backend=res.backend)
         stage(f"figure1: {method} done ({res.converged.sum()}/{len(res.converged)} converged)")
     return out
@@ -160,8 +168,8 @@ def claims(rows: list[dict], g_star: float, d: int) -> dict:
     """
     from ..io.plots import aggregate
 
-    out = {"all_converged": all(r["status"] == "converged" for r in rows),
-           "all_stable": all(r["stability_ratio"] < 2 for r in rows)}
+    out: dict[str, Any] = {"all_converged": all(r["status"] == "converged" for r in rows),
+                           "all_stable": all(r["stability_ratio"] < 2 for r in rows)}
     groups = aggregate(rows, "init_std", "x_norm", "method")
     for method, (xs, mean, _, _) in groups.items():
         if method == "gd":
@@ -238,7 +246,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--problem-seed", type=int, help="seed of the random problem (overrides the preset)")
     parser.add_argument("--d", type=int, help="dimension (overrides the preset; the std grid is rescaled by "
                                               "sqrt(d_preset/d) so that g0 = std*sqrt(d) is unchanged)")
-    parser.add_argument("--sampling", choices=("auto",) + SAMPLINGS, default="auto",
+    parser.add_argument("--sampling", choices=("auto", *SAMPLINGS), default="auto",
                         help="full: d numbers per start (as the paper); exact-in-law: Gaussian problem and starts "
                              f"drawn in reduced coordinates, same law at any d (wnlab.sampling); auto (default): "
                              f"exact-in-law when d > {AUTO_EXACT_ABOVE_D:,}")

@@ -22,19 +22,29 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from .common import add_preset_arguments, config_from_args, new_figure, prepare_out, save_figure, write_csv, write_metadata
+from .common import (
+    add_preset_arguments,
+    config_from_args,
+    new_figure,
+    prepare_out,
+    save_figure,
+    write_csv,
+    write_metadata,
+)
 
 DESCRIPTION = """\
 Figure 2 of the paper: the 2-D loss landscape and the paths of the gradient and WN flows.
 
-The loss of the 2-D example (A = [1, 0], y = 1) over x = g w, and the paths of the flows: a->d, the gradient flow from a (it keeps a's null-space part); a->e, the WN flow with c > 0;
-a->b->c, the WN flow with c = 0 (g fixed, along the circle ||x|| = g0) until w reaches the row
-space, then c > 0 to x* = (1, 0); f->g, the WN flow from a start with g0 > ||x*||. The flows are
-integrated with SciPy and compared with their exact limits. The default c = 0.2 (with c = 1 and this
-geometry WN's limit e is farther from x* than GD's d; see the example target).
+The loss of the 2-D example (A = [1, 0], y = 1) over x = g w, and the paths of the flows: a->d, the
+gradient flow from a (it keeps a's null-space part); a->e, the WN flow with c > 0; a->b->c, the WN flow
+with c = 0 (g fixed, along the circle ||x|| = g0) until w reaches the row space, then c > 0 to x* =
+(1, 0); f->g, the WN flow from a start with g0 > ||x*||. The flows are integrated with SciPy and
+compared with their exact limits. The default c = 0.2 (with c = 1 and this geometry WN's limit e is
+farther from x* than GD's d; see the example target).
 
 Writes figure2.csv/.parquet (one row per saved point of each path), figure2.pdf/.png/.svg and
 metadata.json (the labelled points a..g, the exact limits and the distances to x*)."""
@@ -73,13 +83,13 @@ def _sample(res, n):
 
 def paths(config: Config) -> tuple[list[dict], dict]:
     """The four paths (tidy rows) and the labelled points ``a..g``."""
+    from ..problems.linear import paper_example
     from ..theory import statements as theory
     from ..theory.flow import flow, flow_two_phase
-    from ..problems.linear import paper_example
 
     P = paper_example()
     wa, wf = _direction(config.angle_a), _direction(config.angle_f)
-    kw = dict(rtol=1e-11, atol=1e-14, tol=1e-20, dense_output=True)
+    kw: dict[str, Any] = dict(rtol=1e-11, atol=1e-14, tol=1e-20, dense_output=True)
     runs = {
         "gd": [("a->d", flow(P, x0=config.g0_a * wa, method="gd", **kw))],
         "wn": [("a->e", flow(P, g0=config.g0_a, w0=wa, c=config.c, **kw))],

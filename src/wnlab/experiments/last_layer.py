@@ -2,21 +2,22 @@
 
 The network is ``x^T phi(image)`` with a frozen random hidden layer (random Fourier features,
 ``phi(v) = sqrt(2/d) cos(W v / bandwidth + b)``, ``W`` Gaussian ``64 -> d``, ``b`` uniform on
-``[0, 2 pi)``; ReLU features have a large mean direction that makes ``A A^T`` ill-conditioned) on scikit-learn's bundled 8x8 ``digits`` images (no download); the
-task is ``digit < 5`` (label +1) vs ``digit >= 5`` (label -1). ``m`` training images (``m < d``:
-overparametrized), the rest held out. The last layer ``x`` is trained on the squared loss (the
-paper's setting; runs stop at ``loss <= tol``) or the logistic loss (fixed ``max_iter``) three ways,
-from the same small random start ``x0``:
+``[0, 2 pi)``; ReLU features have a large mean direction that makes ``A A^T`` ill-conditioned) on
+scikit-learn's bundled 8x8 ``digits`` images (no download); the task is ``digit < 5`` (label +1) vs
+``digit >= 5`` (label -1). ``m`` training images (``m < d``: overparametrized), the rest held out. The
+last layer ``x`` is trained on the squared loss (the paper's setting; runs stop at ``loss <= tol``) or
+the logistic loss (fixed ``max_iter``) three ways, from the same small random start ``x0``:
 
-* ``learned g``: WN (Algorithm 1) with ``gamma/eta = c g_ref^2`` (``g_ref = max(g_fixed, ||x*||)``), from ``g0 = ||x0||``, ``w0 = x0/||x0||``;
+* ``learned g``: WN (Algorithm 1) with ``gamma/eta = c g_ref^2`` (``g_ref = max(g_fixed, ||x*||)``),
+  from ``g0 = ||x0||``, ``w0 = x0/||x0||``;
 * ``fixed g``: WN with ``gamma = 0`` and ``g = g_fixed`` (the "train only the direction"
   practice; ``g_fixed = fixed_g_factor * ||x*||`` so the training data can be fitted);
 * ``plain``: GD on ``x`` from ``x0``.
 
 Each runs from ``n_seeds`` random starts of norm ``init_scale`` (one row per run in
-``last_layer.csv/.parquet``: held-out error rate and MSE, training loss, ``||x||``, steps); a bar
-plot of the means ± one std over the starts, ``last_layer.pdf/.png/.svg``; ``metadata.json``. ``wnlab.torch.train_torch`` runs the same WN
-trajectory in PyTorch (``tests/test_torch_convert.py``).
+``last_layer.csv/.parquet``: held-out error rate and MSE, training loss, ``||x||``, steps); a bar plot
+of the means ± one std over the starts, ``last_layer.pdf/.png/.svg``; ``metadata.json``.
+``wnlab.torch.train_torch`` runs the same WN trajectory in PyTorch (``tests/test_torch_convert.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import time
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -107,7 +109,8 @@ def run(config: Config, out_dir) -> dict:
     g_fixed = cfg.fixed_g_factor * ls.g_star
     g_ref = max(g_fixed, ls.g_star)
     eta_wn = cfg.step_factor / (p.lam_max * g_ref ** 2)
-    common = dict(tol=cfg.tol if cfg.loss == "squared" else 0.0, max_iter=cfg.max_iter, record_every=None)
+    common: dict[str, Any] = dict(tol=cfg.tol if cfg.loss == "squared" else 0.0, max_iter=cfg.max_iter,
+                                  record_every=None)
     rows, backends = [], []
     for zs, seed in zip(z, seeds):
         w0 = zs / np.linalg.norm(zs)

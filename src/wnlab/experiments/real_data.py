@@ -30,11 +30,11 @@ METHODS = ("gd", "wn", "rpgd", "rpgd-then-gd")
 DESCRIPTION = """\
 Real data: held-out error and ||x|| against the init std (digits, random ReLU features).
 
-On scikit-learn's bundled 8x8 digits (no download). The target is the digit's value (standardized); each image is mapped to d = 2000 random ReLU
-features and m = 100 training images give an overparametrized least-squares problem, scaled so
-that ||x*|| = 3. GD, WN, rPGD and rPGD-then-GD start from the same random points
-x0 ~ N(0, sigma^2 I_d) and stop at a small relative training loss; the held-out error is the mean
-squared error on 500 images not used for training. The command answers, from the table, whether
+On scikit-learn's bundled 8x8 digits (no download). The target is the digit's value (standardized); each
+image is mapped to d = 2000 random ReLU features and m = 100 training images give an overparametrized
+least-squares problem, scaled so that ||x*|| = 3. GD, WN, rPGD and rPGD-then-GD start from the same
+random points x0 ~ N(0, sigma^2 I_d) and stop at a small relative training loss; the held-out error is
+the mean squared error on 500 images not used for training. The command answers, from the table, whether
 WN's smaller norm bought a lower held-out error.
 
 Writes real_data.csv/.parquet (one row per run), real_data.pdf/.png/.svg and metadata.json."""
@@ -143,16 +143,16 @@ def verdict(rows, x_star_norm) -> dict:
     _, e_gd, _, _ = aggregate(rows, "init_std", "test_mse", "method")["gd"]
     _, e_wn, _, _ = aggregate(rows, "init_std", "test_mse", "method")["wn"]
     # paired over starts (both methods start from the same x0): is the gain > 2 standard errors?
-    paired = {}
+    paired: dict[float, dict[int, dict[str, float]]] = {}
     for r in rows:
         if r["method"] in ("gd", "wn"):
             paired.setdefault(r["init_std"], {}).setdefault(r["seed"], {})[r["method"]] = r["test_mse"]
-    clear = []
+    gain_clear = []
     for s in xs:
         diff = np.array([v["gd"] - v["wn"] for v in paired[s].values()])
         se = diff.std(ddof=1) / np.sqrt(diff.size) if diff.size > 1 else np.inf
-        clear.append(bool(diff.mean() > 2 * se))
-    clear = np.array(clear)
+        gain_clear.append(bool(diff.mean() > 2 * se))
+    clear = np.array(gain_clear)
     smaller = n_wn < 0.98 * n_gd
     gain = (e_gd - e_wn) / e_gd
     if not smaller.any():
@@ -162,7 +162,8 @@ def verdict(rows, x_star_norm) -> dict:
         text = (f"Yes: wherever WN's ||x|| was more than 2% below GD's ({int(smaller.sum())} of {len(xs)} scales), "
                 f"its held-out MSE was lower too, by {100 * gain[smaller].min():.2g}% to "
                 f"{100 * gain[smaller].max():.2g}%; the gain exceeds 2 standard errors (paired over starts) at "
-                f"{int(clear[smaller].sum())} of them. At the smallest scale both end near x*; differences there come from where each run met the stopping tolerance.")
+                f"{int(clear[smaller].sum())} of them. At the smallest scale both end near x*; differences there "
+                "come from where each run met the stopping tolerance.")
     elif np.all(gain[smaller] <= 0):
         answer = "no"
         text = "No: WN's smaller ||x|| did not lower the held-out MSE at any scale here."

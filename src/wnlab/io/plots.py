@@ -25,6 +25,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -163,7 +164,7 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, aspect: float = 0.62, height: 
     ``(nrows, ncols)`` array. Never touches pyplot or a GUI backend."""
     from matplotlib.figure import Figure
 
-    width = current_style().width
+    width = float(current_style().width)  # (a number once the style is built)
     fig = Figure(figsize=(width, height if height is not None else width * aspect), layout="constrained")
     return fig, fig.subplots(nrows, ncols, squeeze=False)
 
@@ -288,7 +289,7 @@ def _joined(texts: list[str]) -> str:
     """``["batch 1", "batch 2"]`` -> ``"batch 1, 2"`` (the words they all begin with are said once)."""
     import os
 
-    prefix = os.path.commonprefix(texts)
+    prefix = os.path.commonprefix(texts)  # noqa: RUF071 -- a character-wise prefix of labels, not paths
     prefix = prefix[:prefix.rfind(" ") + 1]
     return texts[0] + "".join(", " + t[len(prefix):] for t in texts[1:])
 
@@ -297,8 +298,8 @@ def errorbar_panel(ax, groups: dict, *, x: str, y: str, hue: str | None, ref=Non
                    logx=False, logy=False, label=None, legend=True) -> None:
     """Draw :func:`aggregate`'s groups as error-bar lines (mean ± std) on ``ax``, each hue value in
     its own colour, marker and dash pattern; hue values whose lines would lie on top of each other
-    (:data:`COINCIDE_RTOL`) are drawn once, with one legend entry that says they overlap. ``ref``: a horizontal reference line (e.g. :math:`\\|x^*\\|`);
-    ``label(h)``: the legend text of hue value ``h``."""
+    (:data:`COINCIDE_RTOL`) are drawn once, with one legend entry that says they overlap. ``ref``: a
+    horizontal reference line (e.g. :math:`\\|x^*\\|`); ``label(h)``: the legend text of hue value ``h``."""
     def text(h):
         if label is not None:
             return label(h)
@@ -348,7 +349,8 @@ def save_figure(fig, path) -> list[Path]:
 
     for t in targets:
         writable_target(t)  # every target checked before the first is written
-    with matplotlib.rc_context({k: v for k, v in _COMMON_RC.items() if k.startswith(("svg.", "pdf.", "ps."))}):
+    rc: dict[Any, Any] = {k: v for k, v in _COMMON_RC.items() if k.startswith(("svg.", "pdf.", "ps."))}
+    with matplotlib.rc_context(rc):
         _thin_ticks(fig)
         for t in targets:
             meta = {"Date": None} if t.suffix == ".svg" else {"CreationDate": None} if t.suffix == ".pdf" else {}
@@ -414,7 +416,7 @@ def plot_table(rows: list[dict], x: str, y: str | list[str], hue: str | None, ou
 
 def panel_grid(n: int):
     """``n`` panels side by side, or stacked when the figure is narrower than 4.5 in."""
-    width = current_style().width
+    width = float(current_style().width)
     ncols = n if width >= 4.5 else 1
     nrows = math.ceil(n / ncols)
     panel_w = width / ncols
@@ -430,7 +432,7 @@ def panels(rows: list[dict], specs: list[tuple], out, *, x: str = "init_std", hu
     a horizontal reference line or ``None``); ``vline = (x_value, label)`` marks a value of ``x``
     on every panel. Saved with :func:`save_figure`."""
     fig, axes = panel_grid(len(specs))
-    for k, (ax, (y, ref, ref_label)) in enumerate(zip(axes, specs)):
+    for ax, (y, ref, ref_label) in zip(axes, specs):
         errorbar_panel(ax, aggregate(rows, x, y, hue), x=x, y=y, hue=hue, ref=ref, ref_label=ref_label,
                        logx=logx)
         if vline is not None:

@@ -27,6 +27,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .files import atomic_write, atomic_write_text
 
@@ -232,7 +233,7 @@ def write_table(rows: list[dict], columns: list[str], path_stem, *, parquet: boo
     table = _arrow_table(rows, columns, extra)
     with atomic_write(pq_path, "wb") as fh:
         pq.write_table(table, fh)
-    return written + [pq_path]
+    return [*written, pq_path]
 
 
 def _arrow_table(rows, columns, extra):
@@ -371,8 +372,8 @@ def provenance(backends=None) -> dict:
     the engine backend(s) that actually ran (``BatchResult.backend``; ``None``: not a solver run)."""
     from .. import __version__
 
-    out = {"created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-           "command_line": list(sys.argv), "wnlab": __version__}
+    out: dict[str, Any] = {"created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                           "command_line": list(sys.argv), "wnlab": __version__}
     git = _git()
     if git:
         out["git_commit"], out["git_dirty"] = git["commit"], git["dirty"]

@@ -27,8 +27,9 @@ keyword arguments of ``solve``. ``docs/architecture.md`` has a complete, tested 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Callable, ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
@@ -239,23 +240,23 @@ class Then(Method):
         object.__setattr__(self, "t1", int(self.t1))
 
     @property
-    def name(self):  # type: ignore[override]
+    def name(self):
         return self.label
 
     @property
-    def display(self):  # type: ignore[override]
+    def display(self):
         return f"{self.first.display or self.first.name}, then {self.second.display or self.second.name}"
 
     @property
-    def parametrization(self):  # type: ignore[override]
+    def parametrization(self):
         return self.first.parametrization
 
     @property
-    def unit_direction(self):  # type: ignore[override]
+    def unit_direction(self):
         return self.first.unit_direction
 
     @property
-    def has_scale(self):  # type: ignore[override]
+    def has_scale(self):
         """Takes a step size ``gamma``: a phase has a scale whose step is not fixed."""
         return (self.first.has_scale and self.first_gamma is None) or self.second.has_scale
 
@@ -322,7 +323,7 @@ def load_plugin(path) -> None:
     if not path.is_file():
         raise ValueError(f"cannot load plugin {path}: no such file")
     spec = importlib.util.spec_from_file_location(key, path)
-    if spec is None:
+    if spec is None or spec.loader is None:
         raise ValueError(f"cannot load plugin {path}: not a Python source file (name it *.py)")
     module = importlib.util.module_from_spec(spec)
     sys.modules[key] = module

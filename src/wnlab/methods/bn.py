@@ -12,16 +12,16 @@ With ``z = A w`` on the rows of the batch (``n`` of them: all ``m``, or a mini-b
   ``momentum``, ``nesterov`` or ``weight_decay`` (:mod:`wnlab.methods.optim`) the SGD rule moves
   the three parameters, ``w`` with ``eta`` and ``g``, ``b`` with ``gamma``.
 
-``dL/dw`` lies in the row space of ``A``, so ``w_null`` never changes and the reduced engine is
-exact (docs/math.md, "Batch normalization"), at ``O(m)`` per run-step: ``U`` is square, so sums over
-the rows are inner products of ``U^T`` of the vectors (:class:`wnlab.engine.driver.Rows`). The
-predictions are those of the linear model ``A x + c`` with the effective predictor ``x = g w/sigma`` and intercept ``c = b - g mu/sigma``
-(``mu``, ``sigma`` of all ``m`` rows): that is what a result's ``x`` and ``intercept`` are. A
-mini-batch step (:mod:`wnlab.stochastic`) normalizes with the statistics of its rows and takes
-``m/n`` times the gradient of the batch's loss (the convention of :mod:`wnlab.stochastic`: with
-``n = m`` it is the full-batch step); stopping reads the full-batch loss. On a problem with another
-loss of the outputs (:class:`wnlab.losses.LinearLossProblem`, e.g. logistic) the loss is
-``sum_i l(out_i, y_i)`` and ``delta = l'(out, y)``; the formulas above are unchanged.
+``dL/dw`` lies in the row space of ``A``, so ``w_null`` never changes and the reduced engine is exact
+(docs/math.md, "Batch normalization"), at ``O(m)`` per run-step: ``U`` is square, so sums over the rows
+are inner products of ``U^T`` of the vectors (:class:`wnlab.engine.driver.Rows`). The predictions are
+those of the linear model ``A x + c`` with the effective predictor ``x = g w/sigma`` and intercept
+``c = b - g mu/sigma`` (``mu``, ``sigma`` of all ``m`` rows): that is what a result's ``x`` and
+``intercept`` are. A mini-batch step (:mod:`wnlab.stochastic`) normalizes with the statistics of its
+rows and takes ``m/n`` times the gradient of the batch's loss (the convention of
+:mod:`wnlab.stochastic`: with ``n = m`` it is the full-batch step); stopping reads the full-batch loss.
+On a problem with another loss of the outputs (:class:`wnlab.losses.LinearLossProblem`, e.g. logistic)
+the loss is ``sum_i l(out_i, y_i)`` and ``delta = l'(out, y)``; the formulas above are unchanged.
 """
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ class SGD:
 
     def describe(self) -> str:
         parts = [f"momentum = {_show(self.momentum)}"] + (["nesterov"] if self.nesterov else [])
-        return ", ".join(parts + [f"weight decay = {_show(self.weight_decay)}"])
+        return ", ".join([*parts, f"weight decay = {_show(self.weight_decay)}"])
 
 
 def _show(v):
@@ -171,14 +171,14 @@ class Optimized(Method):
                              "Method.gradients), so momentum and weight decay cannot apply to it")
 
     # -- what the method says about itself ---------------------------------------------------
-    name = property(lambda self: self.method.name)  # type: ignore[assignment]
-    display = property(lambda self: self.method.display or self.method.name)  # type: ignore[assignment]
-    parametrization = property(lambda self: self.method.parametrization)  # type: ignore[assignment]
-    has_scale = property(lambda self: self.method.has_scale)  # type: ignore[assignment]
-    unit_direction = property(lambda self: self.method.unit_direction)  # type: ignore[assignment]
-    params = property(lambda self: self.method.params)  # type: ignore[assignment]
-    rotation_invariant = property(lambda self: self.method.rotation_invariant)  # type: ignore[assignment]
-    x0_is_weight = property(lambda self: self.method.x0_is_weight)  # type: ignore[assignment]
+    name = property(lambda self: self.method.name)
+    display = property(lambda self: self.method.display or self.method.name)
+    parametrization = property(lambda self: self.method.parametrization)
+    has_scale = property(lambda self: self.method.has_scale)
+    unit_direction = property(lambda self: self.method.unit_direction)
+    params = property(lambda self: self.method.params)
+    rotation_invariant = property(lambda self: self.method.rotation_invariant)
+    x0_is_weight = property(lambda self: self.method.x0_is_weight)
 
     @property
     def buffer_fields(self) -> tuple[str, ...]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-
 from .base import GDState, Method, Param, Then, WNState, _dot, register
 
 __all__ = ["GD", "WN", "RPGD", "METHODS"]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from os import PathLike
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.linalg
@@ -77,6 +78,20 @@ def check_nonzero(name: str, norms: np.ndarray) -> None:
         raise ValueError(f"{name} = 0{which} has no direction; pass a nonzero vector")
 
 
+class _Spectrum(Protocol):
+    """What the spectral properties read (:class:`wnlab.sampling.ReducedProblem` borrows them)."""
+
+    @property
+    def s(self) -> np.ndarray: ...
+
+
+class _Solution(Protocol):
+    """What ``g_star`` reads (:class:`wnlab.sampling.ReducedProblem` borrows it)."""
+
+    @property
+    def a_star(self) -> np.ndarray: ...
+
+
 @dataclass(frozen=True, eq=False)
 class LinearModel:
     r"""What every linear-model problem shares: data ``A`` (``m x d``, ``m < d``), targets ``y``,
@@ -88,7 +103,7 @@ class LinearModel:
     ``k = rank(A) < m`` (``U`` is ``m x k``, ``s`` has length ``k``).
     """
 
-    A: object
+    A: Any  # a dense array, a scipy.sparse matrix or a matrix-free operator (wnlab.linop)
     y: np.ndarray
     U: np.ndarray = field(init=False, repr=False)
     s: np.ndarray = field(init=False, repr=False)
@@ -131,7 +146,7 @@ class LinearModel:
         return len(self.s)
 
     @property
-    def lam_max(self) -> float:
+    def lam_max(self: _Spectrum) -> float:
         return float(self.s[0] ** 2)
 
     @property
@@ -143,7 +158,7 @@ class LinearModel:
         return self.lam_max * (1.0 if loss_fn is None else loss_fn.max_curvature)
 
     @property
-    def lam_min(self) -> float:
+    def lam_min(self: _Spectrum) -> float:
         """Smallest nonzero eigenvalue of ``A A^T``."""
         return float(self.s[-1] ** 2)
 
@@ -168,6 +183,10 @@ class LinearModel:
         if self.is_operator:
             return _linop.apply_adjoint(self.A, e)
         return (self.A.T @ e.T).T
+
+    def full_loss_grad(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Loss and ``A^T l'(A x, y)`` for a batch of full vectors ``x``: defined by each subclass."""
+        raise NotImplementedError
 
     def loss(self, x: np.ndarray) -> np.ndarray:
         r"""The loss at ``x`` (batched over leading axes)."""
@@ -204,8 +223,8 @@ class LinearModel:
 
     def split(self, z) -> tuple[np.ndarray, np.ndarray]:
         """``(z_row, z_null)`` with ``z_row`` in the row space of ``A`` and ``A z_null = 0``."""
-        z = check_vector("z", z, np.shape(z)[:-1] + (self.d,))
-        a, z_null = self.to_reduced(z)
+        z = check_vector("z", z, (*np.shape(z)[:-1], self.d))
+        _a, z_null = self.to_reduced(z)
         return z - z_null, z_null
 
 
@@ -263,7 +282,7 @@ class LeastSquares(LinearModel):
         return self.from_reduced(self.a_star)
 
     @property
-    def g_star(self) -> float:
+    def g_star(self: _Solution) -> float:
         return float(np.linalg.norm(self.a_star))
 
     @property
@@ -434,7 +453,7 @@ def _reading(path: Path):
         yield
     except MemoryError:
         raise
-    except Exception as exc:  # noqa: BLE001 -- any reader failure is a bad file
+    except Exception as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if isinstance(exc, EOFError) or "zip" in msg.lower():
             msg += " (an empty or truncated file?)"

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import ClassVar
 
 import numpy as np
 import scipy.special
@@ -104,10 +105,10 @@ class LinearLossProblem(LinearModel):
     (used only for relative tolerances in the engine).
     """
 
-    loss_fn = SquaredLoss()
+    loss_fn: ClassVar[Loss] = SquaredLoss()
     full_row_rank = False
 
-    def _check_y(self, y):  # type: ignore[override]
+    def _check_y(self, y):
         self.loss_fn.check_y(y)
 
     @cached_property
@@ -159,7 +160,7 @@ class LogisticRegression(LinearLossProblem):
     0.6931471805599453
     """
 
-    loss_fn = LogisticLoss()
+    loss_fn: ClassVar[Loss] = LogisticLoss()
 
 
 def separable_problem(m: int, d: int, *, seed, scale: float | None = None) -> LogisticRegression:
@@ -194,7 +195,7 @@ def nonseparable_problem(m: int, d: int, rank: int, *, seed, flip: float = 0.2) 
     for _ in range(20):
         Z = rng.standard_normal((m, rank))
         y = np.where(Z @ rng.standard_normal(rank) >= 0, 1.0, -1.0)
-        n_flip = max(1, int(round(flip * m)))
+        n_flip = max(1, round(float(flip * m)))
         y[rng.choice(m, n_flip, replace=False)] *= -1
         A = Z @ Q.T / np.sqrt(rank)
         if not is_separable(A, y):

@@ -19,8 +19,9 @@ PROBLEMS = ("gaussian", "orthonormal", "paper", "file")
 def make_problem(spec: dict, base_dir="."):
     r"""Build the problem a run describes (``problem``, ``m``, ``d``, ``problem_seed``, ``scale``,
     ``tau``, ``A``, ``y``; with ``sampling = "exact-in-law"`` a Gaussian problem's reduced form,
-    :func:`wnlab.sampling.gaussian_reduced_problem`), then rescale it if asked: ``lam_max`` sets :math:`\lambda_{max}(AA^T)`
-    (``A`` times :math:`\alpha`), ``g_star`` sets :math:`\|x^*\|` (``y`` times :math:`\beta`, with
+    :func:`wnlab.sampling.gaussian_reduced_problem`), then rescale it if asked:
+    ``lam_max`` sets :math:`\lambda_{max}(AA^T)` (``A`` times :math:`\alpha`), ``g_star`` sets
+    :math:`\|x^*\|` (``y`` times :math:`\beta`, with
     :math:`x^* \mapsto (\beta/\alpha) x^*`)."""
     from . import linear as P
 
@@ -29,8 +30,8 @@ def make_problem(spec: dict, base_dir="."):
         from .sampling import gaussian_reduced_problem, rescale
 
         extra = {k: spec[k] for k in ("scale", "tau") if spec.get(k) is not None}
-        prob = gaussian_reduced_problem(spec["m"], spec["d"], seed=spec.get("problem_seed") or 0, **extra)
-        return rescale(prob, lam_max=spec.get("lam_max"), g_star=spec.get("g_star"))
+        reduced = gaussian_reduced_problem(spec["m"], spec["d"], seed=spec.get("problem_seed") or 0, **extra)
+        return rescale(reduced, lam_max=spec.get("lam_max"), g_star=spec.get("g_star"))
     if kind == "gaussian":
         extra = {k: spec[k] for k in ("scale", "tau") if spec.get(k) is not None}
         prob = P.gaussian_problem(spec["m"], spec["d"], seed=spec.get("problem_seed") or 0, **extra)

@@ -31,8 +31,9 @@ Parameters a run does not use are dropped (GD has no ``gamma``/``c``; only ``rpg
 
 .. math::  x_0 = \sigma z, \qquad z \sim N(0, I_d),
 
-with :math:`\sigma` = ``init_std`` (stream: ``SeedSequence(base_seed, spawn_key=(START_STREAM, seed))``): the same ``seed`` gives the same start direction to every method
-and every :math:`\sigma`, whatever the chunking or the number of workers.
+with :math:`\sigma` = ``init_std`` (stream:
+``SeedSequence(base_seed, spawn_key=(START_STREAM, seed))``): the same ``seed`` gives the same start
+direction to every method and every :math:`\sigma`, whatever the chunking or the number of workers.
 
 Runs that share a method, a problem and the step sizes form a group; a group is cut into chunks
 of at most ``chunk_size`` runs, each solved by one :func:`~wnlab.solve_batch` call. A chunk is
@@ -59,15 +60,33 @@ One module per job (the names below are re-exported here):
 * :mod:`~wnlab.sweep.run`: :func:`run_chunk`, :func:`execute`, :func:`run_sweep`.
 """
 
-from ..problems.starts import START_STREAM, reduced_start_direction, shared_reduced_starts, shared_starts, start_direction
-from .config import ENGINES, GRID_PARAMS, PROBLEM_KEYS, RESULT_COLUMNS, SETTINGS, STEP_RULES, Plan, check_run, load_config, plan
+from ..problems.starts import (
+    START_STREAM,
+    reduced_start_direction,
+    shared_reduced_starts,
+    shared_starts,
+    start_direction,
+)
+from .config import (
+    ENGINES,
+    GRID_PARAMS,
+    PROBLEM_KEYS,
+    RESULT_COLUMNS,
+    SETTINGS,
+    STEP_RULES,
+    Plan,
+    check_run,
+    load_config,
+    plan,
+)
 from .executors import DaskBackend, ProcessBackend, WorkerError, serial_backend, with_array_backend
 from .problems import PROBLEMS, make_problem
 from .run import execute, run_chunk, run_sweep
 from .seeds import BATCH_STREAM, batch_seed
 
 __all__ = ["load_config", "plan", "Plan", "make_problem", "run_chunk", "execute", "serial_backend",
-           "ProcessBackend", "DaskBackend", "WorkerError", "with_array_backend", "run_sweep", "RESULT_COLUMNS", "start_direction",
+           "ProcessBackend", "DaskBackend", "WorkerError", "with_array_backend", "run_sweep", "RESULT_COLUMNS",
+           "start_direction",
            "shared_starts", "reduced_start_direction", "shared_reduced_starts", "batch_seed", "check_run",
            "GRID_PARAMS", "PROBLEM_KEYS", "SETTINGS", "PROBLEMS", "ENGINES", "STEP_RULES", "START_STREAM",
            "BATCH_STREAM"]

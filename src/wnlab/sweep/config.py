@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +40,8 @@ def _int(lo):
 
 def _float(lo, strict):
     def check(v):
-        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and (v > lo if strict else v >= lo)
+        ok = (isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+              and (v > lo if strict else v >= lo))
         return ok, f"a finite number {'>' if strict else '>='} {lo}"
     return check
 
@@ -118,7 +121,7 @@ PROBLEM_KEYS = tuple(k for k, (_, is_problem) in GRID_PARAMS.items() if is_probl
 #: SGD's settings (``wnlab.methods.optim``) for every method that exposes its parameters; a run has
 #: these keys only where the grid gives them, so the run ids of other sweeps do not change
 OPTIMIZER_PARAMS = {"momentum": _param("momentum"), "nesterov": _bool, "weight_decay": _param("weight_decay")}
-SETTINGS = {
+SETTINGS: dict[str, tuple[Callable[[Any], tuple[bool, str]], Any]] = {
     "base_seed": (_param("seed"), 0),
     "seeds": (_param("n_seeds"), None),
     "tol": (_param("tol"), DEFAULT_TOL),
@@ -210,9 +213,9 @@ def plan(config: dict, *, base_dir=".") -> Plan:
 
     # hyper-parameters of plugin methods, and the optimizer's settings where given
     hyper = [k for k in grid if k not in GRID_PARAMS and k != "zip"]
-    seen = {}
+    seen: dict[str, dict] = {}
     for point in combinations(grid_axes):
-        run = {k: None for k in (*GRID_PARAMS, *hyper)}
+        run: dict[str, Any] = dict.fromkeys((*GRID_PARAMS, *hyper))
         run.update(point)
         for k in (*_unused_by_method(run["method"], hyper), *_UNUSED[run["problem"]]):
             if k in run:  # (never add a key: run ids must not depend on what else is registered)

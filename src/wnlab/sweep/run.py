@@ -3,7 +3,9 @@ through an executor (:func:`execute`), and the whole sweep with resume (:func:`r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..io.progress import bar as progress_bar
 from ..problems.starts import START_STREAM
@@ -22,9 +24,8 @@ START_RULE = f"x0 = init_std * z, z ~ N(0, I_d) from SeedSequence(base_seed, spa
 def run_chunk(chunk: dict) -> list[dict]:
     """Solve the runs of one chunk with one :func:`~wnlab.solve_batch` call; return one row per run
     (the run's parameters, its ``run_id`` and the numbers of :data:`RESULT_COLUMNS`)."""
-    from ..engine.solve import solve_batch
-
     from .. import methods
+    from ..engine.solve import solve_batch
 
     for path in chunk.get("plugins", ()):  # a worker process registers the user's methods first
         methods.load_plugin(path)
@@ -33,7 +34,7 @@ def run_chunk(chunk: dict) -> list[dict]:
     problem = chunk_problem(chunk)
     takes = ("gamma", "c", *methods.parameters(first["method"]), "momentum", "nesterov", "weight_decay")
     kwargs = {k: first[k] for k in takes if first.get(k) is not None}
-    solver = solve_batch
+    solver: Callable[..., Any] = solve_batch
     if first.get("batch_size") is not None:  # mini-batch / online variants (wnlab.stochastic)
         from ..engine import stochastic
 
@@ -145,7 +146,8 @@ def _run_locked(p, config, out, chunk_dir, backend, base_dir, progress, command_
     paths = write_table(table, p.columns, out / "results", extra=plugin_params)
     statuses = [r["status"] for r in table]
     summary = {"n_runs": len(table), "n_chunks": len(p.chunks), "reused_chunks": len(p.chunks) - len(todo),
-               "computed_chunks": len(todo), "invalid_chunks": invalid, "not_converged": sum(s != "converged" for s in statuses),
+               "computed_chunks": len(todo), "invalid_chunks": invalid,
+               "not_converged": sum(s != "converged" for s in statuses),
                "tables": [str(x) for x in paths]}
     write_manifest(out / "manifest.json", dict(manifest, complete=True, **summary),
                    backends=[r.get("backend", "unknown (a chunk stored by an older wnlab)") for r in table])

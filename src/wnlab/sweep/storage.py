@@ -55,7 +55,7 @@ def sweep_lock(out: Path):
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
-        fcntl = None
+        fcntl = None  # type: ignore[assignment]  # (no locking without POSIX fcntl)
     if fcntl is not None:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         try:

@@ -2,8 +2,8 @@
 (:mod:`.flow`), batch normalization's limit (:mod:`.bn`) and the checks of ``wnlab verify``
 (:mod:`.verify`, :mod:`.verify_beyond`, :mod:`.verify_rows`)."""
 
+from .bn import BNLimit, bn_limit
 from .statements import *  # noqa: F403
 from .statements import __all__ as _statements_all
-from .bn import BNLimit, bn_limit
 
 __all__ = [*_statements_all, "BNLimit", "bn_limit"]

@@ -23,13 +23,14 @@ slow the others; the reduced system is ``O(m)`` per evaluation, so the loop cost
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..engine import stopping
-from . import statements as theory
-from ..problems.linear import _positive, check_vector
 from ..engine.status import Status
+from ..problems.linear import _positive, check_vector
+from . import statements as theory
 
 __all__ = ["flow", "FlowResult", "FlowBatch", "flow_two_phase", "integrate_wn_flow", "wn_flow_rhs",
            "FLOW_METHODS"]
@@ -75,8 +76,8 @@ class FlowResult:
     ts: np.ndarray
     path: dict = field(repr=False)
     n_rhs: int = 0
-    _lift: object = field(default=None, repr=False, compare=False)
-    _sol: object = field(default=None, repr=False, compare=False)
+    _lift: Any = field(default=None, repr=False, compare=False)  # (g, a, beta) -> points in R^d
+    _sol: Any = field(default=None, repr=False, compare=False)  # the solver's dense output, or None
 
     @property
     def converged(self) -> bool:
@@ -296,7 +297,9 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
     else:
         y0 = np.concatenate([g0 * a0, [g0 * beta0]])
         rhs = _rhs_gd(problem)
-    loss_of = lambda y: _loss(problem, method, y)
+
+    def loss_of(y):
+        return _loss(problem, method, y)
 
     def loss_event(t, y):
         return loss_of(y) - tol
@@ -319,7 +322,7 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
             with np.errstate(all="ignore"):
                 sol = solve_ivp(rhs, (0.0, t_max), y0, method=solver, rtol=rtol, atol=atol, t_eval=t_eval,
                                 events=events, dense_output=dense, max_step=max_step)
-        except Exception as exc:  # noqa: BLE001 - any failure inside SciPy becomes a status
+        except Exception as exc:
             status, message = Status.FAILED, f"the integrator raised {type(exc).__name__}: {exc}"
         if sol is not None:
             n_rhs = sol.nfev
@@ -375,7 +378,10 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
         x_end = lift(None, y_end[:-1], y_end[-1])[0]
         g_end = float(np.linalg.norm(x_end))
         w_end = x_end / g_end if g_end > 0 else x_end
-        lift_x = lambda g_, a_, b_: lift(None, a_, b_)  # GD's state is x itself
+
+        def lift_gd(g_, a_, b_):  # GD's state is x itself
+            return lift(None, a_, b_)
+        lift_x = lift_gd
     return FlowResult(method, c, status, message, x_end, g_end, w_end, t_end, loss_end, ts, path, n_rhs,
                       lift_x, sol.sol if (dense and sol is not None and sol.sol is not None) else None)
 
@@ -414,7 +420,8 @@ def flow_two_phase(problem, *, g0, w0, c, null_tol: float = 1e-10, t_max: float 
     null_tol = _positive("null_tol", null_tol)
     w0 = theory.unit_direction(problem, w0)
     g0 = theory.check_scale("g0", g0)
-    opts = dict(tol=1e-12, rtol=1e-10, atol=1e-13, solver="DOP853", t_eval=None, dense=False, max_step=np.inf)
+    opts: dict[str, Any] = dict(tol=1e-12, rtol=1e-10, atol=1e-13, solver="DOP853", t_eval=None, dense=False,
+                                max_step=np.inf)
     unknown = set(kwargs) - set(opts) - {"dense_output"}
     if unknown:
         raise ValueError(f"unknown option(s) {sorted(unknown)}; use tol, rtol, atol, solver, t_eval, dense_output")

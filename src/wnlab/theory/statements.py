@@ -100,7 +100,7 @@ def invariant(problem, g, w, c, *, form: str = "corrected"):
     if form not in ("corrected", "printed"):
         raise ValueError(f"form must be 'corrected' or 'printed', got {form!r}")
     g = np.asarray(g, dtype=np.float64)
-    w = check_vector("w", w, g.shape + (problem.d,), nonzero=True)
+    w = check_vector("w", w, (*g.shape, problem.d), nonzero=True)
     w = w / np.linalg.norm(w, axis=-1, keepdims=True)
     _, w_null = problem.to_reduced(w)
     n2 = np.sum(w_null * w_null, axis=-1)
@@ -158,7 +158,7 @@ def limit_details(problem, g0, w0, c) -> LimitDetails:
     c = check_c(c, positive=True)
     g0 = check_scale("g0", g0)
     w0 = unit_direction(problem, w0)
-    a0, w0_null = problem.to_reduced(w0)
+    _a0, w0_null = problem.to_reduced(w0)
     k = float(w0_null @ w0_null)
     xs2 = problem.g_star ** 2
 
@@ -182,15 +182,15 @@ def limit_details(problem, g0, w0, c) -> LimitDetails:
             roots.append(brentq(F, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500))
     if vals[-1] == 0:
         roots.append(grid[-1])
-    roots = np.array(sorted(set(roots)))
-    s = float(roots[-1])
+    root_arr = np.array(sorted(set(roots)))
+    s = float(root_arr[-1])
     g_abs = math.sqrt(s)
     sign = _limit_sign(problem, g0, w0)
     g_inf = sign * g_abs
     factor = math.exp((g0 * g0 - s) / (2.0 * c))
     x = problem.x_star + g_inf * factor * w0_null
     certain = g0 * float(problem.y @ problem.matvec(w0)) >= 0
-    return LimitDetails(s, roots, np.array([g_abs, -g_abs]), g_inf, factor, x, certain)
+    return LimitDetails(s, root_arr, np.array([g_abs, -g_abs]), g_inf, factor, x, certain)
 
 
 def _limit_sign(problem, g0, w0) -> float:
@@ -345,7 +345,7 @@ def loss_rate(problem, g, w, c):
     """
     c = check_c(c)
     g = np.asarray(g, dtype=np.float64)
-    w = check_vector("w", w, g.shape + (problem.d,), nonzero=True)
+    w = check_vector("w", w, (*g.shape, problem.d), nonzero=True)
     w = w / np.linalg.norm(w, axis=-1, keepdims=True)
     e = problem.matvec(g[..., None] * w) - problem.y
     Ate = problem.rmatvec(e)

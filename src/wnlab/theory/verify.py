@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..engine.status import Status
+from ..problems.linear import as_generator, gaussian_problem, orthonormal_problem, paper_example
 from . import statements as theory
 from .flow import flow, flow_two_phase
-from ..problems.linear import as_generator, gaussian_problem, orthonormal_problem, paper_example
-from ..engine.status import Status
 from .verify_rows import FIELDS, REFERENCES, is_number, row
 
 __all__ = ["CHECKS", "run_checks", "to_markdown", "format_table", "VerifyConfig", "row", "FIELDS", "REFERENCES"]
@@ -209,7 +209,8 @@ def check_stationary(cfg):
         for method in ("wn", "rpgd"):
             res = solve(prob, method, g0=0.0, w0=w, eta=0.01, c=1.0, max_iter=1000, record_every=None)
             rows.append(row("lemma2.3", f"{method} started on S ({desc}) stays and reports 'stalled'",
-                            f"stalled, loss {loss0:.6g}", f"{res.status.value}, loss {res.loss:.6g}, n_iter {res.n_iter}",
+                            f"stalled, loss {loss0:.6g}",
+                            f"{res.status.value}, loss {res.loss:.6g}, n_iter {res.n_iter}",
                             res.status.value == "stalled" and float(np.linalg.norm(res.x)) == 0,
                             reference="closed form"))
     return rows
@@ -255,7 +256,7 @@ def lemma22_gaps(problem, g0, w0, c, T=1.0, etas=(0.04, 0.02, 0.01, 0.005), meth
     for method in methods:
         gaps = []
         for eta in etas:
-            k = int(round(T / eta))
+            k = round(float(T / eta))
             res = solve(problem, method, g0=g0, w0=w0, eta=eta, c=c, tol=0.0, max_iter=k, record_every=None)
             gaps.append(float(np.linalg.norm(res.x - ref.x)))
         slope = float(np.polyfit(np.log(etas), np.log(gaps), 1)[0])
@@ -365,7 +366,8 @@ def check_thm32(cfg):
             ok = r.converged and r.w_null_norm <= eps
             rows.append(row("thm3.2(b)", f"then gamma2 = {gamma2}: ||Agw - y||^2 <= 3 eps g*^2 with ||w_null|| <= eps "
                             f"after T2 = {T2} more steps; hidden constant T2 gamma2/log(sqrt(delta0)/g*/eps) = "
-                            f"{T2 * gamma2 / th['T2_b_times_gamma2']:.3g}", "reached", "reached" if ok else "not reached", ok,
+                            f"{T2 * gamma2 / th['T2_b_times_gamma2']:.3g}", "reached",
+                            "reached" if ok else "not reached", ok,
                             reference="measured"))
     rows.append(row("thm3.2(b)", "the O(.) constant of T1 = O((g0^2/delta0) log(1/eps)) is not uniform in g0 "
                     f"(measured {min(consts_b):.3g}..{max(consts_b):.3g} for g0/g* = 0.1..0.9)",
@@ -377,7 +379,8 @@ def check_thm32(cfg):
               max_iter=int(20 * th["T1_a"]) + 50)
     T1 = _first_below(r.history["w_null_norm"], eps)
     ok = T1 is not None and r.history["g"][T1] ** 2 <= gs ** 2 - rho * th["delta0"]
-    rows.append(row("thm3.2(a)", f"rho = {rho}, gamma1 = expression x 1: ||w_null|| <= {eps:g} with g^2 <= g*^2 - rho delta0 "
+    rows.append(row("thm3.2(a)", f"rho = {rho}, gamma1 = expression x 1: ||w_null|| <= {eps:g} "
+                                 f"with g^2 <= g*^2 - rho delta0 "
                     f"at T1 = {T1}; hidden constant T1/((g*^2/(rho delta0)) log(1/eps)) = "
                     f"{(T1 or np.nan) / th['T1_a']:.3g}", "reached", "reached" if ok else "not reached", ok,
                     reference="measured"))
@@ -515,7 +518,7 @@ def format_table(rows) -> str:
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(_HEAD)]
     widths[1] = min(widths[1], 100)
     lines = []
-    for row_ in [_HEAD] + body:
+    for row_ in [_HEAD, *body]:
         cells = [c if len(c) <= w else c[: w - 1] + "…" for c, w in zip(row_, widths)]
         lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip())
     return "\n".join(lines)

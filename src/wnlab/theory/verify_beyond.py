@@ -17,13 +17,14 @@ from scratch (no stored numbers):
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 
 from ..engine.status import StabilityWarning
-from .flow import integrate_wn_flow
-from ..problems.losses import max_margin_direction, separable_problem
 from ..problems.linear import as_generator
+from ..problems.losses import max_margin_direction, separable_problem
+from .flow import integrate_wn_flow
 from .verify_rows import row
 
 __all__ = ["check_logistic_invariant", "check_separable_growth", "check_max_margin", "beyond_rows"]
@@ -85,8 +86,8 @@ def check_max_margin(seed: int = 0, checkpoints=(10, 100, 1000, 10000), m: int =
     w0 = as_generator(seed + 2000).standard_normal(d)
     rows = []
     for method in ("gd", "wn"):
-        kw = dict(x0=np.zeros(d)) if method == "gd" else dict(g0=0.1, w0=w0 / np.linalg.norm(w0))
-        extra = {} if method == "gd" else dict(c=1.0)
+        kw: dict[str, Any] = dict(x0=np.zeros(d)) if method == "gd" else dict(g0=0.1, w0=w0 / np.linalg.norm(w0))
+        extra: dict[str, Any] = {} if method == "gd" else dict(c=1.0)
         gaps, done = [], 0
         for T in checkpoints:
             with warnings.catch_warnings():  # the least-squares stability criterion: curvature decays here

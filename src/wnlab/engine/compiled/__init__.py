@@ -67,8 +67,8 @@ from itertools import pairwise
 
 import numpy as np
 
-from .. import driver as _engine
 from ...methods import METHODS
+from .. import driver as _engine
 from ..schedules import Constant, FromCallable, InverseGSquared, Ratio, Schedule, Sequence, TwoStage
 
 __all__ = ["applicable", "numba_available", "run"]
@@ -96,8 +96,8 @@ def numba_available() -> bool:
 
 def _loss_kind(problem):
     """0: reduced least squares, 1/2: squared/logistic loss through ``U``; ``None``: not covered."""
-    from ...problems.losses import LinearLossProblem, LogisticLoss, SquaredLoss
     from ...problems.linear import LeastSquares
+    from ...problems.losses import LinearLossProblem, LogisticLoss, SquaredLoss
 
     rlg = getattr(type(problem), "reduced_loss_grad", None)
     if rlg is LeastSquares.reduced_loss_grad:
@@ -131,10 +131,10 @@ def _covered(sched, eta=None) -> bool:
 
 def applicable(problem, method, eta, gamma, record_every, space) -> bool:
     """Can :func:`run` take these runs? ``space`` is the engine's space object (or its name)."""
-    return (method in _METHODS and _reduced(space) and _loss_kind(problem) is not None
-            and (record_every is None or (isinstance(record_every, (int, np.integer)) and record_every >= 1))
-            and isinstance(eta, Schedule) and _covered(eta)
-            and (method == "gd" or (isinstance(gamma, Schedule) and _covered(gamma, eta))))
+    return bool(method in _METHODS and _reduced(space) and _loss_kind(problem) is not None
+                and (record_every is None or (isinstance(record_every, (int, np.integer)) and record_every >= 1))
+                and isinstance(eta, Schedule) and _covered(eta)
+                and (method == "gd" or (isinstance(gamma, Schedule) and _covered(gamma, eta))))
 
 
 # -- step-size tables ----------------------------------------------------------------------------
@@ -231,7 +231,7 @@ def _pad(k):
 def _problem_arrays(problem, kind, k, kp, minibatch):
     """``s, b, U*s, y, ||rows of U*s||^2, a*`` zero-padded to ``kp`` coordinates."""
     def padded(v, fill=0.0):
-        out = np.full(v.shape[:-1] + (kp,), fill)
+        out = np.full((*v.shape[:-1], kp), fill)
         out[..., :k] = v
         return out
 
