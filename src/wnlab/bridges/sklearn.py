@@ -209,7 +209,7 @@ class WNRegressor(RegressorMixin, BaseEstimator):
         problem = data.problem(yc, scale=float(np.linalg.norm(y if sw is None else y * np.sqrt(sw))))
         b = data.fit_part(yc)
         rng = self.random_state
-        if rng is None or isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
+        if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_))):
             rng = np.random.default_rng(0 if rng is None else int(rng))
         elif not isinstance(rng, np.random.Generator):
             rng = check_random_state(rng)  # a RandomState (anything else: scikit-learn's error)

@@ -21,6 +21,7 @@ gives the same trajectory from wnlab's step function (:mod:`wnlab.methods`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -367,7 +368,9 @@ def _features_targets(features, targets):
         return np.concatenate(fs), np.concatenate(ys)
     if targets is None:
         raise ValueError("pass targets (or a DataLoader yielding (features, targets))")
-    conv = lambda a: np.asarray(_np(a) if isinstance(a, torch.Tensor) else a, dtype=np.float64)
+    def conv(a):
+        return np.asarray(_np(a) if isinstance(a, torch.Tensor) else a, dtype=np.float64)
+
     return conv(features), conv(targets)
 
 
@@ -448,7 +451,8 @@ def head_limits(head, features, targets=None, *, c=None, eta=None, gamma=None, t
                       "an exact statement", UserWarning, stacklevel=2)
     Fw = F if bias is None else F - f_mean
     wn_data = Projected(Fw) if c is not None else None
-    outputs, unstable = [], []
+    outputs: list[OutputLimits] = []
+    unstable: list[str] = []
 
     def run(problem, name, **kw):  # one warning for all the runs in the unstable regime (below)
         with warnings.catch_warnings():
@@ -469,15 +473,16 @@ def head_limits(head, features, targets=None, *, c=None, eta=None, gamma=None, t
             raise ValueError(f"output {j}: the targets have no part a linear model of these features can fit")
         x_star = gd_data.drop(p.x_star)
         lim = gd_data.drop(gd_limit(p, gd_data.lift(x0)))
-        rec = {"output": j, "x0": x0, "g0": float(g[j]), "w_norm": float(np.linalg.norm(v[j])), "loss0": loss0,
-               "x_star": x_star, "g_star": float(np.linalg.norm(x_star)), "gd_limit": lim,
-               "gd_dist": float(np.linalg.norm(lim - x_star))}
+        rec: dict[str, Any] = {
+            "output": j, "x0": x0, "g0": float(g[j]), "w_norm": float(np.linalg.norm(v[j])), "loss0": loss0,
+            "x_star": x_star, "g_star": float(np.linalg.norm(x_star)), "gd_limit": lim,
+            "gd_dist": float(np.linalg.norm(lim - x_star))}
         runs, discrete = {}, {}
         if eta is not None:
             r = run(p, "gd", x0=gd_data.lift(x0), eta=eta, tol=tol * 0.5 * float(p.b @ p.b), max_iter=max_iter,
                     record_every=None)
             runs["gd"], discrete["gd"] = r, gd_data.drop(r.x)
-        if c is not None:
+        if wn_data is not None and c is not None:
             y_mean = float(y.mean()) if bias is not None else 0.0
             pw = wn_data.problem(y - y_mean)
             if pw is None:

@@ -76,7 +76,7 @@ class Projected:
     def lift(self, x) -> np.ndarray:
         """A vector (or rows ``(..., d)``) of ``A``'s columns in the problem's coordinates."""
         x = np.asarray(x, dtype=np.float64)
-        return np.concatenate([x, np.zeros(x.shape[:-1] + (1,))], axis=-1) if self.pad else x
+        return np.concatenate([x, np.zeros((*x.shape[:-1], 1))], axis=-1) if self.pad else x
 
     def drop(self, x) -> np.ndarray:
         """Inverse of :meth:`lift`."""
