@@ -6,7 +6,8 @@ Workload: ``wnlab reproduce figure1``'s default preset (m = 50, d = 1000, 16 std
 starts, eta = gamma = 0.005), every run for exactly ``--steps`` steps (tol = 0), so all methods do
 the same number of run-steps. Each line is the best of 3 calls after one untimed warm-up call (Numba
 compiles WN's loop on first use); the ratio is against WN with ``backend="auto"`` (the compiled loop).
-BN runs on the NumPy driver (it has no compiled step); Adam on the full engine (``O(md)`` per
+BN with ``backend="auto"`` runs its compiled loop (:mod:`wnlab.engine.compiled.bn`), also shown on
+the NumPy driver; Adam on the full engine (``O(md)`` per
 run-step: it is not rotation-invariant). ``--quick``: the tiny preset, a few steps (CI; numbers
 meaningless).
 """
@@ -25,9 +26,10 @@ from wnlab.experiments import figure1 as F
 CASES = (
     ("wn (auto: compiled)", "wn", {"backend": "auto"}),
     ("wn (numpy)", "wn", {"backend": "numpy"}),
-    ("bn", "bn", {}),
-    ("bn + momentum 0.9", "bn", {"momentum": 0.9}),
-    ("bn + nesterov + weight decay", "bn", {"momentum": 0.9, "nesterov": True, "weight_decay": 1e-4}),
+    ("bn (auto: compiled)", "bn", {}),
+    ("bn + momentum 0.9 (auto)", "bn", {"momentum": 0.9}),
+    ("bn + nesterov + weight decay (auto)", "bn", {"momentum": 0.9, "nesterov": True, "weight_decay": 1e-4}),
+    ("bn (numpy)", "bn", {"backend": "numpy"}),
     ("adam (full engine)", "adam", {"engine": "full"}),
     ("adamw (full engine)", "adamw", {"engine": "full", "weight_decay": 0.01}),
 )
@@ -68,7 +70,7 @@ def main(argv=None) -> dict:
     out = measure("tiny", 5, 1) if args.quick else measure("default", args.steps)
     print(out["workload"])
     for r in out["rows"]:
-        print(f"  {r['case']:32s} {r['run_steps_per_s'] / 1e6:8.3f} M run-steps/s   {r['vs_wn_auto']:6.3f}x WN (auto)")
+        print(f"  {r['case']:36s} {r['run_steps_per_s'] / 1e6:8.3f} M run-steps/s   {r['vs_wn_auto']:6.3f}x WN (auto)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=1)

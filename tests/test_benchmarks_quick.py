@@ -95,4 +95,4 @@ def test_large_d_script_reduced_start():
 
 def test_quick_bn_adam_benchmark_runs():
     res = _load("bench_methods").main(["--quick"])
-    assert len(res["rows"]) == 7 and all(r["run_steps"] > 0 for r in res["rows"])
+    assert len(res["rows"]) == 8 and all(r["run_steps"] > 0 for r in res["rows"])

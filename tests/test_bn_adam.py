@@ -48,17 +48,22 @@ SGD_CASES = [{}, {"momentum": 0.8}, {"momentum": 0.6, "nesterov": True}, {"weigh
              {"momentum": 0.7, "nesterov": True, "weight_decay": 0.02}]
 
 
-@pytest.mark.parametrize("engine", ["reduced", "full"])
+_NUMBA = pytest.mark.skipif(not wnlab.engine.compiled.numba_available(), reason="needs numba")
+ENGINES = [("reduced", "numpy"), ("full", "numpy"), pytest.param("reduced", "numba", marks=_NUMBA)]
+
+
+@pytest.mark.parametrize("engine, backend", ENGINES)
 @pytest.mark.parametrize("seed, sgd", [(0, {}), (1, {})] + [(2, c) for c in SGD_CASES[1:]])
-def test_bn_equals_pytorch(engine, seed, sgd):
-    """Plain SGD, momentum, Nesterov and weight decay (torch.optim.SGD's rule on w, g and b)."""
+def test_bn_equals_pytorch(engine, backend, seed, sgd):
+    """Plain SGD, momentum, Nesterov and weight decay (torch.optim.SGD's rule on w, g and b), on the
+    NumPy driver (both engines) and the compiled BN loop."""
     p = _problem(seed)
     rng = np.random.default_rng(seed)
     w0, g0, b0 = rng.normal(scale=0.5, size=p.d), 0.7, 0.2
     eta, gamma = 0.02, 0.05
     r = wnlab.solve(p, "bn", w0=w0, g0=g0, eta=eta, gamma=gamma, b0=b0, tol=0, max_iter=N_STEPS, engine=engine,
-                    **sgd)
-    assert r.n_iter == N_STEPS
+                    backend=backend, **sgd)
+    assert r.n_iter == N_STEPS and r.backend == backend
     w, g, b = torch_bn(p.A, p.y, w0, g0, b0, eta, gamma, N_STEPS, **sgd)
     np.testing.assert_allclose(r.w, w, rtol=0, atol=1e-10)
     assert abs(r.g - g) <= 1e-10 and abs(r.b - b) <= 1e-10
@@ -145,8 +150,8 @@ def test_bn_minibatch_equals_pytorch_with_batch_statistics():
     assert abs(r.g - g) <= 1e-10 and abs(r.b - b) <= 1e-10
     # full batch through wnlab.stochastic is the full-batch run
     full = stochastic.solve(p, "bn", w0=w0, g0=g0, eta=eta, gamma=gamma, tol=0, max_iter=50, batch_size=p.m, seed=1)
-    ref = wnlab.solve(p, "bn", w0=w0, g0=g0, eta=eta, gamma=gamma, tol=0, max_iter=50)
-    np.testing.assert_array_equal(full.w, ref.w)
+    ref = wnlab.solve(p, "bn", w0=w0, g0=g0, eta=eta, gamma=gamma, tol=0, max_iter=50, backend="numpy")
+    np.testing.assert_array_equal(full.w, ref.w)  # (the same NumPy arithmetic: the compiled loop agrees to 1e-12)
 
 
 def test_bn_batches_are_independent_runs():

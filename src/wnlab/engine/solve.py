@@ -13,6 +13,7 @@ from ..params import DEFAULT_MAX_ITER, DEFAULT_TOL, check
 from ..problems.linear import check_nonzero, check_vector
 from . import compiled as _fast
 from . import driver as _engine
+from .compiled import bn as _fast_bn
 from .driver import FullSpace, ReducedSpace, Status
 from .schedules import Constant, Ratio, Schedule, as_schedule
 
@@ -440,6 +441,10 @@ def _drive(problem, method, state, *, eta, gamma, tol, max_iter, space, record_e
         out = _engine.run(problem, method, st, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter,
                           space=_engine.TorchSpace(problem, device), progress=progress)
         return replace(out, backend=f"torch:{device}")
+    if backend != "numpy" and _fast.numba_available() and _fast_bn.applicable(
+            problem, method, eta, gamma, record_every, space):  # BN: its own compiled loop
+        return _fast_bn.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter,
+                            record_every=record_every, space=space, progress=progress)
     step = method.compiled_step()
     if backend != "numpy" and step and _fast.numba_available() and _fast.applicable(
             problem, step, eta, gamma, record_every, space):
@@ -456,10 +461,14 @@ def _check_numba(problem, method, eta, gamma, phase_steps, record_every, space):
         raise ValueError("backend='numba' needs Numba: pip install 'wnlab[fast]' (or use backend='numpy')")
     for (m, _), (eta_k, gamma_k) in zip(method.phases(), phase_steps):
         step = m.compiled_step()
+        if _fast_bn.applicable(problem, m, eta if eta_k is None else eta_k, gamma if gamma_k is None else gamma_k,
+                               record_every, space):
+            continue
         if not (step and _fast.applicable(problem, step, eta if eta_k is None else eta_k,
                                           gamma if gamma_k is None else gamma_k, record_every, space)):
             raise ValueError("backend='numba' covers GD/WN/rPGD in the reduced engine (least squares, or a squared "
-                             "or logistic loss); use backend='numpy' (or 'auto') for this run")
+                             "or logistic loss), and BN on least squares (full batch, constant step sizes); use "
+                             "backend='numpy' (or 'auto') for this run")
 
 
 def _check_torch(problem, method, engine, record_every, wrap_space):

@@ -1,0 +1,162 @@
+"""The compiled loop of batch normalization (:class:`wnlab.methods.bn.BN`), optional: needs Numba.
+
+:func:`run` has the contract of :func:`wnlab.engine.driver.run` (same final state, ``n_iter``,
+statuses, messages, losses and ``max_direction_step``) for BN in the reduced engine on least
+squares with ``U`` square (:class:`wnlab.LeastSquares`), full batch, plain or with SGD's momentum,
+Nesterov and weight decay (:class:`wnlab.methods.optim.SGD`, per-run settings), with step sizes
+that are constants (one value or one per run; ``gamma`` also a constant ratio to a constant
+``eta``), with or without history (held whole: a longer history than 256 MiB runs on the NumPy
+driver). :func:`applicable` says whether runs qualify; the others (history,
+schedules changing in time, mini-batches, other losses, the full engine) run on the NumPy driver.
+
+Decisions
+---------
+* **A loop of its own.** BN has a fourth parameter (the bias), another evaluation (batch
+  statistics, then the backward pass) and another stall test, so it is a separate function
+  (:func:`wnlab.engine.compiled._bn_kernel.advance`) rather than a fourth method of the lane loop:
+  each run goes through all its steps in turn (``O(m)`` per run-step, four passes over the ``m``
+  reduced coordinates: docs/math.md, "Batch normalization"), chunks of runs on a thread pool.
+* **Same rule, same arithmetic order of operations**: the loop calls the compiled
+  :func:`wnlab.engine.stopping.stop_code`, ``on_stationary_set`` and ``divergence_limit``; a
+  diverged run keeps its last finite iterate; ``fastmath={"reassoc", "contract"}`` like the lane
+  loop (results agree with the NumPy driver to 1e-12 in the stable regime, tested).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from .. import driver as _engine
+from ..schedules import Constant, Ratio
+
+__all__ = ["applicable", "run"]
+
+_kernel = None
+_HIST_BYTES = 256 << 20
+
+
+def _load():
+    global _kernel
+    if _kernel is None:
+        import importlib
+
+        _kernel = importlib.import_module(f"{__package__}._bn_kernel")
+    return _kernel
+
+
+def _parts(method):
+    """``(BN, SGD or None)`` of a BN method object, or ``None`` when it is not BN with plain SGD."""
+    from ...methods.bn import BN
+    from ...methods.optim import SGD, Optimized
+
+    if type(method) is BN:
+        return method, None
+    if isinstance(method, Optimized) and type(method.method) is BN and type(method.optimizer) is SGD:
+        return method.method, method.optimizer
+    return None
+
+
+def _constant(sched):
+    return isinstance(sched, Constant) and np.ndim(sched.value) <= 1
+
+
+def applicable(problem, method, eta, gamma, record_every, space) -> bool:
+    """Can :func:`run` take these runs (see the module docstring)?"""
+    from ...problems.linear import LeastSquares
+
+    if _parts(method) is None or type(space) is not _engine.ReducedSpace:
+        return False
+    if record_every is not None and not (isinstance(record_every, (int, np.integer)) and record_every >= 1):
+        return False
+    U = getattr(problem, "U", None)
+    if (getattr(type(problem), "reduced_loss_grad", None) is not LeastSquares.reduced_loss_grad or U is None
+            or U.shape[0] != U.shape[1] or getattr(problem, "loss_fn", None) is not None):
+        return False
+    return _constant(eta) and (_constant(gamma) or (isinstance(gamma, Ratio) and gamma.eta is eta
+                                                    and np.ndim(gamma.c) <= 1 and not callable(gamma.c)))
+
+
+def _per_run(name, sched, eta, B):
+    v = np.asarray(sched.value if isinstance(sched, Constant) else np.asarray(sched.c) * eta, dtype=np.float64)
+    v = np.ascontiguousarray(np.broadcast_to(v, (B,)), dtype=np.float64)
+    _engine._eval_step_size(name, lambda t, g, idx: v[idx], 0, None, np.arange(B))  # (the driver's check)
+    return v
+
+
+def run(problem, method, state, *, eta, gamma, tol, max_iter, record_every=None, space=None, progress=None):
+    """Same contract as :func:`wnlab.engine.driver.run` for the runs :func:`applicable` accepts."""
+    from . import _history, _map, _threads
+
+    K = _load()
+    bn, opt = _parts(method)
+    B, m = state.a.shape
+    eta_v = _per_run("eta", eta, None, B) if max_iter > 0 else np.zeros(B)
+    gam_v = _per_run("gamma", gamma, eta_v, B) if max_iter > 0 else np.zeros(B)
+    sgd = opt is not None
+    f = {name: np.array(getattr(state, name), dtype=np.float64) for name in state._fields}
+    zeros = np.zeros(B)
+    if sgd:
+        MA = np.ascontiguousarray(f["m_a"])
+        bufs = (f["m_beta"], f["m_g"], f["m_b"], f["momentum"], f["weight_decay"])
+    else:
+        MA = np.zeros((1, m))
+        bufs = (zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy())
+    A = np.ascontiguousarray(f["a"])
+    per = (f["g"], f["beta"], f["b"], *bufs)
+    # outputs: n_iter, t_stop, code; loss, stop loss, max_dir, g, eta, gamma at the stop
+    iout = (np.zeros(B, dtype=np.int64), np.zeros(B, dtype=np.int64), np.full(B, -1, dtype=np.int64))
+    fout = tuple(np.full(B, np.nan) for _ in range(6))
+    fout[2][:] = 0.0
+    zero_loss, zero_grad = problem.reduced_loss_grad(np.zeros((1, m)))
+    zero_loss = float(zero_loss[0])
+    flts = (float(tol), zero_loss, float(max(problem.scale, 1e-300)), float(np.linalg.norm(zero_grad)),
+            float(bn.eps))
+    every = int(record_every or 0)
+    ints = (int(max_iter), int(sgd), int(bool(sgd and opt.nesterov)), every)
+    if every and B * (max_iter // every + 1) * 6 * 8 > _HIST_BYTES:  # (history too long to hold at once)
+        return _engine.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter, space=space,
+                           record_every=record_every, progress=progress)
+    hist = np.full((B, max_iter // every + 1, 6) if every else (1, 1, 6), np.nan)
+    last_rec = np.full((B if every else 1, 6), np.nan)
+    a_star = np.ascontiguousarray(problem.a_star, dtype=np.float64)
+    rows = space.data()
+    s = np.ascontiguousarray(problem.s, dtype=np.float64)
+    ones = np.ascontiguousarray(rows.ones, dtype=np.float64)
+    yb = np.ascontiguousarray(rows.y, dtype=np.float64)
+    disp = K.advance
+    if not disp.overloads:
+        import numba
+
+        sig = tuple(numba.typeof(v) for v in (ints, flts, s, ones, yb, a_star, eta_v, gam_v, np.arange(1), A,
+                                               MA, per, iout, fout, hist, last_rec))
+        try:
+            cached = disp._cache.load_overload(sig, disp.targetctx) is not None
+        except Exception:  # an unreadable cache: compile
+            cached = False
+        if not cached:
+            print("wnlab: compiling the fast BN loop (once per install, a few seconds)", file=sys.stderr, flush=True)
+        disp.compile(sig)
+    n_threads = _threads()
+    ids = np.arange(B, dtype=np.int64)
+    n_chunks = max(1, min(B, 2 * n_threads)) if n_threads > 1 else 1
+    edges = np.linspace(0, B, n_chunks + 1).astype(int)
+
+    def chunk(bounds):
+        lo, hi = bounds
+        disp(ints, flts, s, ones, yb, a_star, eta_v, gam_v, ids[lo:hi], A, MA, per, iout, fout, hist, last_rec)
+
+    _map(chunk, [(edges[q], edges[q + 1]) for q in range(n_chunks)], n_threads)
+    if progress is not None:
+        progress(B)
+    G, BE, BB, MBE, MG, MB, MU, WD = per
+    fields = {"g": G, "a": A, "beta": BE, "b": BB, "m_a": MA, "m_beta": MBE, "m_g": MG, "m_b": MB,
+              "momentum": MU, "weight_decay": WD}
+    final = type(state)(*(fields[name] for name in state._fields))
+    n_iter, t_stop, code = iout
+    loss, stop_loss, max_dir, g_stop, eta_stop, gam_stop = fout
+    info = np.stack([stop_loss, g_stop, eta_stop, gam_stop], axis=1)
+    status, messages = _engine.describe_all(code, t_stop, info, method, max_iter, tol)
+    history = _history([(0, ids, hist)], every, t_stop, last_rec, B, ids) if every else None
+    return _engine.RunOutput(final, n_iter, status, messages, loss, max_dir, history, "numba")

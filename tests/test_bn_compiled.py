@@ -1,0 +1,87 @@
+"""The compiled BN loop (wnlab.engine.compiled.bn) against the NumPy driver's BN run, step for step:
+same final states, step counts, statuses, messages, losses, direction steps and history."""
+
+import numpy as np
+import pytest
+
+import wnlab
+from wnlab.engine.compiled import bn as fast_bn
+
+pytest.importorskip("numba")
+
+N_STEPS = 400
+
+
+def _both(p, x0s, **kw):
+    ref = wnlab.solve_batch(p, "bn", x0s=x0s, backend="numpy", **kw)
+    got = wnlab.solve_batch(p, "bn", x0s=x0s, backend="numba", **kw)
+    assert ref.backend == "numpy" and got.backend == "numba"
+    return ref, got
+
+
+def _same(ref, got, atol=1e-12):
+    assert np.array_equal(ref.n_iter, got.n_iter)
+    assert list(ref.status) == list(got.status) and list(ref.messages) == list(got.messages)
+    for f in ("w", "g", "b", "x", "intercept", "dist_centered", "loss", "stability_ratio"):
+        a, b = np.asarray(getattr(ref, f)), np.asarray(getattr(got, f))
+        assert np.all(np.isfinite(b)), f
+        np.testing.assert_allclose(b, a, rtol=0, atol=atol * max(1.0, np.max(np.abs(a))), err_msg=f)
+
+
+def _setup(seed=0, B=5, m=12, d=40):
+    p = wnlab.gaussian_problem(m, d, seed=seed)
+    return p, np.random.default_rng(seed).normal(scale=0.5, size=(B, d))
+
+
+@pytest.mark.parametrize("sgd", [{}, {"momentum": 0.9}, {"momentum": 0.8, "nesterov": True},
+                                 {"weight_decay": 0.01}, {"momentum": 0.7, "nesterov": True, "weight_decay": 0.02}])
+def test_compiled_bn_equals_the_numpy_driver(sgd):
+    p, x0s = _setup()
+    ref, got = _both(p, x0s, eta=0.01, gamma=0.03, eps=1e-3, b0=0.3, tol=0, max_iter=N_STEPS, **sgd)
+    assert np.all(ref.n_iter == N_STEPS)
+    assert np.max(np.abs(ref.b - 0.3)) > 1e-3  # it moved
+    _same(ref, got)
+
+
+def test_compiled_bn_with_per_run_step_sizes_and_history():
+    p, x0s = _setup(1, B=4)
+    kw = {"eta": np.array([0.002, 0.01, 0.02, 0.005]), "gamma": np.array([0.01, 0.0, 0.05, 0.02]),
+          "tol": 0, "max_iter": N_STEPS, "record_every": 9}
+    ref, got = _both(p, x0s, momentum=0.5, **kw)
+    _same(ref, got)
+    assert np.array_equal(ref.history["t"], got.history["t"])
+    for key, col in ref.history.items():
+        np.testing.assert_allclose(got.history[key], col, rtol=0, atol=1e-12, err_msg=key)
+    assert got.g[1] == 1.0 and got.g[0] != 1.0  # gamma = 0: g stays at g0 = 1
+
+
+def test_compiled_bn_stops_where_the_numpy_driver_does():
+    """A run that converges (same stop step), and one that diverges (status naming the step size,
+    the last finite iterate kept, no NaNs)."""
+    p, x0s = _setup(2, B=3)
+    gamma = np.array([0.05, 0.02, 1.0])  # (1.0 m > 2: the step on the bias overshoots)
+    ref, got = _both(p, x0s, eta=0.02, gamma=gamma, tol=1e-8, max_iter=20000)
+    assert [s.value for s in got.status] == ["converged", "converged", "diverged"]
+    assert 300 < got.n_iter[0] < 20000
+    assert got.n_iter[0] != got.n_iter[1] and "gamma = 1 (scale)" in got.messages[2]
+    _same(ref, got, atol=1e-10)
+
+
+def test_compiled_bn_is_what_auto_uses_and_what_it_does_not_cover_falls_back():
+    p, x0s = _setup(3, B=2)
+    kw = {"eta": 0.01, "gamma": 0.02, "tol": 0, "max_iter": 50}
+    assert wnlab.solve_batch(p, "bn", x0s=x0s, **kw).backend == "numba"
+    # a schedule that changes in time, and the full engine: the NumPy driver
+    seq = wnlab.solve_batch(p, "bn", x0s=x0s, **dict(kw, eta=lambda t: 0.01))
+    assert seq.backend == "numpy"
+    assert wnlab.solve_batch(p, "bn", x0s=x0s, engine="full", **kw).backend == "numpy"
+    with pytest.raises(ValueError, match="backend='numpy'"):
+        wnlab.solve_batch(p, "bn", x0s=x0s, backend="numba", **dict(kw, eta=lambda t: 0.01))
+    assert not fast_bn.applicable(p, wnlab.methods.get_method("wn"), None, None, None, None)
+
+
+def test_compiled_bn_with_gamma_as_a_ratio_of_eta():
+    p, x0s = _setup(4, B=3)
+    ref, got = _both(p, x0s, eta=[0.01, 0.02, 0.03], c=[1.0, 2.0, 0.5], tol=0, max_iter=N_STEPS,
+                     momentum=0.6, nesterov=True)
+    _same(ref, got)
