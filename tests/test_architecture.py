@@ -14,7 +14,7 @@ ALLOWED = {
     "io": {"params", "methods"},
     "theory": {"params", "problems", "methods", "engine"},
     "bridges": {"params", "problems", "methods", "engine", "theory"},
-    "sweep": {"params", "problems", "methods", "engine", "io"},
+    "sweep": {"params", "problems", "methods", "engine", "theory", "io"},
     "experiments": {"params", "problems", "methods", "engine", "theory", "io"},
     "cli": {"params", "problems", "methods", "engine", "theory", "io", "sweep", "experiments", "bridges"},
 }

@@ -115,3 +115,11 @@ def test_bash_completion_completes_from_the_parser(words, expected, capsys):
     assert proc.returncode == 0, proc.stderr
     assert set(proc.stdout.split()) >= expected
     assert all(w.startswith(words[-1]) for w in proc.stdout.split())
+
+
+def test_verbose_reproduce_reports_its_stages(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    assert main(["reproduce", "example", "--preset", "tiny", "--out", str(tmp_path), "-v"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [line.strip() for line in err if "example: g0" in line] == ["example: g0 = 0.1, flow converged",
+                                                                       "example: g0 = 1.5, flow converged"]

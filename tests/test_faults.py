@@ -2,6 +2,7 @@
 chunks, worker deaths, an unanswering Dask scheduler, inputs as people write them, messages that say
 what happened. (The slow fault-injection suite is tests/test_fault_injection.py.)"""
 
+import asyncio
 import json
 import os
 import socket
@@ -333,6 +334,12 @@ def test_a_scheduler_that_accepts_tcp_but_never_answers_fails_in_time():
         with pytest.raises(ValueError, match="no answer from a Dask scheduler"):
             list(backend(S.run_chunk, [{"key": "k"}]))
         assert time.monotonic() - t0 < 20 and accepted  # it connected, and gave up on the handshake
+
+        async def from_a_running_loop():  # as in a notebook
+            return list(backend(S.run_chunk, [{"key": "k"}]))
+
+        with pytest.raises(ValueError, match="no answer from a Dask scheduler"):
+            asyncio.run(from_a_running_loop())
     finally:
         stop.set()
         th.join()

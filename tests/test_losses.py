@@ -172,7 +172,7 @@ def test_verify_rows_pass_and_have_the_contract():
     from wnlab.theory.verify_rows import REFERENCES
     rows = (V.check_logistic_invariant(seed=1) + V.check_separable_growth(seed=1)
             + V.check_max_margin(seed=1, checkpoints=(10, 100, 1000)))
-    assert len(rows) == 6
+    assert len(rows) == 8  # two invariant rows (corrected, printed) per c
     for r in rows:
         assert set(r) == {"check", "statement", "prediction", "measured", "reference", "rel_gap", "passed"}
         assert r["check"] == "beyond" and r["reference"] in REFERENCES

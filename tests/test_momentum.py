@@ -237,15 +237,15 @@ def test_heavy_ball_stability_bound_is_the_ratio_of_two():
 
 
 def _on_stationary_set(p):
-    """A WN start on Lemma 2.3's set: g0 = 0 and w0 orthogonal to A^T y."""
-    aty = p.A.T @ p.y
-    w0 = np.random.default_rng(0).standard_normal(p.d)
-    return w0 - aty * (aty @ w0) / (aty @ aty)
+    """A WN start on Lemma 2.3's set: g0 = 0 and w0 with y^T A w0 = 0 exactly (A = [1, 0], w0 = [0, 1];
+    the stall rule needs exact zeros, which a projection of a random w0 only gives up to rounding)."""
+    assert p.d == 2
+    return np.array([0.0, 1.0])
 
 
 def test_a_start_on_the_stationary_set_stalls_with_momentum():
     """At the start the buffers are zero: nothing can move the run (Lemma 2.3 holds as for SGD)."""
-    p = wnlab.gaussian_problem(5, 12, seed=0)
+    p = wnlab.paper_example()
     r = wnlab.solve(p, "wn", g0=0.0, w0=_on_stationary_set(p), eta=0.05, gamma=0.05, momentum=0.9, weight_decay=0.1)
     assert r.status is wnlab.Status.STALLED and r.n_iter == 0
 
@@ -256,7 +256,7 @@ def test_a_run_on_the_stationary_set_with_a_buffer_is_not_stalled():
     from wnlab.engine import driver
     from wnlab.engine.schedules import Constant
 
-    p = wnlab.gaussian_problem(5, 12, seed=0)
+    p = wnlab.paper_example()
     w0 = _on_stationary_set(p)
     m = methods.Optimized(methods.WN(), methods.SGD(momentum=0.9))
     space = driver.FullSpace(p)
@@ -368,7 +368,7 @@ def test_compiled_divergence_and_stall_with_momentum():
     assert np.all(np.isfinite(b.x))
     stable = a.stability_ratio < 2
     np.testing.assert_allclose(b.x[stable], a.x[stable], rtol=0, atol=1e-12)
-    q = wnlab.gaussian_problem(5, 12, seed=0)
+    q = wnlab.paper_example()  # (an exact point of S: _on_stationary_set)
     r = wnlab.solve(q, "wn", g0=0.0, w0=_on_stationary_set(q), eta=0.05, gamma=0.05, momentum=0.9, backend="numba")
     assert r.status is wnlab.Status.STALLED and r.n_iter == 0
 

@@ -197,3 +197,17 @@ def test_paper_style_leaves_the_title_to_the_caption_talk_style_shows_it(table, 
     assert plots.current_style() == plots.FigureStyle()   # the block's style ends with the block
     with pytest.raises(ValueError, match="style must be one of paper, talk"):
         plots.FigureStyle(style="fancy")
+
+
+def test_plot_table_draws_the_flows_limits_where_the_table_has_them(table, tmp_path):
+    rows, _ = table
+    with_flow = [dict(r, flow_x_norm=1.0 + r["init_std"], flow_dist=None if r["method"] == "gd" else 0.5)
+                 for r in rows]
+    for rs, want in ((rows, set()), (with_flow, {"gd flow limit", "wn flow limit"})):
+        svg = plot_table(rs, "init_std", ["x_norm", "dist"], "method", tmp_path / f"f{len(want)}")[2].read_text()
+        assert set(re.findall(r"<text[^>]*>(\w+ flow limit)</text>", svg)) == want
+        assert svg.count("flow limit") == 3 * bool(want)   # gd and wn on x_norm, wn alone on dist
+    lines = plots.flow_overlays(with_flow, "init_std", "method")
+    xs, mean, label, style = lines["x_norm"][0]
+    assert list(xs) == [0.1, 0.2, 0.3] and np.allclose(mean, [1.1, 1.2, 1.3]) and style == "--"
+    assert [ln[2] for ln in lines["dist"]] == ["wn flow limit"]

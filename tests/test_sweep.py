@@ -72,6 +72,33 @@ def test_rows_match_independent_full_dimensional_runs(tmp_path):
     assert manifest["complete"] and manifest["seeds"] == [0, 1, 2] and "numpy" in manifest["provenance"]["versions"]
 
 
+def test_rows_carry_the_flows_limits(tmp_path):
+    """flow_x_norm/flow_dist: GD's x* + x0_null by pinv, WN/rPGD's by the WN flow's vector limit
+    (theory.flow_limit); the discrete runs end O(eta) from them; none where no flow predicts the limit."""
+    S.run_sweep(tiny(eta=0.005, gamma=0.005), tmp_path, progress=False)
+    cfg = tiny(method=["wn", "gd"], eta=0.005, gamma=0.005, init_std=[0.2])
+    cfg["grid"]["momentum"] = 0.5
+    S.run_sweep(cfg, tmp_path / "momentum", progress=False)
+    prob = S.make_problem({"problem": "gaussian", "m": 4, "d": 24, "problem_seed": 3, "lam_max": 10.0,
+                           "g_star": 2.0})
+    A = prob.A
+    P_null = np.eye(24) - np.linalg.pinv(A) @ A
+    x_star = np.linalg.pinv(A) @ prob.y
+    for r in read_table(tmp_path / "results.csv"):
+        x0 = r["init_std"] * np.random.default_rng(
+            np.random.SeedSequence(0, spawn_key=(0x5354, r["seed"]))).standard_normal(24)
+        if r["method"] == "gd":
+            ref = x_star + P_null @ x0
+        else:
+            g0 = np.linalg.norm(x0)
+            ref = wnlab.theory.flow_limit(prob, g0, x0 / g0, 1.0)
+        assert r["flow_x_norm"] == pytest.approx(np.linalg.norm(ref), rel=1e-9)
+        assert r["flow_dist"] == pytest.approx(np.linalg.norm(ref - x_star), rel=1e-7, abs=1e-12)
+        assert abs(r["x_norm"] - r["flow_x_norm"]) < 0.05 * r["flow_x_norm"]
+    for r in read_table(tmp_path / "momentum" / "results.csv"):  # GD with momentum keeps x0_null; WN: no flow
+        assert (r["flow_x_norm"] is None) == (r["method"] == "wn")
+
+
 def test_interrupted_sweep_resumes_to_the_same_table(tmp_path):
     ref_dir, cut_dir = tmp_path / "ref", tmp_path / "cut"
     S.run_sweep(tiny(), ref_dir, progress=False)
@@ -199,3 +226,18 @@ def test_cli_sweep_and_bad_config(tmp_path, capsys):
     cfg.write_text("[grid]\nmethod = 'gd'\nproblem = 'paper'\ninit_std = 0.1\neta = 0.1\nbogus = 1\n")
     assert main(["sweep", str(cfg), "--out", str(tmp_path / "o2")]) == 2
     assert "grid.bogus" in capsys.readouterr().err
+
+
+def test_a_huge_number_of_seeds_is_refused_before_the_seeds_exist():
+    import tracemalloc
+
+    cfg = tiny()
+    cfg["sweep"]["seeds"] = 10 ** 9   # 10^9 x 3 methods x 2 stds runs: terabytes
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"sweep grid of 1000000000 runs needs about .* smaller grid"):
+            S.plan(cfg)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2 ** 20   # (the list of 10^9 seeds alone would take 8 GB)

@@ -8,7 +8,7 @@ of ..."``.
 >>> check("max_iter", 2.5)
 Traceback (most recent call last):
 ...
-ValueError: max_iter must be an integer >= 0, got 2.5
+ValueError: max_iter must be an integer >= 0 and <= 1e+15, got 2.5
 """
 
 from __future__ import annotations
@@ -21,12 +21,17 @@ from numbers import Integral, Real
 import numpy as np
 
 __all__ = ["Interval", "Options", "RULES", "check", "arg_type", "DEFAULT_TOL", "DEFAULT_MAX_ITER", "BACKENDS",
-           "ENGINES"]
+           "ENGINES", "MAX_STEPS", "DEFAULT_FLOW_MAX_STEPS", "available_memory", "check_memory", "format_bytes"]
 
 #: a run stops as soon as ``1/2 ||Ax - y||^2 <= tol`` (the paper's threshold)
 DEFAULT_TOL = 1e-5
 #: at most this many steps by default
 DEFAULT_MAX_ITER = 100_000
+#: the most steps a run may ask for: far beyond any run that ends (10^15 steps at 1 ns each take 11 days),
+#: and well inside the int64 counters of the compiled loop
+MAX_STEPS = 10**15
+#: a flow's integrator takes at most this many steps by default (a stiff flow then ends ``max_steps``)
+DEFAULT_FLOW_MAX_STEPS = 100_000
 BACKENDS = ("auto", "numpy", "numba", "torch")
 ENGINES = ("reduced", "full")
 
@@ -84,7 +89,8 @@ class Options:
 #: the rules of the parameters shared by solve, solve_batch, the CLI and sweep grids
 RULES: dict[str, Interval | Options] = {
     "tol": Interval(low=0),
-    "max_iter": Interval(integer=True, low=0),
+    "max_iter": Interval(integer=True, low=0, high=MAX_STEPS),
+    "max_steps": Interval(integer=True, low=1, high=MAX_STEPS),
     "record_every": Interval(integer=True, low=1, none=True),
     "engine": Options(ENGINES),
     "backend": Options(BACKENDS),
@@ -124,3 +130,86 @@ def arg_type(name: str, convert=float):
 
     parse.__name__ = name
     return parse
+
+
+# -- the size guard ----------------------------------------------------------------------------
+#
+# One check for every large allocation (a problem's dense A, a batch's starts, history, a sweep's
+# grid): estimate the bytes first and refuse, with the size and the fix, what cannot fit.
+
+#: requests below this size are never refused (and cost no look-up of the free memory)
+_SMALL_BYTES = 64 << 20
+
+
+def _meminfo_available():
+    with open("/proc/meminfo", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
+def _cgroup_available():
+    """Bytes left under a cgroup v2 memory limit (containers), ``None`` without one."""
+    with open("/sys/fs/cgroup/memory.max", encoding="ascii") as f:
+        limit = f.read().strip()
+    if limit == "max":
+        return None
+    with open("/sys/fs/cgroup/memory.current", encoding="ascii") as f:
+        return max(0, int(limit) - int(f.read().strip()))
+
+
+def _sysconf_available():
+    import os
+
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def available_memory() -> int | None:
+    """Bytes this process can still allocate: the smallest of ``MemAvailable`` (``/proc/meminfo``,
+    else ``os.sysconf``), the room under a cgroup memory limit and under ``RLIMIT_AS``; ``None``
+    when none of them can be read (then nothing is refused)."""
+    found = []
+    for probe in (_meminfo_available, _cgroup_available):
+        try:
+            v = probe()
+        except (OSError, ValueError):
+            v = None
+        if v is not None:
+            found.append(v)
+    if not found:
+        try:
+            found.append(_sysconf_available())
+        except (OSError, ValueError, AttributeError):
+            pass
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            found.append(soft)
+    except (ImportError, OSError, ValueError):
+        pass
+    return min(found) if found else None
+
+
+def format_bytes(n: float) -> str:
+    for unit, size in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{int(n)} B"
+
+
+def check_memory(what: str, nbytes: float, fix) -> None:
+    """Refuse, before allocating, a request of about ``nbytes`` bytes that does not fit in the
+    available memory: ``ValueError("<what> needs about <size>, but only <free> is available; <fix>")``
+    (``fix`` is a string, or a function of the free bytes that returns one).
+
+    >>> check_memory("a tiny array", 1000, "never shown")
+    """
+    if nbytes < _SMALL_BYTES:
+        return
+    free = available_memory()
+    if free is not None and nbytes > free:
+        raise ValueError(f"{what} needs about {format_bytes(nbytes)}, but only {format_bytes(free)} of memory is "
+                         f"available; {fix(free) if callable(fix) else fix}")

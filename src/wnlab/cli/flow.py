@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..params import DEFAULT_FLOW_MAX_STEPS, arg_type
 from .args import add_problem_args, check_out, problem_from_args, problem_record, vector_arg, write_json
 
 
@@ -21,6 +22,9 @@ def add_parser(sub) -> None:
     p.add_argument("--tol", type=float, default=1e-12, help="stop at loss <= tol (default 1e-12)")
     p.add_argument("--rtol", type=float, default=1e-10, help="solve_ivp rtol (default 1e-10)")
     p.add_argument("--atol", type=float, default=1e-13, help="solve_ivp atol (default 1e-13)")
+    p.add_argument("--max-steps", type=arg_type("max_steps", int), default=DEFAULT_FLOW_MAX_STEPS,
+                   help="integrator step budget; a stiff flow then ends 'max_steps' "
+                        f"(default {DEFAULT_FLOW_MAX_STEPS})")
     p.add_argument("--solver", default="DOP853", choices=["DOP853", "RK45", "Radau", "BDF", "LSODA"],
                    help="solve_ivp method (default DOP853)")
     p.add_argument("--out", metavar="FILE", help="write the result as JSON here")
@@ -40,7 +44,8 @@ def run(args) -> int:
     if args.method == "wn" and args.c is None:
         raise ValueError("the WN flow needs --c (the ratio gamma/eta, >= 0)")
     res = flow(problem, g0=args.g0, w0=w0, x0=x0, c=args.c if args.method == "wn" else None, method=args.method,
-               t_max=args.t_max, tol=args.tol, rtol=args.rtol, atol=args.atol, solver=args.solver)
+               t_max=args.t_max, tol=args.tol, rtol=args.rtol, atol=args.atol, solver=args.solver,
+               max_steps=args.max_steps)
     payload = {"method": res.method, "c": res.c, "status": res.status.value, "message": res.message, "t": res.t,
                "loss": res.loss, "g": res.g, "x_norm": float(np.linalg.norm(res.x)),
                "dist": float(np.linalg.norm(res.x - problem.x_star)), "x_star_norm": problem.g_star,

@@ -38,6 +38,8 @@ def add_parser(sub) -> None:
     sb.add_argument("--batch-size", type=int, help="rows per step, 1..m (default: full batch)")
     sb.add_argument("--batch-seed", type=int, help="seed of the row stream (required with --batch-size)")
     sb.add_argument("--normalize", action="store_true", help="NLMS: divide each row's gradient by ||a_j||^2")
+    sb.add_argument("--rows", choices=("uniform", "norm"),
+                    help="how rows are drawn: uniform (default) or norm (P(j) ~ ||a_j||^2, Strohmer-Vershynin)")
     p.add_argument("--tol", type=arg_type("tol"), default=DEFAULT_TOL,
                    help=f"stop at loss <= tol (default {DEFAULT_TOL:g})")
     p.add_argument("--max-iter", type=arg_type("max_iter", int), default=DEFAULT_MAX_ITER,
@@ -68,9 +70,9 @@ def _param(text: str):
 def run(args) -> int:
 
     from ..engine.solve import solve as solve_full
+    from ..methods.optim import SGD
 
     solve: Callable[..., Any] = solve_full
-    from ..methods.optim import SGD
 
     SGD(args.momentum, args.nesterov, args.weight_decay)  # (--nesterov without --momentum: refused now)
     check_out(args.out)
@@ -81,9 +83,10 @@ def run(args) -> int:
         from ..engine import stochastic
 
         solve = stochastic.solve
-        kw.update(batch_size=args.batch_size, seed=args.batch_seed, normalize=args.normalize)
-    elif args.batch_seed is not None or args.normalize:
-        raise ValueError("--batch-seed and --normalize apply to mini-batch runs; add --batch-size")
+        kw.update(batch_size=args.batch_size, seed=args.batch_seed, normalize=args.normalize,
+                  rows=args.rows or "uniform")
+    elif args.batch_seed is not None or args.normalize or args.rows is not None:
+        raise ValueError("--batch-seed, --normalize and --rows apply to mini-batch runs; add --batch-size")
     res = solve(problem, args.method, x0=vector_arg(args.x0, "x0"), g0=args.g0, w0=vector_arg(args.w0, "w0"),
                 eta=args.eta, gamma=args.gamma, c=args.c, tol=args.tol, max_iter=args.max_iter,
                 engine=args.engine, backend=args.backend, record_every=None, momentum=args.momentum,
@@ -95,7 +98,7 @@ def run(args) -> int:
               "batch_seed": args.batch_seed, "normalize": args.normalize, "momentum": args.momentum,
               "nesterov": args.nesterov, "weight_decay": args.weight_decay}
     payload = {
-        "method": res.method, **({"batch_size": args.batch_size, "batch_seed": args.batch_seed}
+        "method": res.method, **({"batch_size": args.batch_size, "batch_seed": args.batch_seed, "rows": res.rows}
                                  if args.batch_size else {}),
         "status": res.status.value, "message": res.message, "n_iter": res.n_iter,
         "loss": res.loss, "x_norm": res.x_norm, "dist": res.dist, "x_star_norm": problem.g_star,

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..methods import GDState, Method
+from ..problems.linear import row_norms
 from .status import StabilityWarning, Status
 from .stopping import (
     CONVERGED,
@@ -87,15 +88,14 @@ class ReducedSpace:
         return self._rows
 
     def summaries(self, xa, xb):
-        xnorm2 = np.einsum("ij,ij->i", xa, xa) + xb * xb
-        diff = xa - self.a_star
-        return {"x_norm": np.sqrt(xnorm2),
-                "dist": np.sqrt(np.einsum("ij,ij->i", diff, diff) + xb * xb),
+        # (norms without over- or underflow at any float64 scale: row_norms, hypot)
+        return {"x_norm": np.hypot(row_norms(xa), xb),
+                "dist": np.hypot(row_norms(xa - self.a_star), xb),
                 "x_null_norm": np.abs(xb)}
 
     def null_fraction(self, a, beta):
         """``||w_null|| / ||w||`` of a direction stored as ``(a, beta)``."""
-        return np.abs(beta) / np.sqrt(np.einsum("ij,ij->i", a, a) + beta * beta)
+        return np.abs(beta) / np.hypot(row_norms(a), beta)
 
 
 class FullSpace:
@@ -115,13 +115,11 @@ class FullSpace:
 
     def summaries(self, xa, xb):
         _, x_null = self.problem.to_reduced(xa)
-        return {"x_norm": np.linalg.norm(xa, axis=1),
-                "dist": np.linalg.norm(xa - self.x_star, axis=1),
-                "x_null_norm": np.linalg.norm(x_null, axis=1)}
+        return {"x_norm": row_norms(xa), "dist": row_norms(xa - self.x_star), "x_null_norm": row_norms(x_null)}
 
     def null_fraction(self, a, beta):
         _, a_null = self.problem.to_reduced(a)
-        return np.linalg.norm(a_null, axis=1) / np.linalg.norm(a, axis=1)
+        return row_norms(a_null) / row_norms(a)
 
 
 class TorchSpace:
@@ -185,7 +183,7 @@ class _Steps:
     def __init__(self, name, sched, B, like):
         from .schedules import Constant
 
-        self.name, self.sched = name, sched
+        self.name, self.sched, self.B = name, sched, B
         self.host = isinstance(like, np.ndarray)
         self.const = None
         if isinstance(sched, Constant) and not self.host:
@@ -195,7 +193,7 @@ class _Steps:
         if self.const is not None:
             return self.const[idx]
         g = None if g is None or not self.sched.depends_on_g else _host(g)
-        v = _eval_step_size(self.name, self.sched, t, g, idx_host)
+        v = _eval_step_size(self.name, self.sched, t, g, idx_host, self.B)
         return v if self.host else _to_device(np.array(v, dtype=np.float64), like)
 
 
@@ -284,7 +282,8 @@ def run(problem, method: Method, state, *, eta, gamma, tol: float, max_iter: int
             info[runs, 1] = _host(g[done]) if has_scale else np.nan
             info[runs, 2], info[runs, 3] = _host(eta_t[done]), _host(gamma_t[done])
             if t > 0:  # keep the last finite iterate: never NaNs in the output
-                bad = (c == DIVERGED) & ~np.all([np.isfinite(f).reshape(len(fin), -1).all(1) for f in cur], axis=0)
+                bad = (c == DIVERGED) & ~np.all([np.isfinite(f).reshape(len(fin), -1).all(1) for f in cur]
+                                                + [np.isfinite(lo)], axis=0)
                 if bad.any():
                     assert prev_loss is not None  # t > 0: the previous step set it
                     old = [_host(f[done]) for f in prev]
@@ -309,12 +308,23 @@ def run(problem, method: Method, state, *, eta, gamma, tol: float, max_iter: int
     return RunOutput(final, n_iter, status, messages, final_loss, _host(max_dir), history)
 
 
-def _eval_step_size(name, sched, t, g, idx):
-    v = np.asarray(sched(t, g, idx), dtype=np.float64)
+def _eval_step_size(name, sched, t, g, idx, n_runs=None):
+    """The step sizes of schedule ``sched`` at step ``t`` for the runs ``idx`` of a batch of ``n_runs``
+    (``sched`` may be a plain function of ``(t, g, idx)`` whose values must be finite), checked."""
+    from .schedules import Schedule
+
+    if isinstance(sched, Schedule):
+        v = np.asarray(sched.evaluate(name, t, g, idx, n_runs if n_runs is not None else len(idx)), dtype=np.float64)
+    else:
+        v = np.asarray(sched(t, g, idx), dtype=np.float64)
+        if not np.all(np.isfinite(v)):
+            bad = float(v[~np.isfinite(v)].ravel()[0])
+            raise ValueError(f"the {name} schedule returned {bad!r} at step t = {t}; a step size must be a finite "
+                             "number")
     v = np.broadcast_to(v, idx.shape)
     if np.any(v < 0) or (name == "eta" and np.any(v == 0)):
         need = "positive" if name == "eta" else "non-negative"
-        raise ValueError(f"the {name} schedule returned {v[(v <= 0) if name == 'eta' else (v < 0)][0]!r} "
+        raise ValueError(f"the {name} schedule returned {float(v[(v <= 0) if name == 'eta' else (v < 0)][0])!r} "
                          f"at step t = {t}; step sizes for {name} must be {need}")
     return v
 
@@ -480,7 +490,7 @@ def _start_from_point(method, xa, xb):
     """The state of ``method`` at the point ``x = V xa + xb n``."""
     if method.parametrization == "x":
         return method.init(None, xa.copy(), xb.copy())
-    g = np.sqrt(np.einsum("ij,ij->i", xa, xa) + xb * xb)
+    g = np.hypot(row_norms(xa), xb)
     return method.init(g, xa / g[:, None], xb / g)
 
 

@@ -51,6 +51,11 @@ class Schedule:
     def __call__(self, t: int, g: np.ndarray, idx: np.ndarray):
         raise NotImplementedError
 
+    def evaluate(self, name: str, t: int, g, idx: np.ndarray, n_runs: int):
+        """``self(t, g, idx)``, with the values a user's code returns checked (:class:`FromCallable`):
+        what the driver calls; ``name`` (``"eta"``, ``"gamma"``) and ``n_runs`` go into the errors."""
+        return self(t, g, idx)
+
 
 @dataclass(frozen=True, eq=False)
 class Constant(Schedule):
@@ -102,6 +107,36 @@ class FromCallable(Schedule):
         v = np.asarray(self.fn(t), dtype=np.float64)
         return v[idx] if v.ndim == 1 else float(v)
 
+    def evaluate(self, name, t, g, idx, n_runs):
+        v = self.value(name, t, n_runs, strict=True)
+        if not np.all(np.isfinite(v)):
+            bad = float(v if v.ndim == 0 else v[~np.isfinite(v)][0])
+            raise ValueError(f"the {name} schedule {callable_name(self.fn)} returned {bad!r} at step t = {t}; a step "
+                             "size must be a finite number")
+        return v[idx] if v.ndim == 1 else float(v)
+
+    def value(self, name, t, n_runs, strict=False) -> np.ndarray:
+        """``fn(t)`` as a float64 scalar or ``(n_runs,)`` array; a ``ValueError`` naming the schedule
+        and the step for anything else (complex, text, other shapes, and ``None`` if ``strict``, else NaN)."""
+        raw = self.fn(t)
+        what = f"the {name} schedule {callable_name(self.fn)} returned {raw!r} at step t = {t}"
+        if raw is None:
+            if strict:
+                raise ValueError(f"{what}; return a finite number (or one per run)")
+            return np.array(np.nan)
+        v = np.asarray(raw)
+        if v.dtype.kind not in "biuf":
+            raise ValueError(f"{what}; return a real number (or one per run)")
+        if v.ndim and v.shape != (n_runs,):
+            raise ValueError(f"the {name} schedule {callable_name(self.fn)} returned an array of shape {v.shape} at "
+                             f"step t = {t}; return a number or one value per run ({n_runs})")
+        return v.astype(np.float64)
+
+
+def callable_name(fn) -> str:
+    """How an error names a user's callable: its qualified name, else its repr."""
+    return getattr(fn, "__qualname__", None) or repr(fn)
+
 
 @dataclass(frozen=True, eq=False)
 class TwoStage(Schedule):
@@ -124,6 +159,9 @@ class TwoStage(Schedule):
 
     def __call__(self, t, g, idx):
         return self.first(t, g, idx) if t <= self.t1 else self.second(t, g, idx)
+
+    def evaluate(self, name, t, g, idx, n_runs):
+        return (self.first if t <= self.t1 else self.second).evaluate(name, t, g, idx, n_runs)
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,11 +196,15 @@ class Ratio(Schedule):
             Constant(self.c).check("c", n_runs, max_iter, allow_zero=True)
 
     def __call__(self, t, g, idx):
+        return self._c(t, g, idx, None, None) * self.eta(t, g, idx)
+
+    def evaluate(self, name, t, g, idx, n_runs):
+        return self._c(t, g, idx, "c", n_runs) * self.eta.evaluate("eta", t, g, idx, n_runs)
+
+    def _c(self, t, g, idx, name, n_runs):
         if isinstance(self.c, Schedule):
-            c = self.c(t, g, idx)
-        else:
-            c = self.c[idx] if isinstance(self.c, np.ndarray) and self.c.ndim == 1 else self.c
-        return c * self.eta(t, g, idx)
+            return self.c(t, g, idx) if name is None else self.c.evaluate(name, t, g, idx, n_runs)
+        return self.c[idx] if isinstance(self.c, np.ndarray) and self.c.ndim == 1 else self.c
 
 
 # rule strings (spaces ignored) -> scale of InverseGSquared; None means 1/lambda_max

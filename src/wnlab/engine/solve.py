@@ -9,8 +9,8 @@ import numpy as np
 
 from ..methods import Method, Then, get_method, names
 from ..methods.optim import SGD, with_optimizer
-from ..params import DEFAULT_MAX_ITER, DEFAULT_TOL, check
-from ..problems.linear import check_nonzero, check_vector
+from ..params import DEFAULT_MAX_ITER, DEFAULT_TOL, check, check_memory, format_bytes
+from ..problems.linear import SCALE_RANGE, check_nonzero, check_vector, real_array, row_norms
 from . import compiled as _fast
 from . import driver as _engine
 from .compiled import bn as _fast_bn
@@ -21,6 +21,8 @@ __all__ = ["solve", "solve_batch", "check_run", "Result", "BatchResult", "ALL_ME
 
 #: the methods registered when wnlab is imported (:func:`wnlab.methods.names` lists them all)
 ALL_METHODS = names()
+#: a start direction ``w0`` of WN must have its norm in this range (``||w||^2`` stays a normal float64)
+_W_NORM_RANGE = (1e-150, 1e150)
 _SUMMARY_FIELDS = ("loss", "x_norm", "dist", "x_null_norm", "w_null_norm")
 
 
@@ -47,6 +49,8 @@ class Result:
         ``b``, the intercept ``c`` of the effective predictor (the predictions are ``A x + c``,
         ``x = g w/sigma``) and ``||x - x~*||``, ``x~*`` the minimum-norm interpolant of the centered
         problem (docs/math.md, "Batch normalization").
+    rows : how a mini-batch run drew its rows (``"uniform"`` or ``"norm"``, :mod:`wnlab.stochastic`);
+        ``None`` for a full-batch run.
     """
 
     method: str
@@ -65,6 +69,7 @@ class Result:
     history: dict | None = field(default=None, repr=False)
     engine: str = "reduced"
     backend: str = "numpy"
+    rows: str | None = None
     b: float | None = None
     intercept: float | None = None
     dist_centered: float | None = None
@@ -96,6 +101,7 @@ class BatchResult:
         self.history = out.history
         self.backend = out.backend
         self.stability_ratio = stability
+        self.rows = None  # mini-batch runs: how the rows were drawn (set by wnlab.stochastic)
         self._state, self._to_full = out.state, to_full
         self._M = M = method.final
         space = ReducedSpace(problem) if engine == "reduced" else FullSpace(problem)
@@ -143,7 +149,8 @@ class BatchResult:
         return Result(self.method, self.x[i], float(self.g[i]), self.w[i], int(self.n_iter[i]), self.status[i],
                       self.messages[i], float(self.loss[i]), float(self.x_norm[i]), float(self.dist[i]),
                       float(self.x_null_norm[i]), float(self.w_null_norm[i]), float(self.stability_ratio[i]),
-                      hist, self.engine, self.backend, **{k: float(v[i]) for k, v in self.extra.items()})
+                      hist, self.engine, self.backend, rows=self.rows,
+                      **{k: float(v[i]) for k, v in self.extra.items()})
 
     def to_frame(self):
         """The per-run summaries as a :class:`pandas.DataFrame`, one row per run, with the column
@@ -193,20 +200,29 @@ def _starts(problem, method: Method, B, x0s, g0s, w0s):
         x0s = check_vector("x0", x0s, (B, d))
         if from_point:
             return x0s, None, None
-        z2 = np.einsum("ij,ij->i", x0s, x0s)
-        g0 = np.sqrt(z2)
+        g0, z2 = row_norms(x0s, squares=True)  # (z2 may over- or underflow: null_norm then recomputes)
         check_nonzero("x0", g0)
         return x0s, g0, z2
-    w0s = check_vector("w0", w0s, (B, d), nonzero=True)
-    g0 = check_vector("g0", np.broadcast_to(np.asarray(g0s, dtype=np.float64), (B,)), (B,))
+    w0s = check_vector("w0", w0s, (B, d))
+    norms = row_norms(w0s)
+    check_nonzero("w0", norms)
+    g0 = real_array("g0", g0s)
+    if g0.ndim > 1 or (g0.ndim == 1 and g0.shape[0] != B):
+        raise ValueError(f"g0 must be a number or have one value per run ({B}), got shape {g0.shape}")
+    g0 = check_vector("g0", np.broadcast_to(g0, (B,)), (B,))
     if from_point:
-        return g0[:, None] * w0s / np.linalg.norm(w0s, axis=1, keepdims=True), None, None
-    if method.unit_direction:
-        norms = np.linalg.norm(w0s, axis=1)
-        if np.any(np.abs(norms - 1) > 1e-12):
-            raise ValueError(f"{method.name} needs a unit-norm w0, got ||w0|| = "
-                             f"{norms[np.argmax(np.abs(norms - 1))]:.6g}; pass w0 / ||w0|| (see the unit-norm "
-                             "w0 of rPGD, Algorithm 2)")
+        x0s = w0s * (g0 / norms)[:, None]
+        return x0s, None, None
+    lo, hi = _W_NORM_RANGE
+    if not method.unit_direction and np.any((norms < lo) | (norms > hi)):
+        i = int(np.argmax((norms < lo) | (norms > hi)))
+        raise ValueError(f"||w0|| = {norms[i]:.3g} (run {i}) puts ||w||^2, by which {method.name.upper()}'s step "
+                         f"divides, outside float64's range; pass w0 with {lo:g} <= ||w0|| <= {hi:g}: the run "
+                         "from (g0, w0 / s) with step eta / s^2 is the same run")
+    if method.unit_direction and np.any(np.abs(norms - 1) > 1e-12):
+        raise ValueError(f"{method.name} needs a unit-norm w0, got ||w0|| = "
+                         f"{norms[np.argmax(np.abs(norms - 1))]:.6g}; pass w0 / ||w0|| (see the unit-norm "
+                         "w0 of rPGD, Algorithm 2)")
     return w0s, np.array(g0, dtype=np.float64), None
 
 
@@ -243,7 +259,7 @@ def _schedules(problem, method: Method, B, max_iter, eta, gamma, c, per_run):
     if c is not None and (callable(c) or (not per_run and not isinstance(c, str) and np.size(c) > 1)):
         gamma_s = Ratio(as_schedule(c, per_run=per_run), eta_s)  # c(t), wnlab.Sequence, TwoStage, ...
     elif c is not None:
-        c_arr = np.asarray(c, dtype=np.float64)
+        c_arr = real_array("c", c, "a number or one number per run")
         gamma_s = Ratio(c_arr if c_arr.ndim else float(c_arr), eta_s)
     else:
         gamma_s = as_schedule(gamma, per_run=per_run, lam_max=problem.lam_max)
@@ -375,8 +391,10 @@ def solve_batch(problem, method, *, x0s=None, g0s=None, w0s=None, eta, gamma=Non
     if reduced_starts is not None:
         a, beta, g0 = _reduced_starts(problem, method, engine, reduced_starts, (x0s, g0s, w0s))
         B = len(a)
+        _check_size(problem, B, engine, max_iter, record_every, reduced=True)
     else:
         B = _batch_size(x0s, g0s, w0s)
+        _check_size(problem, B, engine, max_iter, record_every, reduced=False)
         z, g0, z2 = _starts(problem, method, B, x0s, g0s, w0s)
     eta_s, gamma_s, phase_steps = _schedules(problem, method, B, max_iter, eta, gamma, c, _per_run)
     if eta_s.depends_on_g and g0 is not None and np.any(g0 == 0):
@@ -404,8 +422,15 @@ def solve_batch(problem, method, *, x0s=None, g0s=None, w0s=None, eta, gamma=Non
         a, null = (z / g0[:, None] if z2 is not None else z.copy()), None
         beta = np.zeros(B)
     state = method.init(g0, a, beta)
+    r0 = _check_start_loss(method, state, space)
+    _check_step_scale(problem, method, state, eta_s, r0)
 
     def drive(m, st, eta_k, gamma_k, budget, prog):
+        # (a diverging run overflows before the stop rule retires it: no RuntimeWarning for that)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _drive_run(m, st, eta_k, gamma_k, budget, prog)
+
+    def _drive_run(m, st, eta_k, gamma_k, budget, prog):
         return _drive(problem, m, st, eta=eta_k, gamma=gamma_k, tol=tol, max_iter=budget, space=space,
                       record_every=record_every, progress=prog, backend=backend)
 
@@ -497,23 +522,100 @@ def _reduced_starts(problem, method, engine, starts, others):
         a0, beta0 = starts
     except (TypeError, ValueError):
         raise ValueError("reduced_starts must be a pair (a0, beta0) of arrays (B, m) and (B,)") from None
-    a0 = np.asarray(a0, dtype=np.float64)
+    a0 = real_array("reduced_starts a0", a0)
     if a0.ndim != 2:
         raise ValueError(f"reduced_starts: a0 must have shape (B, m), got {a0.shape}")
     B = a0.shape[0]
     a0 = check_vector("reduced_starts a0", a0, (B, getattr(problem, "k", problem.m)))
-    beta0 = check_vector("reduced_starts beta0", np.asarray(beta0, dtype=np.float64).reshape(-1), (B,))
+    beta0 = check_vector("reduced_starts beta0", real_array("reduced_starts beta0", beta0).reshape(-1), (B,))
     if np.any(beta0 < 0):
         raise ValueError("reduced_starts: beta0 is the norm of the null part and must be >= 0")
     if method.parametrization == "x":
         return a0, beta0.copy(), None
     if method.x0_is_weight:  # (batch normalization: the start is the weight w0, g0 = 1)
         return a0, beta0.copy(), np.ones(B)
-    g0 = np.sqrt(np.einsum("ij,ij->i", a0, a0) + beta0 * beta0)
+    g0 = np.hypot(row_norms(a0), beta0)
     if np.any(g0 == 0):
         raise ValueError(f"method {method.name!r} needs a nonzero start; reduced_starts has x0 = 0 "
                          f"(rows {np.flatnonzero(g0 == 0)[:5].tolist()})")
     return a0 / g0[:, None], beta0 / g0, g0
+
+
+def _check_size(problem, B, engine, max_iter, record_every, reduced):
+    """The size guard of a batch (:func:`wnlab.params.check_memory`), before any start is formed:
+    about two ``B x d`` arrays in the reduced engine (the starts and their null parts), six in the full
+    one (state, previous state, gradient and the step's temporaries), none with reduced starts; and
+    history, ``6`` numbers per run and recorded step (at most every ``record_every``-th step plus one
+    row per distinct stopping step)."""
+    d, k = problem.d, getattr(problem, "k", problem.m)
+    per_run = 8.0 * (8 * k if reduced else (2 if engine == "reduced" else 6) * d)
+    if record_every:
+        rows = min(max_iter + 1, max_iter // record_every + 1 + min(B, max_iter + 1))
+        per_run += 2 * 8.0 * len(_engine.HISTORY_KEYS) * rows
+
+    def fix(free):
+        fits = int(free // per_run)
+        out = (f"solve the runs in chunks of at most {fits} per call" if fits >= 1
+               else f"one run alone needs {format_bytes(per_run)}")
+        if record_every:
+            out += ", record history less often (record_every) or not at all (record_every=None)"
+        if engine == "reduced" and not reduced:
+            out += (", or draw the starts exactly in law (reduced_starts=wnlab.sampling.gaussian_reduced_starts"
+                    "(...)), which never forms a d-vector")
+        elif engine == "full":
+            out += ", or use engine='reduced' (exact, O(m) per run-step)"
+        return out
+
+    check_memory(f"solve_batch of B = {B} runs (d = {d}, {engine} engine"
+                 f"{f', history every {record_every} of up to {max_iter} steps' if record_every else ''})",
+                 B * per_run, fix)
+
+
+def _check_start_loss(method, state, space):
+    """Refuse starts whose loss is above ``SCALE_RANGE[1]`` or not a finite float64 (e.g. ``||x0|| = 1e200``):
+    the run could only report ``inf`` or NaN."""
+    first = method.phases()[0][0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss, r = first.loss_grad(state, space, 0, np.arange(len(state.a)))
+    bad = ~(loss <= SCALE_RANGE[1])
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        with np.errstate(over="ignore", invalid="ignore"):
+            xa, xb, _ = first.predictor(_take(state, [i]), space)
+        size = float(np.hypot(row_norms(xa)[0], xb[0]))
+        g_star = getattr(space.problem, "g_star", None)
+        raise ValueError(f"the loss at the start is {loss[i]:.3g}, above {SCALE_RANGE[1]:g} (where the gradients' "
+                         f"squares overflow float64) (run {i}: ||x0|| = {size:.3g}"
+                         f"{'' if g_star is None else f', while ||x*|| = {g_star:.3g}'}); start nearer the solution "
+                         "or rescale the problem (divide y and the start by the same factor)")
+    return r
+
+
+def _take(state, rows):
+    return type(state)(*(f[rows] for f in state))
+
+
+#: a constant step whose stability ratio at the start exceeds this overflows float64 within a step or two
+_ABSURD_STABILITY = 1e100
+
+
+def _check_step_scale(problem, method, state, eta, r):
+    """Refuse a constant ``eta`` so far above the stable range (``eta g0^2 curvature/||w0||^2``, or
+    ``eta curvature`` for GD, above 1e100 where 2 is the limit) that the state overflows before the
+    stop rule can see the loss grow."""
+    if not isinstance(eta, Constant):
+        return
+    first = method.phases()[0][0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        ratio = first.direction_step(state, np.broadcast_to(np.asarray(eta.value, dtype=np.float64),
+                                                            state.a.shape[:1]), r)
+        ratio = ratio * problem.curvature
+    if np.any(~(ratio <= _ABSURD_STABILITY)):
+        i = int(np.argmax(~(ratio <= _ABSURD_STABILITY)))
+        raise ValueError("the stability ratio eta g^2 lambda_max/||w||^2 (eta lambda_max for GD) is "
+                         f"{float(ratio[i]):.3g} "
+                         f"at the start (run {i}), far above its stable limit 2 (above {_ABSURD_STABILITY:g} float64 "
+                         "overflows within a step); lower eta")
 
 
 def _batch_size(x0s, g0s, w0s):
@@ -522,6 +624,8 @@ def _batch_size(x0s, g0s, w0s):
             shape = np.shape(v)
             if len(shape) != 2:
                 raise ValueError(f"starts must have shape (B, d), got {shape}")
+            if shape[0] == 0:
+                raise ValueError(f"the starts have shape {shape}: no runs; pass at least one start")
             return shape[0]
     if g0s is not None:
         return max(1, np.size(g0s))

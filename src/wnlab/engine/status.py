@@ -1,8 +1,8 @@
 """Why a run or an integration stopped: one :class:`Status` for discrete runs and flows.
 
 A discrete run ends ``converged``, ``max_iter``, ``diverged`` or ``stalled``; a flow ends
-``converged``, ``t_max``, ``stalled`` or ``failed``. Each member carries its advice, the way
-diffrax's ``RESULTS`` do.
+``converged``, ``t_max``, ``max_steps`` (its step budget ran out), ``stalled`` or ``failed``. Each
+member carries its advice, the way diffrax's ``RESULTS`` do.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ class Status(enum.Enum):
     DIVERGED = "diverged"
     STALLED = "stalled"
     T_MAX = "t_max"
+    MAX_STEPS = "max_steps"
     FAILED = "failed"
 
     @property
@@ -37,6 +38,8 @@ _ADVICE = {
     Status.STALLED: ("the run sits on a stationary point that is not a minimum "
                      "(Lemma 2.3: g = 0 and y^T A w = 0) and cannot leave it; change g0 or w0."),
     Status.T_MAX: "t_max was reached before the loss reached tol; increase t_max.",
+    Status.MAX_STEPS: ("the integrator took max_steps steps before t_max (a stiff flow); use solver='Radau' or "
+                       "'LSODA', or increase max_steps. The last state it reached is returned."),
     Status.FAILED: "the integrator failed; the last state it reached is returned.",
 }
 

@@ -5,9 +5,11 @@ A run stops *before* taking step ``t`` when, in this order of priority,
 1. ``loss <= tol``: converged;
 2. the loss is NaN, infinite or above ``DIVERGE_FACTOR * max(loss_0, loss at x = 0)``, or a step
    size came out NaN or infinite: diverged (the driver keeps the last finite iterate);
-3. the run sits on Lemma 2.3's set ``S`` (``g = 0`` and ``df/dg = -y^T A w/||w|| = 0``) with no
-   momentum buffer that would still move it, or has ``g = 0`` with a zero step on ``g``, so it can
-   never move: stalled;
+3. the run sits on Lemma 2.3's set ``S`` (``g = 0`` and ``df/dg = -y^T A w/||w|| = 0``, both
+   exactly) with no momentum buffer that would still move it, or has ``g = 0`` with a zero step on
+   ``g``: the step changes nothing, so it can never move: stalled. A point off ``S`` never stalls,
+   however small ``g`` is (Proposition 3.3 recommends a fixed scale far below ``g*``; such runs
+   move and must be run);
 4. ``t = max_iter``: max_iter.
 
 The functions below use only comparisons, ``abs``, ``&``, ``|`` and arithmetic on booleans, so
@@ -27,8 +29,9 @@ __all__ = ["DIVERGE_FACTOR", "STABLE_LIMIT", "STALL_RTOL", "divergence_limit", "
 DIVERGE_FACTOR = 1e10
 #: the direction dynamics are stable while ``eta g^2 curvature / ||w||^2`` stays below this
 STABLE_LIMIT = 2.0
-#: ``|g|`` and ``|df/dg|`` below this (relative) count as 0 for Lemma 2.3's set S
-STALL_RTOL = 1e-12
+#: the relative tolerance of the discrete drivers' zeros for Lemma 2.3's set S: 0, i.e. exact
+#: zeros (a looser one only diagnoses a flow that ended at ``t_max`` near S: wnlab.theory.flow)
+STALL_RTOL = 0.0
 
 CONVERGED, DIVERGED, STALLED, MAX_ITER, GO_ON = 0, 1, 2, 3, -1
 STATUS_OF_CODE = {CONVERGED: Status.CONVERGED, DIVERGED: Status.DIVERGED, STALLED: Status.STALLED,
@@ -43,9 +46,12 @@ def divergence_limit(loss0, zero_loss):
 
 
 def on_stationary_set(g, p, rnorm, gamma, last, g_scale, grad_scale, rtol=STALL_RTOL, moving=False):
-    """Lemma 2.3: ``g = 0`` (relative to ``g_scale``) and either ``df/dg = p = 0`` (relative to
-    ``max(||grad||, ||A^T y||)``) or a zero step ``gamma`` on ``g`` before another step; ``rtol``
-    is the relative tolerance of both zeros (a flow ending at ``t_max`` uses a looser one).
+    """Lemma 2.3: ``g = 0`` and either ``df/dg = p = 0`` or a zero step ``gamma`` on ``g`` before
+    another step (then the step changes nothing: at ``g = 0`` the direction does not move either).
+
+    With the default ``rtol = 0`` the zeros are exact: that is the drivers' rule. A positive
+    ``rtol`` makes them relative (``|g| <= rtol g_scale``, ``|p| <= rtol max(rnorm, grad_scale)``):
+    only the flows use one, to say that an integration which ended at ``t_max`` has converged to S.
 
     ``moving``: the run has momentum and a nonzero buffer (:meth:`wnlab.methods.Method.pending`).
     Its buffers still move ``g`` or turn ``w`` (and with it ``df/dg``), so ``df/dg = 0`` does not

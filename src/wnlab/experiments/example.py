@@ -31,6 +31,7 @@ from .common import (
     new_figure,
     prepare_out,
     save_figure,
+    stage,
     write_csv,
     write_metadata,
 )
@@ -38,11 +39,11 @@ from .common import (
 DESCRIPTION = """\
 The paper's worked example (Section 2): the limit by formula, exact flow and each method.
 
-A = [1, 0], y = 1, w0 = [0, 1], c = 1. For each initial scale g0 it compares the second coordinate x2 of
-the limit (the first is 1 for every method) given by the paper's formula exp((g0^2 - 1)/2), by the exact
-limit of the WN flow, by the integrated flow, by the discrete WN and rPGD at a small step size, and by
-GD (x2 = g0). The paper's formula puts ||x*|| where the flow's own limit scale belongs: an
-approximation.
+A = [1, 0], y = 1, w0 = [0, 1], c = 1. For each initial scale g0 it compares the second coordinate x2
+of the limit (the first is 1 for every method) given by the paper's formula exp((g0^2 - 1)/2), by
+the exact limit of the WN flow, by the integrated flow, by the discrete WN and rPGD at a small step
+size, and by GD (x2 = g0).
+The paper's formula puts ||x*|| where the flow's own limit scale belongs: an approximation.
 
 Writes example.csv/.parquet (one row per g0 and source), example.md (the comparison table),
 example.pdf/.png/.svg (x2 against g0) and metadata.json."""
@@ -90,6 +91,7 @@ def table(config: Config) -> tuple[list[dict], dict]:
     for i, g0 in enumerate(config.g0s):
         exact = float(theory.flow_limit(P, g0, w0, config.c)[1])
         fl = flow(P, g0=g0, w0=w0, c=config.c, tol=config.flow_tol, rtol=1e-12, atol=1e-15, t_max=1e5)
+        stage(f"example: g0 = {g0:g}, flow {fl.status.value}")
         paper = math.exp((g0 * g0 - P.g_star ** 2) / (2 * config.c)) if tuple(config.w0) == (0.0, 1.0) \
             else float("nan")
         x2 = {"paper": paper, "exact": exact, "flow": float(fl.x[1]),

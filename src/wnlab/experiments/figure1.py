@@ -182,19 +182,69 @@ def claims(rows: list[dict], g_star: float, d: int) -> dict:
     return out
 
 
-def plot(rows: list[dict], config: Config, g_star: float, out_stem):
-    """Two panels: :math:`\\|\\hat x\\|` with :math:`\\|x^*\\|` as a line, and :math:`\\|\\hat x - x^*\\|`."""
-    from ..io.plots import panels
+def plot(rows: list[dict], config: Config, g_star: float, out_stem, curve=None):
+    """Two panels: :math:`\\|\\hat x\\|` with :math:`\\|x^*\\|` as a line, and :math:`\\|\\hat x - x^*\\|`;
+    each with the flows' limits from the same starts (dashed, the mean over seeds) and, if given,
+    ``curve = (stds, x_norm, dist)``: the WN flow's ``d -> infinity`` limit (:func:`large_d_curve`, dotted)."""
+    from ..io.plots import flow_overlays, panels
+
+    overlays = flow_overlays(rows, "init_std", "method")
+    if curve is not None:
+        for y, k in (("x_norm", 1), ("dist", 2)):
+            overlays.setdefault(y, []).append((curve[0], curve[k], r"WN flow, $d \to \infty$", ":"))
 
     title = (rf"Figure 1: $m = {config.m}$, $d = {config.d}$, $\lambda_{{max}}(AA^T) = {config.lam_max:g}$, "
              rf"$\eta = \gamma = {config.eta:g}$, stop at loss $\leq$ {config.tol:g}; "
              rf"mean $\pm$ std over {config.n_seeds} seeds")
     return panels(rows, [("x_norm", g_star, r"$\|x^*\|$ (minimum norm)"), ("dist", None, None)], out_stem,
-                  title=title, vline=(g_star / np.sqrt(config.d), r"$\sigma\sqrt{d} = \|x^*\|$"))
+                  title=title, vline=(g_star / np.sqrt(config.d), r"$\sigma\sqrt{d} = \|x^*\|$"),
+                  overlays=overlays)
 
 
 COLUMNS = ["method", "init_std", "seed", "g0", "x_norm", "dist", "x_null_norm", "w_null_norm", "g", "loss",
-           "n_iter", "status", "stability_ratio"]
+           "n_iter", "status", "stability_ratio", "flow_x_norm", "flow_dist"]
+#: the flows' predictions (Theorem 2.6 I corrected with c = gamma/eta for WN and rPGD; x* + x0_null for GD)
+FLOW_COLUMNS = ("flow_x_norm", "flow_dist")
+
+
+def flow_predictions(config: Config, g0, null0, g_star) -> dict:
+    r"""``{method: {"flow_x_norm", "flow_dist"}}``: where each method's flow ends from the same starts
+    (``g0 = ||x0||``, ``null0 = ||x0_null||``). WN and rPGD: the WN flow with ``c = gamma/eta``
+    (:func:`wnlab.theory.limit_norms`: ``||x_inf|| = |g_inf|``, ``||x_inf - x*|| = sqrt(g_inf^2 - g*^2)``);
+    GD: the gradient flow's ``x* + x0_null``."""
+    from ..theory.statements import flow_prediction
+
+    out: dict[str, dict] = {}
+    for m in config.methods:
+        pred = flow_prediction(m, g0, null0, g_star, config.gamma / config.eta)
+        if pred is not None:
+            out[m] = dict(zip(FLOW_COLUMNS, pred))
+    return out
+
+
+def large_d_curve(config: Config, g_star, n: int = 60):
+    r"""The ``d -> infinity`` limit of the WN flow's ``||x_inf||`` and ``||x_inf - x*||`` against the std:
+    ``g0^2 = ||x0||^2 -> sigma^2 d`` and ``||w0_null||^2 -> (d - m)/d`` almost surely (law of large
+    numbers), so the flow's limit becomes a deterministic function of ``sigma``. Returns
+    ``(stds, x_norm, dist)`` on ``n`` stds spanning the config's grid."""
+    from ..theory.statements import limit_norms
+
+    stds = np.linspace(min(config.stds), max(config.stds), n)
+    x_norm, dist = limit_norms(stds * np.sqrt(config.d), (config.d - config.m) / config.d, g_star,
+                               config.gamma / config.eta)
+    return stds, x_norm, dist
+
+
+def flow_gap(rows: list[dict]) -> dict:
+    """How far the discrete runs end from their flows' limits: ``{method: max |x_norm - flow_x_norm|}``
+    over the converged runs (``O(eta)`` for WN and rPGD, rounding for GD)."""
+    out: dict[str, float] = {}
+    for r in rows:
+        if r.get("flow_x_norm") is None or r["status"] != "converged":
+            continue
+        gap = abs(r["x_norm"] - r["flow_x_norm"])
+        out[r["method"]] = max(out.get(r["method"], 0.0), gap)
+    return out
 
 
 def run(config: Config, out_dir, progress=None) -> dict:
@@ -213,16 +263,20 @@ def run(config: Config, out_dir, progress=None) -> dict:
         problem = make_problem_in_law(config)
         (a0, beta0), stds, seeds = draw_reduced_starts(config, problem)
         g0 = np.sqrt(np.einsum("ij,ij->i", a0, a0) + beta0 ** 2)
+        null0 = np.abs(beta0)
         summaries = run_methods(config, problem, None, progress, reduced_starts=(a0, beta0))
     else:
         problem = make_problem(config)
         x0s, stds, seeds = draw_starts(config, problem)
         g0 = np.linalg.norm(x0s, axis=1)
+        null0 = np.linalg.norm(problem.to_reduced(x0s)[1], axis=1)
         summaries = run_methods(config, problem, x0s, progress)
     t_solve = time.perf_counter() - t0
+    for method, pred in flow_predictions(config, g0, null0, problem.g_star).items():
+        summaries[method] = {**summaries[method], **pred}
     rows = summary_rows(summaries, COLUMNS[4:], init_std=stds, seed=seeds, g0=g0)
     files = write_table(rows, COLUMNS, out / "figure1")
-    files += plot(rows, config, problem.g_star, out / "figure1")
+    files += plot(rows, config, problem.g_star, out / "figure1", curve=large_d_curve(config, problem.g_star))
     meta = {"target": "figure1", "config": asdict(config), "setting": SETTING_NOTE,
             "problem": {"m": problem.m, "d": problem.d, "lam_min": problem.lam_min, "lam_max": problem.lam_max,
                         "x_star_norm": problem.g_star},
@@ -232,7 +286,13 @@ def run(config: Config, out_dir, progress=None) -> dict:
             "sampling": ("full-dimensional (d numbers per start)" if config.sampling == "full" else
                          "exact-in-law: " + _exact_in_law_note()
                          + "; start z_s drawn as (V^T z_s, ||z_s,null||) from the same seed stream"),
-            "claims": claims(rows, problem.g_star, problem.d), "solve_seconds": round(t_solve, 3),
+            "claims": claims(rows, problem.g_star, problem.d),
+            "flow": {"c": config.gamma / config.eta,
+                     "max_abs_gap_x_norm": flow_gap(rows),
+                     "note": "flow_x_norm/flow_dist: the limit of each method's flow from the same start "
+                             "(WN and rPGD: the WN flow, Theorem 2.6 I corrected, c = gamma/eta; GD: x* + x0_null); "
+                             "the discrete runs differ from it by O(eta)"},
+            "solve_seconds": round(t_solve, 3),
             "files": [p.name for p in files]}
     write_manifest(out / "metadata.json", meta, backends=[s["backend"] for s in summaries.values()])
     return meta
@@ -290,6 +350,10 @@ def main(args) -> int:
     print(f"  sampling: {meta['sampling']}")
     print(f"  all runs converged: {c['all_converged']}; all in the stable regime: {c['all_stable']}")
     print(f"  GD's ||x|| grows with the init std: {c['gd_norm_grows']}")
+    gaps = meta["flow"]["max_abs_gap_x_norm"]
+    if gaps:
+        print(f"  distance to the flow's limit (c = {meta['flow']['c']:g}; O(eta) = O({config.eta:g})): max |x_norm - "
+              "flow_x_norm| = " + ", ".join(f"{m} {v:.2g}" for m, v in gaps.items()))
     for m in config.methods[1:]:
         leave = c.get(f"{m}_leaves_x_star_at_std")
         print(f"  {m}: within 2% of ||x*|| at small scales: {c[f'{m}_near_x_star_small_scale']}; "

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import prepare_out, save_figure, shared_starts, write_csv, write_metadata
+from .common import prepare_out, save_figure, shared_starts, stage, write_csv, write_metadata
 
 #: optional packages this target needs (checked before any work)
 REQUIRES = ("matplotlib", "sklearn")
@@ -123,6 +123,7 @@ def run(config: Config, out_dir) -> dict:
                 "fixed g": wnlab.solve(p, "wn", g0=g_fixed, w0=w0, eta=eta_wn, gamma=0.0, **common),
                 "plain": wnlab.solve(p, "gd", x0=x0, eta=cfg.step_factor / p.lam_max, **common),
             }
+        stage(f"last-layer: start {seed} done ({', '.join(f'{k}: {r.status.value}' for k, r in runs.items())})")
         for name, r in runs.items():
             backends.append(r.backend)
             rows.append({"method": _METHOD[name], "variant": name, "loss_kind": cfg.loss, "seed": int(seed),

@@ -402,16 +402,44 @@ def plot_table(rows: list[dict], x: str, y: str | list[str], hue: str | None, ou
     """Plot one panel per ``y`` column (mean ± std over the other columns) and save it.
 
     When ``y`` is ``x_norm`` and the table has a single ``x_star_norm``, :math:`\\|x^*\\|` is drawn
-    as a horizontal line.
+    as a horizontal line; where the table has the flows' limits (``flow_x_norm``, ``flow_dist``),
+    their means are drawn dashed on the panels of ``x_norm`` and ``dist`` (:func:`flow_overlays`).
     """
     ys = [y] if isinstance(y, str) else list(y)
     fig, axes = panel_grid(len(ys))
+    overlays = flow_overlays(rows, x, hue)
     for ax, col in zip(axes, ys):
         ref = _unique(rows, "x_star_norm") if col == "x_norm" else None
         errorbar_panel(ax, aggregate(rows, x, col, hue), x=x, y=col, hue=hue, ref=ref,
                        ref_label=r"$\|x^*\|$ (minimum norm)" if ref is not None else None, logx=logx, logy=logy)
+        _draw_overlays(ax, overlays.get(col, ()))
     set_title(fig, title)
     return save_figure(fig, out)
+
+
+#: the column holding the flows' limit of each measured column
+FLOW_OF = {"x_norm": "flow_x_norm", "dist": "flow_dist"}
+
+
+def flow_overlays(rows: list[dict], x: str, hue: str | None) -> dict:
+    """``{y: [(xs, mean, label, "--"), ...]}``: the mean over the other columns of the flows' limits
+    (:data:`FLOW_OF`) per ``hue`` value, for the ``overlays`` of :func:`panels` and :func:`plot_table`;
+    rows without a prediction are left out."""
+    out = {}
+    for y, flow in FLOW_OF.items():
+        have = [r for r in rows if r.get(flow) is not None and _number(r[flow])]
+        if have:
+            out[y] = [(xs, mean, f"{key} flow limit" if hue else "flow limit", "--")
+                      for key, (xs, mean, _, _) in aggregate(have, x, flow, hue).items()]
+    return out
+
+
+def _draw_overlays(ax, lines) -> None:
+    for xs, ys, label, style in lines:
+        ax.plot(xs, ys, linestyle=style, linewidth=0.9, color="black" if style == ":" else None,
+                alpha=0.8, label=label)
+    if lines:
+        ax.legend(fontsize="x-small")
 
 
 def panel_grid(n: int):
@@ -427,14 +455,16 @@ def panel_grid(n: int):
 
 @styled
 def panels(rows: list[dict], specs: list[tuple], out, *, x: str = "init_std", hue: str = "method",
-           title: str | None = None, vline=None, logx=False) -> list[Path]:
+           title: str | None = None, vline=None, logx=False, overlays=None) -> list[Path]:
     """Side-by-side :func:`errorbar_panel` s, one per ``(y, ref, ref_label)`` in ``specs`` (``ref``:
     a horizontal reference line or ``None``); ``vline = (x_value, label)`` marks a value of ``x``
-    on every panel. Saved with :func:`save_figure`."""
+    on every panel; ``overlays = {y: [(xs, ys, label, linestyle), ...]}`` adds lines (predictions)
+    to the panel of ``y``. Saved with :func:`save_figure`."""
     fig, axes = panel_grid(len(specs))
     for ax, (y, ref, ref_label) in zip(axes, specs):
         errorbar_panel(ax, aggregate(rows, x, y, hue), x=x, y=y, hue=hue, ref=ref, ref_label=ref_label,
                        logx=logx)
+        _draw_overlays(ax, (overlays or {}).get(y, ()))
         if vline is not None:
             ax.axvline(vline[0], color="0.5", linestyle=":", linewidth=0.8)
             ax.annotate(vline[1], (vline[0], 0.97), xycoords=("data", "axes fraction"), xytext=(2, 0),

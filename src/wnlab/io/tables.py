@@ -86,6 +86,8 @@ COLUMNS: dict[str, Column] = {
     "c": Column("ratio gamma/eta (Condition 2.1)", "", _STEP),
     "t1": Column("rpgd-then-gd: steps of the first phase (scale fixed)", "steps", _STEP),
     "eta_gd": Column("rpgd-then-gd: GD step size of the second phase", "", _STEP),
+    "optimizer": Column("bias-table: how the parameters are stepped: sgd, momentum (SGD with momentum), "
+                        "weight-decay (SGD with weight decay) or adam (Adam on x)", "", _STEP),
     "momentum": Column("SGD momentum mu in [0, 1) on the method's parameters (0: none)", "", _STEP),
     "nesterov": Column("Nesterov's variant of the momentum (true/false)", "", _STEP),
     "weight_decay": Column("L2 weight decay lambda >= 0 added to the gradient (0: none)", "", _STEP),

@@ -6,9 +6,11 @@ that takes a start (``x0`` or ``(g0, w0)``) checks it with :func:`check_vector`.
 
 The problem also owns the exact reduction (docs/math.md, "Exact reduction"): with the thin SVD
 ``A = U diag(s) V^T`` and ``b = U^T y``, any ``z`` is ``V a + beta * n`` with ``n``
-a unit vector of the null space of ``A``.  ``V`` is never formed: ``a = V^T z =
-diag(1/s) U^T A z`` and ``V a = A^T U diag(1/s) a`` need one product with ``A``
-and one with ``A^T``, so sparse ``A`` with tens of millions of columns work.
+a unit vector of the null space of ``A``.  For dense ``A`` the factor ``V`` of LAPACK's SVD is
+kept and used directly (``a = V^T z``, ``V a``: accurate to a few ulps whatever ``cond(A)`` is).
+For sparse and matrix-free ``A`` it is never formed: ``a = V^T z = diag(1/s) U^T A z`` and
+``V a = A^T U diag(1/s) a`` need one product with ``A`` and one with ``A^T``, so ``A`` with tens of
+millions of columns work (at the price of errors of order ``eps cond(A)``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse
 
+from ..params import check_memory
 from . import linop as _linop
 
 __all__ = [
@@ -34,6 +37,9 @@ __all__ = [
     "paper_example",
     "load_problem",
     "check_vector",
+    "real_array",
+    "row_norms",
+    "all_finite",
     "as_generator",
 ]
 
@@ -52,22 +58,81 @@ def as_generator(seed) -> np.random.Generator:
     return np.random.default_rng(int(seed))
 
 
+def real_array(name: str, v, what: str = "an array of numbers") -> np.ndarray:
+    """``v`` as a float64 array; a ``ValueError`` naming ``name`` for complex values (wnlab's problems
+    are real: a complex entry is never silently cast to its real part), strings or other non-numbers.
+    Booleans, integers and floats of any width are converted; an array that is already float64 is
+    returned as it is (no copy)."""
+    if isinstance(v, np.ndarray) and v.dtype == np.float64:
+        return v
+    try:
+        raw = np.asarray(v)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be {what}: {exc}") from None
+    if raw.dtype.kind == "c" or (raw.dtype == object and any(isinstance(e, complex) for e in raw.flat)):
+        raise ValueError(f"{name} is complex ({raw.dtype}); wnlab solves real problems: pass real values "
+                         "(e.g. stack the real and imaginary parts as separate rows/columns)")
+    if raw.dtype.kind not in "biufO":
+        raise ValueError(f"{name} must be {what}, got dtype {raw.dtype}")
+    if raw.dtype == object and any(e is None for e in raw.flat):
+        raise ValueError(f"{name} contains None; pass numbers")
+    try:
+        return raw.astype(np.float64, copy=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be {what}: {exc}") from None
+
+
+#: entries per block of the chunked checks (a block's temporaries stay small whatever the array)
+_BLOCK = 1 << 20
+
+
+def all_finite(arr: np.ndarray) -> bool:
+    """``np.all(np.isfinite(arr))`` without a temporary of the array's size (blocks along axis 0)."""
+    if arr.size <= _BLOCK or arr.ndim == 0:
+        return bool(np.all(np.isfinite(arr)))
+    step = max(1, _BLOCK // max(1, arr.size // arr.shape[0]))
+    return all(bool(np.isfinite(arr[i:i + step]).all()) for i in range(0, arr.shape[0], step))
+
+
+#: below this squared norm (or at/above ``_BIG2``) a row's norm is recomputed with scaling
+_TINY2, _BIG2 = 1e-290, 1e290
+
+
+def row_norms(X: np.ndarray, squares: bool = False):
+    """The 2-norms of the rows of ``X`` (shape ``(B, n)``), exact to rounding at every scale a float64
+    holds (no overflow of ``||x||^2`` above 1e154, no underflow below 1e-154) and without a temporary
+    of the size of ``X``: one ``einsum``, then rows whose squared norm left the safe range again,
+    scaled by their largest entry. ``squares=True`` also returns that ``einsum`` (``||x||^2`` as
+    computed, possibly ``inf`` or ``0``)."""
+    X = np.asarray(X, dtype=np.float64)
+    with np.errstate(over="ignore", under="ignore"):
+        n2 = np.einsum("ij,ij->i", X, X)
+    out = np.sqrt(n2)
+    redo = np.flatnonzero(~(n2 < _BIG2) | (n2 < _TINY2))
+    step = max(1, _BLOCK // max(1, X.shape[1]))
+    for i in range(0, redo.size, step):
+        rows = redo[i:i + step]
+        block = X[rows]
+        big = np.max(np.abs(block), axis=1)
+        ok = big > 0
+        block[ok] /= big[ok, None]
+        out[rows] = big * np.sqrt(np.einsum("ij,ij->i", block, block))
+    return (out, n2) if squares else out
+
+
 def check_vector(name: str, v, shape: tuple, *, nonzero: bool = False) -> np.ndarray:
     """Validate a start vector (or batch of them) and return it as float64.
 
-    Raises ``ValueError`` naming ``name`` for a wrong shape, NaN/inf, or (with
-    ``nonzero=True``) a zero vector.
+    Raises ``ValueError`` naming ``name`` for a wrong shape, complex values, NaN/inf, or (with
+    ``nonzero=True``) a zero vector. Makes no temporary of the array's size.
     """
-    try:
-        arr = np.asarray(v, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be an array of numbers: {exc}") from None
+    arr = real_array(name, v)
     if arr.shape != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
+    if not all_finite(arr):
         raise ValueError(f"{name} contains NaN or inf; pass finite values")
     if nonzero:
-        check_nonzero(name, np.linalg.norm(arr.reshape(-1, shape[-1]), axis=-1))
+        check_nonzero(name, row_norms(arr.reshape(-1, shape[-1])))
     return arr
 
 
@@ -107,24 +172,35 @@ class LinearModel:
     y: np.ndarray
     U: np.ndarray = field(init=False, repr=False)
     s: np.ndarray = field(init=False, repr=False)
+    #: ``V^T`` (``k x d``) for dense ``A``; ``None`` for sparse and matrix-free ``A``
+    Vt: np.ndarray | None = field(init=False, repr=False)
 
     #: class attribute: must ``A`` have full row rank (least squares) or may it be rank-deficient
     full_row_rank = True
 
     def __post_init__(self):
         A, y = _validate_data(self.A, self.y, check_y=self._check_y)
-        U, s = _thin_svd(A)
+        U, s, Vt = _thin_svd(A)
         m, d = A.shape
-        tol = s[0] * max(m, d) * np.finfo(np.float64).eps
+        if s[0] > 0:  # (A = 0 has rank 0: the rank check says so)
+            check_spectrum(s[:1])
+        eps = np.finfo(np.float64).eps
+        # the Gram route (sparse or operator A) has eigenvalues of A A^T accurate to about
+        # max(m, d) eps lambda_max, so singular values below sqrt of that are indistinguishable from 0
+        gram = scipy.sparse.issparse(A) or _linop.is_operator(A)
+        tol = s[0] * (np.sqrt(max(m, d) * eps) if gram else max(m, d) * eps)
         rank = int(np.sum(s > tol))
         if rank < m:
             if self.full_row_rank:
                 raise ValueError(
                     f"A must have full row rank m = {m}, but its numerical rank is {rank} "
-                    f"(smallest singular value {s[-1]:.3g} <= {tol:.3g}); remove dependent rows of A"
+                    f"(smallest singular value {s[-1]:.3g} <= {tol:.3g}"
+                    f"{', from the eigenvalues of A A^T' if gram else ''}); remove dependent rows of A"
                 )
             U, s = np.ascontiguousarray(U[:, :rank]), s[:rank]
-        for name, value in (("A", A), ("y", y), ("U", U), ("s", s)):
+            Vt = None if Vt is None else np.ascontiguousarray(Vt[:rank])
+        check_spectrum(s)
+        for name, value in (("A", A), ("y", y), ("U", U), ("s", s), ("Vt", Vt)):
             object.__setattr__(self, name, value)
 
     @staticmethod
@@ -199,7 +275,9 @@ class LinearModel:
         return a, z - self.from_reduced(a)
 
     def reduced_coords(self, z: np.ndarray) -> np.ndarray:
-        """``a = V^T z = diag(1/s) U^T A z`` (one product with ``A``)."""
+        """``a = V^T z`` (dense ``A``), else ``diag(1/s) U^T A z`` (one product with ``A``)."""
+        if self.Vt is not None:
+            return z @ self.Vt.T
         return (self.matvec(z) @ self.U) / self.s
 
     def null_norm(self, z: np.ndarray, a: np.ndarray, z2: np.ndarray | None = None) -> np.ndarray:
@@ -209,16 +287,20 @@ class LinearModel:
         ``||z_null||^2 = ||z||^2 - ||a||^2`` costs no product with ``A`` and is accurate to a few
         ulps where the null part holds at least half of ``||z||^2``; the other rows are computed
         from ``z - V a`` (no cancellation)."""
-        z2 = np.einsum("ij,ij->i", z, z) if z2 is None else z2
-        n2 = z2 - np.einsum("ij,ij->i", a, a)
+        z2 = row_norms(z, squares=True)[1] if z2 is None else z2
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            n2 = z2 - np.einsum("ij,ij->i", a, a)
         out = np.sqrt(np.clip(n2, 0.0, None))
-        exact = n2 < 0.5 * z2
+        # (and rows whose ||z||^2 over- or underflows: 1e-154 > |z| or |z| > 1e154)
+        exact = (n2 < 0.5 * z2) | ~(z2 < _BIG2) | (z2 < _TINY2)
         if exact.any():
-            out[exact] = np.linalg.norm(z[exact] - self.from_reduced(a[exact]), axis=1)
+            out[exact] = row_norms(z[exact] - self.from_reduced(a[exact]))
         return out
 
     def from_reduced(self, a: np.ndarray) -> np.ndarray:
         """``V a`` (a vector of the row space of ``A``) from reduced coordinates ``a``."""
+        if self.Vt is not None:
+            return a @ self.Vt
         return self.rmatvec((a / self.s) @ self.U.T)
 
     def split(self, z) -> tuple[np.ndarray, np.ndarray]:
@@ -265,6 +347,7 @@ class LeastSquares(LinearModel):
     def __post_init__(self):
         super().__post_init__()
         object.__setattr__(self, "b", self.U.T @ self.y)
+        check_targets(self.b, self.s)
 
     @staticmethod
     def _check_y(y):
@@ -283,7 +366,7 @@ class LeastSquares(LinearModel):
 
     @property
     def g_star(self: _Solution) -> float:
-        return float(np.linalg.norm(self.a_star))
+        return float(row_norms(self.a_star[None])[0])
 
     @property
     def scale(self) -> float:
@@ -313,18 +396,54 @@ class LeastSquares(LinearModel):
                 f"lam_min={self.lam_min:.4g}, lam_max={self.lam_max:.4g})")
 
 
+#: the eigenvalues of ``A A^T`` (so the step sizes ``~ 1/lambda``) and the loss at ``x = 0`` must stay
+#: in this range, and ``||x*||^2`` below its square: far enough from float64's overflow (1.8e308) and
+#: underflow (2.2e-308) that the squared gradients and step sizes of a run stay finite too
+SCALE_RANGE = (1e-150, 1e150)
+
+
+def check_spectrum(s: np.ndarray) -> None:
+    """Refuse singular values whose squares (the eigenvalues of ``A A^T``) leave :data:`SCALE_RANGE`:
+    ``lambda_max = inf`` or ``lambda_min = 0`` by overflow would make every rule built on them wrong."""
+    lo, hi = SCALE_RANGE
+    with np.errstate(over="ignore", under="ignore"):
+        lam_max, lam_min = float(np.float64(s[0]) ** 2), float(np.float64(s[-1]) ** 2)
+    if not lam_max <= hi:
+        raise ValueError(f"A is too large for float64: its largest singular value is {s[0]:.3g}, so "
+                         f"lambda_max(A A^T) = {lam_max:.3g} exceeds {hi:g}; divide A and y by the same factor "
+                         f"(e.g. {s[0]:.3g}: x* is unchanged)")
+    if not lam_min >= lo:
+        small = lam_max < lo  # (else only the smallest is: centre the spectrum on 1)
+        v, factor = (s[0], 1 / float(s[0])) if small else (s[-1], 1 / np.sqrt(float(s[0]) * float(s[-1])))
+        raise ValueError(f"A is too small for float64: its {'largest' if small else 'smallest'} singular value is "
+                         f"{v:.3g}, so an eigenvalue of A A^T ({lam_max if small else lam_min:.3g}) is below {lo:g}; "
+                         f"multiply A and y by the same factor (e.g. {factor:.3g}: x* is unchanged)")
+
+
+def check_targets(b: np.ndarray, s: np.ndarray) -> None:
+    """Refuse targets whose loss at ``x = 0`` (``1/2 ||b||^2``) or whose ``||x*||^2`` overflows."""
+    hi = SCALE_RANGE[1]
+    yn = float(row_norms(b[None])[0])
+    if not 0.5 * yn * yn <= hi:
+        raise ValueError(f"y is too large for float64 arithmetic: ||y|| = {yn:.3g}, so the loss 1/2 ||y||^2 at x = 0 "
+                         f"exceeds {hi:g}; divide y by a factor (e.g. {yn:.3g}; x* scales with it)")
+    g = float(row_norms((b / s)[None])[0])
+    if not g * g <= hi * hi:
+        raise ValueError(f"||x*|| = ||A^+ y|| = {g:.3g} is too large for float64 (||x*||^2 overflows); divide y by a "
+                         f"factor (e.g. {g:.3g}; x* scales with it) or multiply A by one")
+
+
 def _validate_data(A, y, check_y=None):
     if _linop.is_operator(A):
         m, d = _linop.check_operator(A)
         values = np.zeros(1)  # finiteness is checked on A A^T in _thin_svd
     elif scipy.sparse.issparse(A):
+        if A.dtype.kind == "c":
+            real_array("A", np.zeros(0, dtype=A.dtype))  # (the error for complex values)
         A = scipy.sparse.csr_array(A, dtype=np.float64)
         values = A.data
     else:
-        try:
-            A = np.asarray(A, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"A must be a matrix of numbers: {exc}") from None
+        A = real_array("A", A, "a matrix of numbers")
         values = A
     if len(A.shape) != 2:
         raise ValueError(f"A must be 2-D with shape (m, d), got shape {A.shape}")
@@ -336,12 +455,9 @@ def _validate_data(A, y, check_y=None):
             f"A must be overparametrized (m < d), got m = {m} >= d = {d}; "
             "wnlab studies the case with more unknowns than equations"
         )
-    if not np.all(np.isfinite(values)):
+    if not all_finite(values):
         raise ValueError("A contains NaN or inf; pass finite values")
-    try:
-        y = np.asarray(y, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"y must be a vector of numbers: {exc}") from None
+    y = real_array("y", y, "a vector of numbers")
     if y.shape != (m,):
         hint = "; pass y.ravel()" if y.size == m else ""
         raise ValueError(f"y must have shape (m,) = ({m},) to match A {A.shape}, got {y.shape}{hint}")
@@ -353,25 +469,43 @@ def _validate_data(A, y, check_y=None):
 
 
 def _thin_svd(A):
-    """``U, s`` of the thin SVD of ``A`` (``s`` descending).
+    """``U, s, Vt`` of the thin SVD of ``A`` (``s`` descending; ``Vt`` is ``None`` unless ``A`` is dense).
 
     Dense ``A``: LAPACK's SVD of ``A`` itself (accurate to machine precision relative to
-    ``s_max``). Sparse ``A``: eigendecomposition of the ``m x m`` matrix ``A A^T``, the
+    ``s_max``), ``V^T`` kept. Sparse ``A``: eigendecomposition of the ``m x m`` matrix ``A A^T``, the
     only route that never forms a ``d x m`` basis; an operator ``A`` builds ``A A^T`` from
     products (:func:`wnlab.problems.linop.gram`).
     """
     if scipy.sparse.issparse(A) or _linop.is_operator(A):
-        K = (A @ A.T).toarray() if scipy.sparse.issparse(A) else _linop.gram(A)
+        with np.errstate(over="ignore", invalid="ignore"):
+            K = (A @ A.T).toarray() if scipy.sparse.issparse(A) else _linop.gram(A)
         if not np.all(np.isfinite(K)):
-            raise ValueError("A A^T contains NaN or inf: A (or its matvec/rmatvec) produces non-finite values")
+            raise ValueError("A A^T contains NaN or inf: A (or its matvec/rmatvec) produces non-finite values, or "
+                             "A is so large that A A^T overflows float64 (then divide A and y by the same factor: "
+                             "x* is unchanged)")
         lam, U = scipy.linalg.eigh(K)
         lam, U = lam[::-1], U[:, ::-1]
-        return np.ascontiguousarray(U), np.sqrt(np.clip(lam, 0.0, None))
-    U, s, _ = scipy.linalg.svd(A, full_matrices=False, lapack_driver="gesdd")
-    return U, s
+        return np.ascontiguousarray(U), np.sqrt(np.clip(lam, 0.0, None)), None
+    m, d = A.shape
+    check_memory(f"the SVD of a dense A of shape ({m}, {d})", 8.0 * m * (2 * d + 4 * m),
+                 "pass A as a scipy.sparse matrix or a matrix-free operator (wnlab.linop), which need no copy")
+    U, s, Vt = scipy.linalg.svd(A, full_matrices=False, lapack_driver="gesdd")
+    return U, s, Vt
 
 
 # -- generators -------------------------------------------------------------
+
+_TOO_BIG_FIX = ("use the exact-in-law form, which costs O(m^3) whatever d (wnlab.sampling.gaussian_reduced_problem; "
+                "sweep.sampling = 'exact-in-law'), a smaller d, or a sparse A (wnlab.LeastSquares(scipy.sparse...))")
+
+
+def check_problem_size(kind: str, m: int, d: int) -> None:
+    """The size guard of a generated dense problem (``kind`` ``"gaussian"`` or ``"orthonormal"``):
+    ``A`` (``m x d``), the generator's temporaries (QR for orthonormal rows) and the SVD's copy."""
+    copies = 3 if kind == "gaussian" else 5
+    check_memory(f"{kind}_problem(m={m}, d={d}) (a dense A of {m} x {d} numbers and its SVD)",
+                 8.0 * m * (copies * d + 4 * m), _TOO_BIG_FIX)
+
 
 def _planted_y(rng, A, tau):
     x_true = tau * rng.standard_normal(A.shape[1])
@@ -389,6 +523,7 @@ def gaussian_problem(m: int, d: int, *, seed, scale: float | None = None, tau: f
     (5, 20)
     """
     _check_sizes(m, d)
+    check_problem_size("gaussian", m, d)
     scale = 1.0 / np.sqrt(d) if scale is None else _positive("scale", scale)
     rng = as_generator(seed)
     A = scale * rng.standard_normal((m, d))
@@ -398,6 +533,7 @@ def gaussian_problem(m: int, d: int, *, seed, scale: float | None = None, tau: f
 def orthonormal_problem(m: int, d: int, *, seed, tau: float = 1.0) -> LeastSquares:
     """A problem whose ``A`` has orthonormal rows (``A A^T = I``), ``y = A x_true``."""
     _check_sizes(m, d)
+    check_problem_size("orthonormal", m, d)
     rng = as_generator(seed)
     Q, _ = np.linalg.qr(rng.standard_normal((d, m)))
     A = np.ascontiguousarray(Q.T)

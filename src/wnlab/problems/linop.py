@@ -35,15 +35,23 @@ def check_operator(A) -> tuple[int, int]:
     return int(shape[0]), int(shape[1])
 
 
+def _real(out):
+    out = np.asarray(out)
+    if out.dtype.kind == "c":
+        raise ValueError(f"the operator A returned complex values ({out.dtype}); wnlab solves real problems: "
+                         "make its matvec/rmatvec return real arrays")
+    return out.astype(np.float64, copy=False)
+
+
 def _batched(fn_vec, fn_mat, v, n_out):
     v = np.asarray(v, dtype=np.float64)
     if v.ndim == 1:
-        out = np.asarray(fn_vec(v), dtype=np.float64).reshape(-1)
+        out = _real(fn_vec(v)).reshape(-1)
         if out.shape != (n_out,):
             raise ValueError(f"the operator returned shape {out.shape}, expected ({n_out},); check its matvec/rmatvec")
         return out
     if fn_mat is not None:
-        out = np.asarray(fn_mat(np.ascontiguousarray(v.T)), dtype=np.float64).T
+        out = _real(fn_mat(np.ascontiguousarray(v.T))).T
         if out.shape == (len(v), n_out):
             return out
     return np.stack([_batched(fn_vec, None, row, n_out) for row in v]) if len(v) else np.empty((0, n_out))

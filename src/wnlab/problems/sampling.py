@@ -38,7 +38,16 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from .linear import LeastSquares, LinearModel, _check_sizes, _positive, as_generator
+from ..params import check_memory
+from .linear import (
+    LeastSquares,
+    LinearModel,
+    _check_sizes,
+    _positive,
+    as_generator,
+    check_spectrum,
+    check_targets,
+)
 
 __all__ = ["ReducedProblem", "gaussian_reduced_problem", "gaussian_reduced_starts", "rescale", "NoFullVectorError"]
 
@@ -84,6 +93,8 @@ class ReducedProblem:
             raise ValueError("s must be positive, finite and descending (the singular values of A)")
         if not (np.all(np.isfinite(U)) and np.all(np.isfinite(b)) and np.any(b)):
             raise ValueError("U and b must be finite and b nonzero (b = 0 makes x* = 0)")
+        check_spectrum(s)
+        check_targets(b, s)
         for name, value in (("U", U), ("s", s), ("b", b), ("d", int(self.d))):
             object.__setattr__(self, name, value)
 
@@ -117,6 +128,8 @@ def gaussian_reduced_problem(m: int, d: int, *, seed, scale: float | None = None
     ``m`` normals for ``b``.
     """
     _check_sizes(m, d)
+    check_memory(f"gaussian_reduced_problem(m={m}) (m x m factors and their SVD)", 8.0 * 6 * m * m,
+                 "use a smaller m (the reduced form costs O(m^2) memory and O(m^3) time)")
     scale = 1.0 / np.sqrt(d) if scale is None else _positive("scale", scale)
     tau = _positive("tau", tau)
     rng = as_generator(seed)
@@ -141,6 +154,8 @@ def gaussian_reduced_starts(problem, B: int, *, sigma: float, seed) -> tuple[np.
     sigma = _positive("sigma", sigma)
     rng = as_generator(seed)
     m, d = problem.m, problem.d
+    check_memory(f"gaussian_reduced_starts of B = {B} starts", 8.0 * B * (m + 2),
+                 lambda free: f"draw at most {int(free // (8 * (m + 2)))} starts per call (in chunks)")
     a0 = sigma * rng.standard_normal((B, m))
     beta0 = sigma * np.sqrt(rng.chisquare(d - m, size=B))
     return a0, beta0

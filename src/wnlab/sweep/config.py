@@ -9,6 +9,7 @@ any work; they are gathered in one section below (the validators of :data:`GRID_
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .. import methods as _methods
-from ..params import DEFAULT_MAX_ITER, DEFAULT_TOL, ENGINES, RULES
+from ..params import DEFAULT_MAX_ITER, DEFAULT_TOL, ENGINES, RULES, check_memory
 from ..problems.spec import PROBLEMS
 from .chunks import PER_RUN, make_chunks, run_hash
 from .grid import axes, combinations
@@ -133,7 +134,7 @@ SETTINGS: dict[str, tuple[Callable[[Any], tuple[bool, str]], Any]] = {
 }
 #: the numbers measured for every run (after the parameters in the table)
 RESULT_COLUMNS = ("x_star_norm", "g0", "loss", "x_norm", "dist", "x_null_norm", "w_null_norm", "g",
-                  "n_iter", "status", "stability_ratio")
+                  "n_iter", "status", "stability_ratio", "flow_x_norm", "flow_dist")
 _UNUSED = {  # parameters a problem kind does not take (a method's: _unused_by_method)
     "gaussian": ("A", "y"), "orthonormal": ("A", "y", "scale"),
     "paper": ("m", "d", "problem_seed", "scale", "tau", "A", "y"),
@@ -202,11 +203,13 @@ def plan(config: dict, *, base_dir=".") -> Plan:
     if settings["seeds"] is not None:
         if "seed" in grid:
             raise ValueError("sweep.seeds and grid.seed both set the seeds; keep one")
+        _check_grid_size([("seed", range(settings["seeds"]))])  # (before the list of seeds exists)
         grid["seed"] = list(range(settings["seeds"]))
     # canonical order (settings first, then init_std, then seed innermost), so the run order does not
     # depend on the TOML layout and the runs of one setting (one chunk) sit together
     order = [k for k in (*GRID_PARAMS, *grid) if k not in PER_RUN and k != "zip"] + list(PER_RUN)
     grid_axes = axes(_grid_values(grid), zips, order)
+    _check_grid_size(grid_axes)
     for key in ("method", "problem", "init_std", "eta"):
         if key not in grid:
             raise ValueError(f"grid.{key} is required")
@@ -214,10 +217,13 @@ def plan(config: dict, *, base_dir=".") -> Plan:
     # hyper-parameters of plugin methods, and the optimizer's settings where given
     hyper = [k for k in grid if k not in GRID_PARAMS and k != "zip"]
     seen: dict[str, dict] = {}
+    unused: dict[str, tuple] = {}  # (per method, computed once)
     for point in combinations(grid_axes):
         run: dict[str, Any] = dict.fromkeys((*GRID_PARAMS, *hyper))
         run.update(point)
-        for k in (*_unused_by_method(run["method"], hyper), *_UNUSED[run["problem"]]):
+        if run["method"] not in unused:
+            unused[run["method"]] = _unused_by_method(run["method"], hyper)
+        for k in (*unused[run["method"]], *_UNUSED[run["problem"]]):
             if k in run:  # (never add a key: run ids must not depend on what else is registered)
                 run[k] = None
         if run["seed"] is None:
@@ -237,11 +243,45 @@ def plan(config: dict, *, base_dir=".") -> Plan:
     columns = ["run_id", *used, "tol", "max_iter", "engine", "base_seed",
                *(["sampling"] if settings["sampling"] != "full" else []), *RESULT_COLUMNS]
     chunks = make_chunks(runs, run_ids, settings["chunk_size"], base_dir)
+    _check_chunk_sizes(chunks, settings)
     if settings["plugins"]:  # worker processes load them before solving
         paths = [str((Path(base_dir) / p).resolve()) for p in settings["plugins"]]
         for chunk in chunks:
             chunk["plugins"] = paths
     return Plan(settings, runs, run_ids, chunks, columns, str(base_dir))
+
+
+#: memory a planned run holds until its sweep ends (its parameters, run id, chunk entry and table row)
+_BYTES_PER_RUN = 4096
+
+
+def _check_grid_size(grid_axes) -> None:
+    """The size guard of a grid (:func:`wnlab.params.check_memory`), before any point is expanded."""
+    n = math.prod(len(vals) for _, vals in grid_axes)
+    check_memory(f"a sweep grid of {n} runs", n * _BYTES_PER_RUN,
+                 lambda free: f"use a smaller grid (at most about {int(free // _BYTES_PER_RUN)} runs: fewer values per "
+                              "key, or zip groups instead of a full product), or split it into several sweeps")
+
+
+def _check_chunk_sizes(chunks, settings) -> None:
+    """The size guard of each chunk's generated problem and starts (``B x d`` per chunk), before any work."""
+    from ..problems.linear import check_problem_size
+
+    seen = set()
+    for chunk in chunks:
+        run = chunk["runs"][0]
+        kind, m, d, n = run["problem"], run["m"], run["d"], len(chunk["runs"])
+        if kind not in ("gaussian", "orthonormal") or settings["sampling"] != "full" or (kind, m, d, n) in seen:
+            continue
+        seen.add((kind, m, d, n))
+        try:
+            check_problem_size(kind, m, d)
+        except ValueError as exc:
+            raise ValueError(f"grid.d: {exc}") from None
+        copies = 2 if settings["engine"] == "reduced" else 6
+        check_memory(f"a chunk of {n} runs of dimension d = {d} ({settings['engine']} engine)",
+                     8.0 * n * d * (copies + 1),
+                     "lower sweep.chunk_size, or set sweep.sampling = 'exact-in-law' (no d-vectors)")
 
 
 def _grid_values(grid: dict) -> dict:
@@ -279,10 +319,21 @@ def _unused_by_method(method: str, hyper) -> tuple:
 
 
 def _check_method_settings(run: dict, engine: str = "reduced") -> None:
-    from ..engine.solve import check_run as solve_check_run
-
     method = run["method"]
     hyper = {k: run[k] for k in (*_methods.parameters(method), *OPTIMIZER_PARAMS) if run.get(k) is not None}
+    key = repr((method, run["eta"], run["gamma"], run["c"], engine, sorted(hyper.items())))
+    if key not in _CHECKED:  # (a grid repeats each setting for every start: check it once)
+        _check_settings_once(method, run, engine, hyper)
+        _CHECKED.add(key)
+
+
+#: settings already accepted by the solver's checks (their outcome depends on nothing else)
+_CHECKED: set[str] = set()
+
+
+def _check_settings_once(method, run, engine, hyper) -> None:
+    from ..engine.solve import check_run as solve_check_run
+
     try:
         solve_check_run(method, eta=run["eta"], gamma=run["gamma"], c=run["c"], engine=engine, **hyper)
     except ValueError as exc:

@@ -278,7 +278,15 @@ def _probe_scheduler(address: str, timeout: float) -> None:
         return await asyncio.wait_for(identity(), timeout)
 
     try:
-        reply = asyncio.run(bounded())
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # the usual case: no event loop in this thread
+            reply = asyncio.run(bounded())
+        else:  # called from a running loop (a notebook): probe from a thread of its own
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(1) as pool:
+                reply = pool.submit(asyncio.run, bounded()).result()
     except TimeoutError:
         raise ValueError(f"no answer from a Dask scheduler at {address} within {timeout:g} s (nothing listens "
                          "there, or something that is not a Dask scheduler of a compatible version); check "

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..io.progress import bar as progress_bar
 from ..problems.starts import START_STREAM
 from .config import RESULT_COLUMNS, plan
@@ -47,14 +49,40 @@ def run_chunk(chunk: dict) -> list[dict]:
                  max_iter=first["max_iter"], engine=first["engine"],
                  backend=chunk.get("array_backend", "auto"), **kwargs)
     summ = res.summaries()
+    flow = _flow_columns(first, starts, problem, g0)
     rows = []
     for i, (rid, run) in enumerate(zip(chunk["run_ids"], runs)):
         row = dict(run, run_id=rid, x_star_norm=float(problem.g_star), g0=float(g0[i]), backend=res.backend)
-        for k in RESULT_COLUMNS[2:]:
+        for k in RESULT_COLUMNS[2:-2]:
             v = summ[k][i]
             row[k] = str(v) if k == "status" else int(v) if k == "n_iter" else float(v)
+        for k, v in zip(RESULT_COLUMNS[-2:], flow):
+            row[k] = None if v is None else float(v[i])
         rows.append(row)
     return rows
+
+
+def _flow_columns(run: dict, starts: dict, problem, g0) -> tuple:
+    """``(flow_x_norm, flow_dist)`` arrays of a chunk's runs (:func:`wnlab.theory.flow_prediction`), or
+    ``(None, None)`` where no flow predicts the limit: mini-batches, momentum, weight decay, a step
+    size or ratio that is not one number, methods other than gd, wn, rpgd."""
+    from ..theory.statements import flow_prediction
+
+    none = (None, None)
+    if run.get("batch_size") is not None or run.get("weight_decay") or \
+            (run.get("momentum") and run["method"] != "gd"):  # (GD with momentum keeps x0_null too)
+        return none
+    eta, c = run.get("eta"), run.get("c")
+    if c is None and isinstance(run.get("gamma"), (int, float)) and isinstance(eta, (int, float)) and eta > 0:
+        c = run["gamma"] / eta
+    if run["method"] != "gd" and not isinstance(c, (int, float)):
+        return none
+    if "reduced_starts" in starts:
+        null0 = np.abs(starts["reduced_starts"][1])
+    else:
+        x0s = starts["x0s"]
+        null0 = problem.null_norm(x0s, problem.reduced_coords(x0s))
+    return flow_prediction(run["method"], g0, null0, problem.g_star, c) or none
 
 
 def execute(chunks, backend, on_result) -> None:

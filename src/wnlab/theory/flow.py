@@ -29,7 +29,8 @@ import numpy as np
 
 from ..engine import stopping
 from ..engine.status import Status
-from ..problems.linear import _positive, check_vector
+from ..params import DEFAULT_FLOW_MAX_STEPS, check
+from ..problems.linear import SCALE_RANGE, _positive, check_vector, row_norms
 from . import statements as theory
 
 __all__ = ["flow", "FlowResult", "FlowBatch", "flow_two_phase", "integrate_wn_flow", "wn_flow_rhs",
@@ -52,15 +53,17 @@ class FlowResult:
     ----------
     method : "wn" or "gd"
     c : the ratio ``gamma/eta`` (``None`` for the gradient flow)
-    status : :class:`wnlab.Status`: ``converged``, ``t_max``, ``stalled`` or ``failed``;
+    status : :class:`wnlab.Status`: ``converged``, ``t_max``, ``max_steps``, ``stalled`` or ``failed``;
         ``message`` says why (with the loss, for a stall)
     x, g, w : final point, scale and direction (GD: ``g = ||x||``, ``w = x/||x||``)
     t : final time
     loss : final loss ``1/2 ||A x - y||^2``
     ts : saved times (the integrator's steps, or ``t_eval``)
     path : dict of arrays over ``ts``: ``loss``, ``g``, ``w_null_norm`` (``||w_null||``),
-        ``invariant`` (Lemma 2.5, corrected; NaN for ``c = 0`` and GD), ``invariant_printed``
-        (eq. 6 as printed), ``a`` (``(T, m)``) and ``beta`` (the reduced state).
+        ``invariant`` (Lemma 2.5, corrected; NaN for ``c = 0`` and GD; ``inf`` once
+        ``g^2/c > 709``), ``invariant_printed`` (eq. 6 as printed), their logarithms
+        ``log_invariant`` and ``log_invariant_printed`` (:func:`wnlab.theory.log_invariant`: never
+        overflow), ``a`` (``(T, m)``) and ``beta`` (the reduced state).
     n_rhs : number of right-hand-side evaluations
     """
 
@@ -180,7 +183,8 @@ def _rhs_gd(problem):
 
 def flow(problem, *, g0=None, w0=None, x0=None, c=None, method: str = "wn", t_max: float = 1e4,
          tol: float = 1e-12, rtol: float = 1e-10, atol: float = 1e-13, solver: str = "DOP853",
-         t_eval=None, dense_output: bool = False, max_step: float = np.inf, progress=None):
+         t_eval=None, dense_output: bool = False, max_step: float = np.inf,
+         max_steps: int = DEFAULT_FLOW_MAX_STEPS, progress=None):
     r"""Integrate the WN flow (``method="wn"``) or the gradient flow (``method="gd"``).
 
     Parameters
@@ -199,6 +203,8 @@ def flow(problem, *, g0=None, w0=None, x0=None, c=None, method: str = "wn", t_ma
     tol : terminal event: stop as soon as ``1/2 ||Ax - y||^2 <= tol`` (``0``: integrate to ``t_max``).
     rtol, atol, solver, max_step : passed to :func:`scipy.integrate.solve_ivp` (``solver`` is its
         ``method``: DOP853 by default, ``"Radau"``/``"LSODA"`` for stiff problems).
+    max_steps : the integrator's step budget per start (default 100 000): a flow that needs more
+        (a stiff one: ``|g0|`` large) ends with status ``max_steps`` and its last state, never hangs.
     t_eval : times at which to save the path (default: every step the integrator takes).
     dense_output : keep the continuous solution (:meth:`FlowResult.x_at`).
     progress : callable, optional
@@ -241,11 +247,19 @@ def flow(problem, *, g0=None, w0=None, x0=None, c=None, method: str = "wn", t_ma
         if t_eval.ndim != 1 or not np.all(np.isfinite(t_eval)) or np.any(np.diff(t_eval) <= 0) \
                 or t_eval[0] < 0 or t_eval[-1] > t_max:
             raise ValueError(f"t_eval must be increasing times in [0, t_max = {t_max:g}]")
+    max_steps = check("max_steps", max_steps)
     g0s, w0s, batched = _starts(problem, method, g0, w0, x0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss0 = problem.loss(g0s[:, None] * w0s)
+    if np.any(~(loss0 <= SCALE_RANGE[1])):
+        i = int(np.argmax(~(loss0 <= SCALE_RANGE[1])))
+        raise ValueError(f"the loss at the start is {loss0[i]:.3g}, above {SCALE_RANGE[1]:g} (where float64 arithmetic "
+                         f"on the flow overflows) (start {i}: |g0| = {abs(g0s[i]):.3g}); start nearer the solution or "
+                         "rescale the problem")
     out = FlowBatch()
     for g, w in zip(g0s, w0s):
         out.append(_flow_one(problem, method, c, g, w, t_max, tol, rtol, atol, solver, t_eval, dense_output,
-                             max_step))
+                             max_step, max_steps=max_steps))
         if progress is not None:
             progress(1)
     return out if batched else out[0]
@@ -260,7 +274,7 @@ def _starts(problem, method, g0, w0, x0):
         batched = np.ndim(x0) == 2
         x0s = check_vector("x0", x0, (len(x0), d) if batched else (d,), nonzero=method != "gd")
         x0s = x0s.reshape(-1, d)
-        g0s = np.linalg.norm(x0s, axis=1)
+        g0s = row_norms(x0s)
         w0s = np.divide(x0s, g0s[:, None], out=np.zeros_like(x0s), where=g0s[:, None] > 0)
         if method == "gd":  # GD may start at 0: any unit direction, scale 0
             w0s[g0s == 0, 0] = 1.0
@@ -275,12 +289,39 @@ def _starts(problem, method, g0, w0, x0):
                            if np.ndim(g0) == 0 else g0, (B,))
     else:
         g0s = np.array([theory.check_scale("g0", g0)])
-    return g0s, w0s / np.linalg.norm(w0s, axis=1, keepdims=True), batched
+    return g0s, w0s / row_norms(w0s)[:, None], batched
+
+
+_BUDGET_SPENT = "the step budget (max_steps) is spent"
+
+
+def _budgeted(solver: str, max_steps: int, last: dict):
+    """The SciPy solver class ``solver`` that fails after ``max_steps`` steps (solve_ivp then stops
+    and returns what it has) and keeps its last accepted ``(t, y)`` in ``last``."""
+    import scipy.integrate
+
+    base: Any = getattr(scipy.integrate, solver)
+
+    class Budgeted(base):
+        n_taken = 0
+
+        def _step_impl(self):
+            if self.n_taken >= max_steps:
+                return False, _BUDGET_SPENT
+            self.n_taken += 1
+            ok, msg = super()._step_impl()
+            if ok:
+                last["t"], last["y"] = self.t, np.array(self.y)
+            return ok, msg
+
+    Budgeted.__name__ = solver
+    return Budgeted
 
 
 def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval, dense, max_step,
-              null_tol=None):
-    """One start. ``null_tol`` (WN, ``c = 0``): also stop when ``||w_null|| <= null_tol``."""
+              null_tol=None, max_steps=DEFAULT_FLOW_MAX_STEPS):
+    """One start. ``null_tol`` (WN, ``c = 0``): also stop when ``||w_null|| <= null_tol``; at most
+    ``max_steps`` integrator steps."""
     from scipy.integrate import solve_ivp
 
     a0, w_null = problem.to_reduced(w0)
@@ -297,7 +338,6 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
     else:
         y0 = np.concatenate([g0 * a0, [g0 * beta0]])
         rhs = _rhs_gd(problem)
-
     def loss_of(y):
         return _loss(problem, method, y)
 
@@ -317,11 +357,12 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
     elif method == "wn" and _on_spurious_set(problem, y0, c, START_RTOL):
         status = Status.STALLED
     ts, Y, t_end, y_end = np.array([0.0]), y0[None, :], 0.0, y0
+    last = {}
     if status is None:
         try:
             with np.errstate(all="ignore"):
-                sol = solve_ivp(rhs, (0.0, t_max), y0, method=solver, rtol=rtol, atol=atol, t_eval=t_eval,
-                                events=events, dense_output=dense, max_step=max_step)
+                sol = solve_ivp(rhs, (0.0, t_max), y0, method=_budgeted(solver, max_steps, last), rtol=rtol,
+                                atol=atol, t_eval=t_eval, events=events, dense_output=dense, max_step=max_step)
         except Exception as exc:
             status, message = Status.FAILED, f"the integrator raised {type(exc).__name__}: {exc}"
         if sol is not None:
@@ -331,7 +372,12 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
                 ts, Y = sol.t[good], sol.y[:, good].T
                 t_end, y_end = float(ts[-1]), Y[-1]
             hit = [k for k, te in enumerate(sol.t_events) if te.size]
-            if not good.all() or sol.status == -1:
+            if sol.status == -1 and sol.message == _BUDGET_SPENT and good.all():
+                status = Status.MAX_STEPS
+                if last and last["t"] > t_end and np.all(np.isfinite(last["y"])):  # (t_eval: a later state)
+                    t_end, y_end = float(last["t"]), last["y"]
+                    ts, Y = np.append(ts, t_end), np.vstack([Y, y_end])
+            elif not good.all() or sol.status == -1:
                 status, message = Status.FAILED, f"the integrator failed: {sol.message}"
             elif sol.status == 1 and hit:
                 status = Status.CONVERGED
@@ -349,6 +395,10 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
                    f"({why}; g = {y_end[0]:.3g}, loss = {loss_end:.6g})")
     elif status is Status.T_MAX:
         message = f"t_max = {t_max:g} reached with loss {loss_end:.3g} > tol = {tol:g}; increase t_max"
+    elif status is Status.MAX_STEPS:
+        message = (f"max_steps = {max_steps} integrator steps taken by t = {t_end:.6g} < t_max = {t_max:g} "
+                   f"(loss {loss_end:.3g}): the flow is stiff here; use solver='Radau' or 'LSODA', or increase "
+                   "max_steps; the last state is returned")
     elif status is Status.FAILED:
         message += f" (t = {t_end:.6g}, loss {loss_end:.3g}); the last finite state is returned"
     elif null_tol is not None and abs(y_end[-1]) <= null_tol * (1 + 1e-6) and loss_end > tol:
@@ -362,10 +412,14 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
     if method == "wn":
         path["g"], path["w_null_norm"] = g, np.abs(beta)
         if c > 0:
-            path["invariant"] = theory.invariant_from_null(beta * beta, g, c)
-            path["invariant_printed"] = theory.invariant_from_null(beta * beta, g, c, "printed")
+            for form, suffix in (("corrected", ""), ("printed", "_printed")):
+                log_inv = theory.log_invariant_from_null(beta * beta, g, c, form)
+                path["log_invariant" + suffix] = log_inv
+                with np.errstate(over="ignore"):
+                    path["invariant" + suffix] = np.exp(log_inv)
         else:
             path["invariant"] = path["invariant_printed"] = nan
+            path["log_invariant"] = path["log_invariant_printed"] = nan
         w_end = lift(None, y_end[1:-1], y_end[-1])[0]
         g_end = float(y_end[0])
         x_end = g_end * w_end
@@ -375,6 +429,7 @@ def _flow_one(problem, method, c, g0, w0, t_max, tol, rtol, atol, solver, t_eval
         path["g"] = xnorm
         path["w_null_norm"] = np.abs(beta) / np.where(xnorm > 0, xnorm, 1.0)
         path["invariant"] = path["invariant_printed"] = nan
+        path["log_invariant"] = path["log_invariant_printed"] = nan
         x_end = lift(None, y_end[:-1], y_end[-1])[0]
         g_end = float(np.linalg.norm(x_end))
         w_end = x_end / g_end if g_end > 0 else x_end
@@ -421,14 +476,15 @@ def flow_two_phase(problem, *, g0, w0, c, null_tol: float = 1e-10, t_max: float 
     w0 = theory.unit_direction(problem, w0)
     g0 = theory.check_scale("g0", g0)
     opts: dict[str, Any] = dict(tol=1e-12, rtol=1e-10, atol=1e-13, solver="DOP853", t_eval=None, dense=False,
-                                max_step=np.inf)
+                                max_step=np.inf, max_steps=DEFAULT_FLOW_MAX_STEPS)
     unknown = set(kwargs) - set(opts) - {"dense_output"}
     if unknown:
-        raise ValueError(f"unknown option(s) {sorted(unknown)}; use tol, rtol, atol, solver, t_eval, dense_output")
+        raise ValueError(f"unknown option(s) {sorted(unknown)}; use tol, rtol, atol, solver, t_eval, dense_output, "
+                         "max_steps")
     opts.update({("dense" if k == "dense_output" else k): v for k, v in kwargs.items()})
     first = _flow_one(problem, "wn", 0.0, g0, w0, t_max, opts["tol"], opts["rtol"],
                       min(opts["atol"], 1e-3 * null_tol), opts["solver"], None, opts["dense"],
-                      opts["max_step"], null_tol=null_tol)
+                      opts["max_step"], null_tol=null_tol, max_steps=check("max_steps", opts["max_steps"]))
     w1 = first.w / np.linalg.norm(first.w)
     second = flow(problem, g0=first.g, w0=w1, c=c, t_max=t_max, **kwargs)
     return first, second
@@ -438,8 +494,9 @@ def integrate_wn_flow(problem, g0: float, w0, *, c: float, t_end: float, n_eval:
                       rtol: float = 1e-12, atol: float = 1e-14):
     r"""The WN flow from ``(g0, w0)`` (``w0`` is normalised) on ``[0, t_end]``, saved at ``n_eval``
     times: :func:`flow` with ``tol = 0`` (so it runs to ``t_end``), as a dict of arrays
-    ``t``, ``g``, ``a`` (``(n, k)``), ``beta`` (``||w_null||``), ``w_norm``, ``x_norm`` and the
-    invariant ``beta^2 exp(g^2/c)``. Any problem with ``reduced_loss_grad`` (least squares, the
+    ``t``, ``g``, ``a`` (``(n, k)``), ``beta`` (``||w_null||``), ``w_norm``, ``x_norm``, the
+    invariant ``beta^2 exp(g^2/c)`` (``inf`` once ``g^2/c > 709``) and its logarithm
+    ``log_invariant`` (finite). Any problem with ``reduced_loss_grad`` (least squares, the
     losses of :mod:`wnlab.losses`). A failed integration raises ``ValueError``.
     """
     if not (np.isfinite(c) and c > 0):
@@ -448,9 +505,10 @@ def integrate_wn_flow(problem, g0: float, w0, *, c: float, t_end: float, n_eval:
         raise ValueError(f"need a finite g0 and t_end > 0, got g0 = {g0!r}, t_end = {t_end!r}")
     res = flow(problem, g0=float(g0), w0=w0, c=float(c), t_max=float(t_end), tol=0.0, rtol=rtol, atol=atol,
                t_eval=np.linspace(0.0, float(t_end), n_eval))
-    if res.status is Status.FAILED:
+    if res.status in (Status.FAILED, Status.MAX_STEPS):
         raise ValueError(f"the flow integration failed: {res.message}")
     g, a, beta = res.path["g"], res.path["a"], res.path["beta"]
     wn2 = np.einsum("ij,ij->i", a, a) + beta ** 2
     return {"t": res.ts, "g": g, "a": a, "beta": beta, "w_norm": np.sqrt(wn2),
-            "x_norm": np.abs(g) * np.sqrt(wn2), "invariant": beta ** 2 * np.exp(g ** 2 / c)}
+            "x_norm": np.abs(g) * np.sqrt(wn2), "invariant": res.path["invariant"],
+            "log_invariant": res.path["log_invariant"]}

@@ -13,8 +13,10 @@ Statement                  Function
 =========================  =================================================================
 Lemma 2.3 (stationary)     :func:`stationary_point`
 Lemma 2.4 (loss rate)      :func:`loss_rate`
-Lemma 2.5 (invariant)      :func:`invariant` (corrected, and ``form="printed"``: eq. 6)
-Theorem 2.6 I (limit)      :func:`flow_limit`, :func:`limit_details`, :func:`wn_closer_than_gd`
+Lemma 2.5 (invariant)      :func:`invariant` (corrected, and ``form="printed"``: eq. 6),
+                           :func:`log_invariant` (its logarithm: never overflows)
+Theorem 2.6 I (limit)      :func:`flow_limit`, :func:`limit_details`, :func:`limit_norms`,
+                           :func:`wn_closer_than_gd`
 Theorem 2.6 II (c = 0)     :func:`theorem26_part2` (flows: :func:`wnlab.theory.flow.flow_two_phase`)
 GD's limit                 :func:`gd_limit`
 Theorem 2.7 (time)         :func:`convergence_time_bounds`
@@ -34,7 +36,9 @@ import numpy as np
 from ..problems.linear import check_vector
 
 __all__ = [
-    "invariant", "flow_limit", "limit_details", "LimitDetails", "gd_limit", "wn_closer_than_gd", "theorem26_part2",
+    "invariant", "log_invariant", "flow_limit", "limit_norms", "flow_prediction", "limit_details", "LimitDetails",
+    "gd_limit",
+    "wn_closer_than_gd", "theorem26_part2",
     "stationary_point", "StationaryPoint", "loss_rate", "convergence_time_bounds",
     "theorem32", "theorem32_t1_exact", "proposition33",
 ]
@@ -94,7 +98,31 @@ def invariant(problem, g, w, c, *, form: str = "corrected"):
     conserved (it is kept to show the typo).
 
     ``w`` is normalised first (the flow keeps ``||w|| = 1``). ``g`` may be a number or an array
-    ``(B,)`` with ``w`` of shape ``(B, d)``.
+    ``(B,)`` with ``w`` of shape ``(B, d)``; ``inf`` once ``g^2/c > 709`` (:func:`log_invariant` stays finite).
+    """
+    with np.errstate(over="ignore"):
+        return np.exp(log_invariant(problem, g, w, c, form=form))
+
+
+def invariant_from_null(null_norm2, g, c, form="corrected"):
+    """The invariant from ``||w_null||^2`` and ``g`` (used by :mod:`wnlab.flow` on its path);
+    ``inf`` once ``g^2/c > 709`` (use :func:`log_invariant_from_null` there)."""
+    with np.errstate(over="ignore"):
+        return np.exp(log_invariant_from_null(null_norm2, g, c, form))
+
+
+def log_invariant(problem, g, w, c, *, form: str = "corrected"):
+    r"""The logarithm of :func:`invariant`: :math:`\log\|w_\perp\|^2 + g^2/c` (``form="printed"``:
+    :math:`\log\|w_\perp\|^2 + g^2/(2c)`), finite for every finite ``g`` (the invariant itself
+    overflows once ``g^2/c > 709``); ``-inf`` where ``w_null = 0``. Its change along a path is the
+    relative change of the invariant to first order (exactly: ``expm1`` of it).
+
+    ``w`` is normalised first; ``g`` may be a number or an array ``(B,)`` with ``w`` ``(B, d)``.
+
+    >>> import wnlab
+    >>> p = wnlab.paper_example()
+    >>> round(float(wnlab.theory.log_invariant(p, 40.0, [0.6, 0.8], 1.0)), 6)  # log(0.64) + 1600
+    1599.553713
     """
     c = check_c(c, positive=True)
     if form not in ("corrected", "printed"):
@@ -103,15 +131,14 @@ def invariant(problem, g, w, c, *, form: str = "corrected"):
     w = check_vector("w", w, (*g.shape, problem.d), nonzero=True)
     w = w / np.linalg.norm(w, axis=-1, keepdims=True)
     _, w_null = problem.to_reduced(w)
-    n2 = np.sum(w_null * w_null, axis=-1)
-    return invariant_from_null(n2, g, c, form)
+    return log_invariant_from_null(np.sum(w_null * w_null, axis=-1), g, c, form)
 
 
-def invariant_from_null(null_norm2, g, c, form="corrected"):
-    """The invariant from ``||w_null||^2`` and ``g`` (used by :mod:`wnlab.flow` on its path)."""
+def log_invariant_from_null(null_norm2, g, c, form="corrected"):
+    """:func:`log_invariant` from ``||w_null||^2`` and ``g`` (the flows' paths use it)."""
     k = 1.0 if form == "corrected" else 0.5
-    with np.errstate(over="ignore"):
-        return null_norm2 * np.exp(k * np.asarray(g) ** 2 / c)
+    with np.errstate(divide="ignore"):
+        return np.log(null_norm2) + k * np.asarray(g, dtype=np.float64) ** 2 / c
 
 
 # -- Theorem 2.6, part I --------------------------------------------------------------------
@@ -153,14 +180,63 @@ class LimitDetails:
 
 def limit_details(problem, g0, w0, c) -> LimitDetails:
     """:func:`flow_limit` with everything it computed (see :class:`LimitDetails`)."""
-    from scipy.optimize import brentq
-
     c = check_c(c, positive=True)
     g0 = check_scale("g0", g0)
     w0 = unit_direction(problem, w0)
     _a0, w0_null = problem.to_reduced(w0)
     k = float(w0_null @ w0_null)
-    xs2 = problem.g_star ** 2
+    roots = _limit_roots(g0, k, problem.g_star ** 2, c)
+    s = float(roots[-1])
+    g_abs = math.sqrt(s)
+    sign = _limit_sign(problem, g0, w0)
+    g_inf = sign * g_abs
+    factor = math.exp((g0 * g0 - s) / (2.0 * c))
+    x = problem.x_star + g_inf * factor * w0_null
+    certain = g0 * float(problem.y @ problem.matvec(w0)) >= 0
+    return LimitDetails(s, roots, np.array([g_abs, -g_abs]), g_inf, factor, x, certain)
+
+
+def limit_norms(g0, null_frac2, g_star, c):
+    r"""``(||x_inf||, ||x_inf - x*||)`` of the WN flow's limit (Theorem 2.6 I corrected) from the
+    scalars alone: ``g0``, ``null_frac2 = ||w0_null||^2`` (``w0`` a unit vector), ``g* = ||x*||`` and ``c``.
+
+    ``x_inf = g_inf w_inf`` with ``||w_inf|| = 1`` and ``x_inf - x*`` in the null space, so
+    ``||x_inf|| = |g_inf| = sqrt(s)`` and ``||x_inf - x*|| = sqrt(s - g*^2)``, ``s`` the root of
+    :func:`flow_limit`'s equation: neither depends on the sign of ``g_inf``. Arrays broadcast.
+
+    >>> [round(float(v), 6) for v in limit_norms(0.1, 1.0, 1.0, 1.0)]  # the worked example
+    [1.16327, 0.594304]
+    """
+    c = check_c(c, positive=True)
+    g0, k = np.broadcast_arrays(np.asarray(g0, dtype=np.float64), np.asarray(null_frac2, dtype=np.float64))
+    xs2 = float(g_star) ** 2
+    s = np.array([_limit_roots(float(a), float(b), xs2, c)[-1] for a, b in zip(g0.ravel(), k.ravel())])
+    s = s.reshape(g0.shape)
+    return np.sqrt(s), np.sqrt(np.clip(s - xs2, 0.0, None))
+
+
+def flow_prediction(method: str, g0, null0, g_star, c=None):
+    r"""``(flow_x_norm, flow_dist)``: the norms of where ``method``'s flow ends from starts with
+    ``g0 = ||x0||`` and ``null0 = ||x0_null||`` (arrays broadcast), or ``None`` if no flow predicts it.
+
+    GD: the gradient flow keeps the null part, ``x_inf = x* + x0_null``. WN and rPGD: the WN flow
+    with ``c = gamma/eta`` (:func:`limit_norms`; both methods' discrete paths follow it as
+    ``eta -> 0``). Figure 1's table and the sweeps' results carry these columns.
+
+    >>> [round(float(v), 6) for v in flow_prediction("wn", 0.1, 0.1, 1.0, 1.0)]  # the worked example
+    [1.16327, 0.594304]
+    """
+    g0, null0 = np.asarray(g0, dtype=np.float64), np.asarray(null0, dtype=np.float64)
+    if method == "gd":
+        return np.sqrt(float(g_star) ** 2 + null0 ** 2), null0.copy()
+    if method in ("wn", "rpgd") and c is not None and float(c) > 0:
+        return limit_norms(g0, (null0 / g0) ** 2, g_star, float(c))
+    return None
+
+
+def _limit_roots(g0, k, xs2, c):
+    """Every root on ``s >= 0`` of ``F(s) = xs2 + s k e^{(g0^2 - s)/c} - s`` (scan + Brent)."""
+    from scipy.optimize import brentq
 
     def F(s):
         with np.errstate(over="ignore"):
@@ -182,15 +258,7 @@ def limit_details(problem, g0, w0, c) -> LimitDetails:
             roots.append(brentq(F, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500))
     if vals[-1] == 0:
         roots.append(grid[-1])
-    root_arr = np.array(sorted(set(roots)))
-    s = float(root_arr[-1])
-    g_abs = math.sqrt(s)
-    sign = _limit_sign(problem, g0, w0)
-    g_inf = sign * g_abs
-    factor = math.exp((g0 * g0 - s) / (2.0 * c))
-    x = problem.x_star + g_inf * factor * w0_null
-    certain = g0 * float(problem.y @ problem.matvec(w0)) >= 0
-    return LimitDetails(s, root_arr, np.array([g_abs, -g_abs]), g_inf, factor, x, certain)
+    return np.array(sorted(set(roots)))
 
 
 def _limit_sign(problem, g0, w0) -> float:

@@ -45,6 +45,8 @@ Decisions
 * **Mini-batch rows.** The keys of :func:`wnlab.stochastic.batch_rows` are computed in the loop;
   being uniform, the rows below a cut that about ``b + 2 sqrt(b) + 2`` of them pass are the
   candidates, and a quickselect among them finds the ``b`` smallest (all rows when too few pass).
+  ``rows="norm"`` reads one key per draw as a uniform and bisects the cumulative row weights
+  (passed in place of the row norms, the same table NumPy uses): the same rows, bit for bit.
 * **History rows.** A run records at ``t % record_every == 0`` and at its last step, whatever the
   other runs do. (The NumPy driver also records every active run whenever any run stops: its
   table has the same times and these extra entries; every entry both have agrees.)
@@ -109,10 +111,13 @@ def _loss_kind(problem):
 
 
 def _minibatch(space):
-    """``(batch_size, seeds, normalize)`` of a mini-batch space, ``None`` for full batch."""
+    """``(batch_size, seeds, code, cum_weights)`` of a mini-batch space, ``None`` for full batch; ``code``
+    is ``normalize + 2 * (rows == "norm")`` (the loop's ``norm`` flag), ``cum_weights`` the table
+    ``rows="norm"`` samples from (:func:`wnlab.stochastic.cumulative_row_weights`), else ``None``."""
     if getattr(space, "loss_grad_at", None) is None or getattr(space, "full_batch", False):
         return None
-    return space.batch_size, space.seeds, space.normalize
+    weights = getattr(space, "cum_weights", None)
+    return space.batch_size, space.seeds, int(space.normalize) + 2 * (weights is not None), weights
 
 
 def _reduced(space):
@@ -143,19 +148,15 @@ def applicable(problem, method, eta, gamma, record_every, space) -> bool:
 class _Calls:
     """The values of a :class:`FromCallable`, each ``t`` evaluated once and in order."""
 
-    def __init__(self, fn, B):
-        self.fn, self.B, self.t0, self.rows, self.block = fn, B, 0, [], _FIRST_BLOCK
+    def __init__(self, sched, B, name):
+        self.sched, self.B, self.name, self.t0, self.rows, self.block = sched, B, name, 0, [], _FIRST_BLOCK
 
     def table(self, t0, t_end):
         del self.rows[:t0 - self.t0]
         self.t0 = t0
         want = min(t_end - t0, self.block)
         while len(self.rows) < want:
-            v = np.asarray(self.fn(t0 + len(self.rows)), dtype=np.float64)
-            if v.ndim and v.shape != (self.B,):
-                raise ValueError(f"the step-size callable returned shape {v.shape} at step t = "
-                                 f"{t0 + len(self.rows)}; return a number or one value per run ({self.B})")
-            self.rows.append(v)
+            self.rows.append(self.sched.value(self.name, t0 + len(self.rows), self.B))
         self.block = min(2 * self.block, _MAX_BLOCK, max(_FIRST_BLOCK, _TABLE_VALUES // self.B))
         rows = self.rows[:max(want, 1)]
         if any(r.ndim for r in rows):  # run-major: each run reads its own values in order
@@ -173,14 +174,14 @@ class _Tables:
     def segment(self, t0, t_end, active):
         """Tables for steps ``t0 <= t < t_end``; ``t_end`` comes back shortened where a schedule
         changes, a callable's block ends, or before a callable's value that would raise."""
-        e, t_end, e_called = self._spec(self.eta, t0, t_end)
-        g, t_end, g_called = self._spec(self.gamma, t0, t_end)
+        e, t_end, e_called = self._spec(self.eta, t0, t_end, "eta")
+        g, t_end, g_called = self._spec(self.gamma, t0, t_end, "gamma")
         for name, (values, st, si, _), called in (("eta", e, e_called), ("gamma", g, g_called)):
             if called:
                 t_end = self._check(name, values, st, si, t0, t_end, active)
         return e, g, t_end
 
-    def _spec(self, sched, t0, t_end):
+    def _spec(self, sched, t0, t_end, name):
         if isinstance(sched, (Constant, Ratio)):  # Ratio: gamma = c * eta, eta of this segment
             v = _c(np.asarray(sched.value if isinstance(sched, Constant) else sched.c, dtype=np.float64))
             mode = 0 if isinstance(sched, Constant) else 2
@@ -195,11 +196,11 @@ class _Tables:
             return (np.array([sched.scale], dtype=np.float64), 0, 0, 1), t_end, False
         if isinstance(sched, TwoStage):
             if t0 <= sched.t1:
-                return self._spec(sched.first, t0, min(t_end, sched.t1 + 1))
-            return self._spec(sched.second, t0, t_end)
+                return self._spec(sched.first, t0, min(t_end, sched.t1 + 1), name)
+            return self._spec(sched.second, t0, t_end, name)
         if t0 >= self.max_iter:  # the last step evaluates no step size
             return (np.zeros(1), 0, 0, 0), t_end, False
-        calls = self.calls.setdefault(id(sched), _Calls(sched.fn, self.B))
+        calls = self.calls.setdefault(id(sched), _Calls(sched, self.B, name))
         values, st, si, n = calls.table(t0, min(t_end, self.max_iter))
         return (values, st, si, 0), min(t_end, t0 + n), True
 
@@ -208,13 +209,13 @@ class _Tables:
         """``engine._eval_step_size``'s check on the runs active at each step: end the segment
         before the first bad value, and raise its error when the runs get there."""
         table = values.reshape(-1, si).T[:, active] if si else values[:, None]  # (steps, runs)
-        bad = (table < 0) if name == "gamma" else (table <= 0)
+        bad = ((table < 0) if name == "gamma" else (table <= 0)) | ~np.isfinite(table)
         rows = np.flatnonzero(bad[:t_end - t0].any(axis=1))
         if rows.size and rows[0] > 0:
             return t0 + int(rows[0])
         if rows.size:
             row = values.reshape(-1, si)[:, 0] if si else values[:1]
-            _engine._eval_step_size(name, lambda t, g, idx: row[idx] if si else row[0], t0, None, active)
+            _engine._eval_step_size(name, lambda t, g, idx: row[idx] if si else row[0], t0, None, active, None)
         return t_end
 
 
@@ -243,6 +244,8 @@ def _problem_arrays(problem, kind, k, kp, minibatch):
     else:
         US, y = padded(problem.U * problem.s), np.asarray(problem.y, dtype=np.float64)
     rn2 = np.einsum("ij,ij->i", US, US)
+    if minibatch is not None and minibatch[3] is not None:  # rows="norm": the cumulative row weights
+        rn2 = np.ascontiguousarray(minibatch[3], dtype=np.float64)
     return s, b, US, y, rn2, padded(np.asarray(problem.a_star, dtype=np.float64))
 
 
@@ -315,7 +318,7 @@ class _Job:
         self.B, self.k, self.every = B, k, int(record_every or 0)
         kind = _loss_kind(problem)
         mb = _minibatch(space)
-        bs, seeds, norm = (0, np.zeros(B, dtype=np.uint64), False) if mb is None else mb
+        bs, seeds, norm = (0, np.zeros(B, dtype=np.uint64), 0) if mb is None else mb[:3]
         self.seeds = np.ascontiguousarray(seeds, dtype=np.uint64)
         self.arrays = _problem_arrays(problem, kind, k, kp, mb)
         opts = M.compiled_options()

@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit
 
 from .. import stopping
-from ..stopping import DIVERGED
+from ..stopping import DIVERGED, STALL_RTOL
 
 #: runs advanced together by one call; each lane is one run, computed by the same instructions
 LANES = 8
@@ -106,6 +106,26 @@ def _batch_rows(seed, t, size, keys, work, rows):
 
 
 @_jit
+def _norm_rows(seed, t, size, cw, rows):
+    """The rows of :func:`wnlab.stochastic.batch_rows` with ``rows="norm"``: draw ``q``'s key read as
+    ``u`` in ``[0, 1)``, the first ``j`` with ``cw[j] > u cw[-1]`` (``cw``: cumulative row weights)."""
+    m = cw.shape[0]
+    h = _splitmix64(_splitmix64(seed) ^ np.uint64(t))
+    total = cw[m - 1]
+    for q in range(size):
+        key = _splitmix64(h ^ (np.uint64(q) * _ROW))
+        target = (np.float64(key >> np.uint64(11)) * 1.1102230246251565e-16) * total  # (x 2^-53: exact)
+        lo, hi = 0, m - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if cw[mid] > target:
+                hi = mid
+            else:
+                lo = mid + 1
+        rows[q] = lo
+
+
+@_jit
 def _loss_and_deriv(kind, z, y):
     """``l(z, y)`` and ``l'(z, y)`` of :class:`wnlab.losses.SquaredLoss` / ``LogisticLoss``."""
     if kind == LOGISTIC:
@@ -156,14 +176,21 @@ def _evaluate(l, k, cur, R, xa, z, lp, keys, work, rows, kind, s, b, US, y, rn2,
                 for j in range(kp):
                     R[l, j] += d * US[i, j]
     if bs > 0:  # the mini-batch gradient of wnlab.stochastic.minibatch_grad
-        _batch_rows(seed, t, bs, keys, work, rows)
+        if norm >= 2:  # rows="norm": rn2 holds the cumulative row weights
+            _norm_rows(seed, t, bs, rn2, rows)
+        else:
+            _batch_rows(seed, t, bs, keys, work, rows)
         for q in range(bs):
             i = rows[q]
             zi = 0.0
             for j in range(kp):
                 zi += US[i, j] * xa[j]
             d = _loss_and_deriv(SQUARED if kind == LSQ else kind, zi, y[i])[1]
-            d = d / (bs * rn2[i]) if norm else (m / bs) * d
+            if norm >= 2:
+                wi = rn2[i] - (rn2[i - 1] if i > 0 else 0.0)
+                d = d / (bs * wi) if norm == 3 else d * (rn2[m - 1] / (bs * wi))
+            else:
+                d = d / (bs * rn2[i]) if norm else (m / bs) * d
             for j in range(kp):
                 R[l, j] += d * US[i, j]
     pd = 0.0
@@ -384,8 +411,9 @@ def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, 
                     gm = gam_tab[(tl - t0) * g_st + i * g_si]
                     gm = gm / (gl * gl) if g_mode == 1 else (gm * e if g_mode == 2 else gm)
                 eta[l], gam[l] = e, gm
-                # Lemma 2.3 needs ||r|| only where g = 0: on_stationary_set(g, 0, 0, ...) says where
-                stalled = method != GD and on_stationary_set(gl, 0.0, 0.0, gm, last, g_scale, grad_scale)
+                # Lemma 2.3 (exact zeros: STALL_RTOL = 0) needs ||r|| only where g = 0
+                stalled = method != GD and on_stationary_set(gl, 0.0, 0.0, gm, last, g_scale, grad_scale,
+                                                             STALL_RTOL)
                 if stalled:
                     rr = 0.0
                     bb = bg[l] * bg[l] + bbe[l] * bbe[l]
@@ -407,7 +435,7 @@ def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, 
                     break
                 # the run stopped: write it out, keeping the last finite iterate if it diverged
                 CODE[i], TSTOP[i], SLOSS[i], ETA[i], GAM[i], MAXDIR[i] = c, tl, loss[l], eta[l], gam[l], md[l]
-                finite = np.isfinite(g[l]) and np.isfinite(be[l])
+                finite = np.isfinite(g[l]) and np.isfinite(be[l]) and np.isfinite(loss[l])
                 for j in range(kp):
                     finite = finite and np.isfinite(cur[l, j])
                 back = c == DIVERGED and tl > 0 and not finite

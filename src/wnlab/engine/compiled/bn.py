@@ -75,7 +75,7 @@ def applicable(problem, method, eta, gamma, record_every, space) -> bool:
             or U.shape[0] != U.shape[1] or getattr(problem, "loss_fn", None) is not None):
         return False
     return _constant(eta) and (_constant(gamma) or (isinstance(gamma, Ratio) and gamma.eta is eta
-                                                    and np.ndim(gamma.c) <= 1 and not callable(gamma.c)))
+                                                    and not callable(gamma.c) and np.ndim(np.asarray(gamma.c)) <= 1))
 
 
 def _per_run(name, sched, eta, B):
