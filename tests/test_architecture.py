@@ -13,7 +13,7 @@ ALLOWED = {
     "engine": {"params", "problems", "methods"},
     "io": {"params", "methods"},
     "theory": {"params", "problems", "methods", "engine"},
-    "bridges": {"params", "problems", "methods", "engine"},
+    "bridges": {"params", "problems", "methods", "engine", "theory"},
     "sweep": {"params", "problems", "methods", "engine", "theory", "io"},
     "experiments": {"params", "problems", "methods", "engine", "theory", "io"},
     "cli": {"params", "problems", "methods", "engine", "theory", "io", "sweep", "experiments", "bridges"},

@@ -20,11 +20,12 @@ from .theory.flow import FlowResult, flow
 __version__ = "0.1.0"
 
 #: short names of modules, loaded on first access (``wnlab.stochastic.solve(...)`` works after
-#: ``import wnlab``; ``wnlab.torch`` imports PyTorch only then)
+#: ``import wnlab``; ``wnlab.torch`` imports PyTorch and
+#: ``wnlab.sklearn`` scikit-learn only then)
 _ALIASES = {
     "losses": "problems.losses", "sampling": "problems.sampling", "stochastic": "engine.stochastic",
     "schedules": "engine.schedules", "plots": "io.plots", "tables": "io.tables", "verify": "theory.verify",
-    "torch": "bridges.torch", "torch_backend": "engine.torch_backend", "sweep": "sweep",
+    "torch": "bridges.torch", "sklearn": "bridges.sklearn", "torch_backend": "engine.torch_backend", "sweep": "sweep",
     "experiments": "experiments", "params": "params",
 }
 
