@@ -28,7 +28,7 @@ GD's ``eta``); its ``g`` starts at 1 and ``b`` at 0, with step ``gamma``. Adam a
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,7 @@ from .common import (
     add_backend_argument,
     add_preset_arguments,
     add_seeds_argument,
+    config_from_args,
     make_problem,
     new_figure,
     prepare_out,
@@ -222,10 +223,7 @@ def add_arguments(parser) -> None:
 
 
 def main(args) -> int:
-    cfg = PRESETS[args.preset]
-    if args.seeds is not None:
-        cfg = replace(cfg, n_seeds=args.seeds)
-    cfg = replace(cfg, backend=args.backend)
+    cfg = config_from_args(args, PRESETS)
     n_runs = len(cfg.stds) * cfg.n_seeds * ((len(cfg.optimizers) - 1) * len(cfg.methods) + 1)
     bar = progress_bar(n_runs, desc="bias-table")
     try:

@@ -101,11 +101,20 @@ def add_backend_argument(parser) -> None:
                              "torch: float64 tensors, on CUDA when available)")
 
 
-def config_from_args(args, presets, checks: dict):
+def config_from_args(args, presets, checks: dict | None = None):
     """The preset named by ``--preset`` with the given options replaced; ``checks`` maps a field to
-    ``(predicate, requirement)``, and a value failing its predicate is a ``ValueError``."""
+    ``(predicate, requirement)``, and a value failing its predicate is a ``ValueError``. The shared
+    options, where the target's parser has them, apply too: ``--seeds`` (:func:`add_seeds_argument`,
+    the field ``n_seeds``) and ``--backend`` (:func:`add_backend_argument`)."""
     config = presets[args.preset]
-    for name, (ok, need) in checks.items():
+    seeds = getattr(args, "seeds", None)
+    if seeds is not None:
+        if seeds < 1:
+            raise ValueError(f"--seeds must be >= 1, got {seeds}")
+        config = replace(config, n_seeds=seeds)
+    if hasattr(args, "backend"):
+        config = replace(config, backend=args.backend)
+    for name, (ok, need) in (checks or {}).items():
         value = getattr(args, name)
         if value is None:
             continue

@@ -31,6 +31,7 @@ from .common import (
     shared_starts,
     stage,
 )
+from .common import config_from_args as common_config
 from .common import make_problem as make_problem_from_spec
 
 METHODS = ("gd", "wn", "rpgd")
@@ -314,11 +315,7 @@ def add_arguments(parser) -> None:
 
 
 def config_from_args(args) -> Config:
-    config = PRESETS[args.preset]
-    if args.seeds is not None:
-        if args.seeds < 1:
-            raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
-        config = replace(config, n_seeds=args.seeds)
+    config = common_config(args, PRESETS)
     if args.problem_seed is not None:
         if args.problem_seed < 0:
             raise ValueError(f"--problem-seed must be >= 0, got {args.problem_seed}")
@@ -332,7 +329,7 @@ def config_from_args(args) -> Config:
     sampling = getattr(args, "sampling", "auto")
     if sampling == "auto":
         sampling = "exact-in-law" if config.d > AUTO_EXACT_ABOVE_D else "full"
-    return replace(config, sampling=sampling, backend=getattr(args, "backend", "auto"))
+    return replace(config, sampling=sampling)
 
 
 def main(args) -> int:

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import prepare_out, save_figure, shared_starts, stage, write_csv, write_metadata
+from .common import config_from_args, prepare_out, save_figure, shared_starts, stage, write_csv, write_metadata
 
 #: optional packages this target needs (checked before any work)
 REQUIRES = ("matplotlib", "sklearn")
@@ -167,13 +167,9 @@ def add_arguments(parser) -> None:
 
 
 def main(args) -> int:
-    cfg = PRESETS[args.preset]
+    cfg = config_from_args(args, PRESETS)
     if args.loss:
         cfg = replace(cfg, loss=args.loss)
-    if args.seeds is not None:
-        if args.seeds < 1:
-            raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
-        cfg = replace(cfg, n_seeds=args.seeds)
     res = run(cfg, args.out)
     for name in dict.fromkeys(r["variant"] for r in res["rows"]):
         sel = [r for r in res["rows"] if r["variant"] == name]

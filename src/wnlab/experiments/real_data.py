@@ -15,12 +15,20 @@ the held-out error is the mean squared error on images not used for training.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from ..params import DEFAULT_MAX_ITER
-from .common import add_backend_argument, add_seeds_argument, prepare_out, progress_bar, shared_starts, stage
+from .common import (
+    add_backend_argument,
+    add_seeds_argument,
+    config_from_args,
+    prepare_out,
+    progress_bar,
+    shared_starts,
+    stage,
+)
 
 #: optional packages this target needs (checked before any work)
 REQUIRES = ("matplotlib", "sklearn")
@@ -229,10 +237,7 @@ def add_arguments(parser) -> None:
 
 
 def main(args) -> int:
-    config = PRESETS[args.preset]
-    if args.seeds is not None:
-        config = replace(config, n_seeds=args.seeds)
-    config = replace(config, backend=args.backend)
+    config = config_from_args(args, PRESETS)
     bar = progress_bar(len(config.methods) * len(config.stds) * config.n_seeds, desc="real-data")
     try:
         meta = run(config, args.out, progress=bar.update)
