@@ -1,74 +1,84 @@
 """The compiled loop of batch normalization (:mod:`wnlab.engine.compiled.bn`; imports Numba).
 
-One function, :func:`advance`, runs each of its runs from its start to its stop: the forward and
-backward pass of :mod:`wnlab.methods.bn` in reduced coordinates (vectors over the rows given as
-``U^T`` of them: ``z = s a``, sums over the rows are products with ``ones = U^T 1``), the stop rule
-of :mod:`wnlab.engine.stopping`, then the SGD step (:class:`wnlab.methods.optim.SGD` when ``sgd``).
+One function, :func:`advance`, moves a chunk of runs from their start to their stop,
+:data:`~wnlab.engine.compiled._kernel.LANES` runs at a time like the lane loop of
+:mod:`wnlab.engine.compiled._kernel` (whose compiled stop rule, SGD rule and options it uses): the
+forward and backward pass of :mod:`wnlab.methods.bn` in reduced coordinates (vectors over the rows
+given as ``U^T`` of them: ``z = s a``, sums over the rows are products with ``ones = U^T 1``), the
+stop rule of :mod:`wnlab.engine.stopping`, then the SGD step (:class:`wnlab.methods.optim.SGD`
+when ``sgd``).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from .. import stopping
-from ..stopping import DIVERGED
+from ..stopping import DIVERGED, STALL_RTOL
+from ._kernel import LANES, _jit, _sgd_rule, divergence_limit, on_stationary_set, stop_code
 
-_jit = njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
-stop_code = _jit(stopping.stop_code)
-on_stationary_set = _jit(stopping.on_stationary_set)
-divergence_limit = _jit(stopping.divergence_limit)
+N_REC = 6  # engine.HISTORY_KEYS
 
 
 @_jit
-def _forward_backward(a, s, ones, yb, g, b, eps, n, dw):
-    """``methods.bn._forward_backward`` for one run: ``(loss, dL/dg, dL/db, sigma)``, ``dL/dw`` into ``dw``."""
-    m = a.shape[0]
-    mu = 0.0
-    for j in range(m):
-        mu += s[j] * a[j] * ones[j]
-    mu /= n
-    var = 0.0
-    for j in range(m):
-        zc = s[j] * a[j] - mu * ones[j]
-        var += zc * zc
-    sigma = np.sqrt(var / n + eps)
-    loss = 0.0
-    dg = 0.0
-    db = 0.0
-    for j in range(m):
-        zh = (s[j] * a[j] - mu * ones[j]) / sigma
+def _evaluate(run, t, cur, s, so, ones, yb, n, eps, g, b, avg, inv, loss, dg, db):
+    """The forward pass of ``methods.bn._forward_backward`` for the running lanes (``run >= 0``):
+    ``inv = 1/sigma``, ``loss``, ``dg = dL/dg``, ``db = dL/db``, and the batch mean ``avg`` at
+    ``t = 0`` (later steps compute it with the step). Passes over the coordinates, each for all
+    lanes before the next (their reductions are independent chains), the square roots and
+    divisions for all lanes at once."""
+    kp = cur.shape[1]
+    for l in range(LANES):
+        if run[l] >= 0 and t[l] == 0:
+            acc = 0.0
+            for j in range(kp):
+                acc += so[j] * cur[l, j]
+            avg[l] = acc / n
+    for l in range(LANES):
+        if run[l] >= 0:
+            mu = avg[l]
+            acc = 0.0
+            for j in range(kp):
+                zc = s[j] * cur[l, j] - mu * ones[j]
+                acc += zc * zc
+            inv[l] = acc
+    for l in range(LANES):  # (loops over lanes alone are vectorised over lanes)
+        inv[l] = 1.0 / np.sqrt(inv[l] / n + eps)
+    for l in range(LANES):
+        if run[l] >= 0:
+            mu, il, gl, bl = avg[l], inv[l], g[l], b[l]
+            ls = 0.0
+            sg = 0.0
+            sb = 0.0
+            for j in range(kp):
+                zh = (s[j] * cur[l, j] - mu * ones[j]) * il
+                d = zh * gl + bl * ones[j] - yb[j]
+                ls += d * d
+                sg += d * zh
+                sb += d * ones[j]
+            loss[l], dg[l], db[l] = 0.5 * ls, sg, sb
+
+
+@_jit
+def _dw(l, cur, dw, s, ones, yb, n, mu, inv, g, b, dg, db):
+    """``dL/dw`` of lane ``l`` into ``dw[l]`` (the backward pass; the step computes it in line)."""
+    k, cb, cg = g * inv, db / n, dg / n
+    for j in range(cur.shape[1]):
+        zh = (s[j] * cur[l, j] - mu * ones[j]) * inv
         d = zh * g + b * ones[j] - yb[j]
-        loss += d * d
-        dg += d * zh
-        db += d * ones[j]
-    k = g / sigma
-    cb, cg = db / n, dg / n
-    for j in range(m):
-        zh = (s[j] * a[j] - mu * ones[j]) / sigma
-        d = zh * g + b * ones[j] - yb[j]
-        dw[j] = s[j] * (k * (d - cb * ones[j] - zh * cg))
-    return 0.5 * loss, dg, db, sigma
+        dw[l, j] = s[j] * (k * (d - cb * ones[j] - zh * cg))
 
 
 @_jit
-def _sgd(x, grad, buf, lr, mu, wd, nesterov):
-    """:class:`wnlab.methods.optim.SGD` on one number: ``(new x, new buffer)``."""
-    d = grad + wd * x
-    bn = mu * buf + d
-    return x - lr * ((d + mu * bn) if nesterov else bn), bn
-
-
-@_jit
-def _record(out, loss, g, be, sigma, a, a_star):
-    """The six history values (``engine.HISTORY_KEYS`` order) at the predictor ``x = (g/sigma) w``."""
-    k = g / sigma
+def _record(out, loss, g, be, inv, cur, l, a_star):
+    """The history values (``engine.HISTORY_KEYS`` order) of lane ``l`` at the predictor ``x = (g/sigma) w``."""
+    k = g * inv
     aa = 0.0
     xn2 = 0.0
     d2 = 0.0
-    for j in range(a.shape[0]):
-        aa += a[j] * a[j]
-        x = k * a[j]
+    for j in range(cur.shape[1]):
+        c = cur[l, j]
+        aa += c * c
+        x = k * c
         xn2 += x * x
         d2 += (x - a_star[j]) ** 2
     xb = k * be
@@ -86,95 +96,140 @@ def advance(ints, flts, s, ones, yb, a_star, eta, gam, ids, A, MA, per, iout, fo
     :func:`wnlab.engine.compiled.bn.run` for the arguments. The rows of ``A``, ``MA`` and of ``per``
     (``g, beta, b`` and the buffers ``m_beta, m_g, m_b``, settings ``momentum, weight_decay``)
     come back as the final states; with ``every > 0``, ``hist[i, t // every]`` is the record at
-    ``t % every == 0`` and ``last_rec[i]`` the one at the stop."""
+    ``t % every == 0`` and ``last_rec[i]`` the one at the stop.
+
+    Each step has three phases over the lanes, as in the lane loop: evaluate every running lane
+    (:func:`_evaluate`; an idle lane first takes the next run of the chunk), decide (the stop
+    rule), then step every running lane into the other buffer (``nxt``, which afterwards holds
+    the previous iterate, kept for a run that diverges). Every run goes through the same
+    instructions in whichever lane and chunk it is, so its numbers do not depend on the others."""
     max_iter, sgd, nesterov, every = ints
-    tol, zero_loss, g_scale, grad_scale, eps = flts
+    tol, zero_loss, g_scale, grad_scale, eps, n = flts
     G, BE, BB, MBE, MG, MB, MU, WD = per
     NIT, TSTOP, CODE = iout
     LOSS, SLOSS, MAXDIR, GSTOP, ESTOP, GMSTOP = fout
-    m = A.shape[1]
-    n = yb.shape[0] * 0.0 + ones.shape[0]  # (m rows: U is square)
-    a = np.zeros(m)
-    pa = np.zeros(m)
-    ma = np.zeros(m)
-    pma = np.zeros(m)
-    dw = np.zeros(m)
-    rec = np.zeros(6)
-    for i in ids:
-        for j in range(m):
-            a[j] = A[i, j]
-            ma[j] = MA[i, j] if sgd else 0.0
-        g, be, b = G[i], BE[i], BB[i]
-        mbe, mg, mb, mu, wd = MBE[i], MG[i], MB[i], MU[i], WD[i]
-        bound = ((1.0 + mu) / (1.0 + 2.0 * mu) if nesterov else 1.0 + mu) if sgd else 1.0
-        pg = pbe = pb = pmbe = pmg = pmb = ploss = 0.0
-        md = 0.0
-        lim = 0.0
-        t = 0
-        while True:
-            loss, dg, db, sigma = _forward_backward(a, s, ones, yb, g, b, eps, n, dw)
-            if t == 0:
-                lim = divergence_limit(loss, zero_loss)
-            last = t == max_iter
-            e = 0.0 if last else eta[i]
-            gm = 0.0 if last else gam[i]
-            stalled = False
-            if abs(g) <= stopping.STALL_RTOL * g_scale:  # Lemma 2.3's set S (only near g = 0)
-                rr = dg * dg + db * db
-                bb = mbe * mbe + mg * mg + mb * mb
-                for j in range(m):
-                    rr += dw[j] * dw[j]
-                    bb += ma[j] * ma[j]
-                moving = (sgd != 0) and (mu > 0) and (bb > 0)  # (Optimized.pending)
-                stalled = on_stationary_set(g, dg, np.sqrt(rr), gm, last, g_scale, grad_scale,
-                                            stopping.STALL_RTOL, moving)
-            c = stop_code(loss, lim, tol, stalled, last, np.isfinite(e) and np.isfinite(gm))
-            if every > 0 and (t % every == 0 or c >= 0):
-                _record(rec, loss, g, be, sigma, a, a_star)
-                if t % every == 0:
-                    hist[i, t // every, :] = rec
-                if c >= 0:
-                    last_rec[i, :] = rec
-            if c >= 0:
-                finite = (np.isfinite(g) and np.isfinite(be) and np.isfinite(b) and np.isfinite(mbe)
-                          and np.isfinite(mg) and np.isfinite(mb))
-                for j in range(m):
-                    finite = finite and np.isfinite(a[j]) and np.isfinite(ma[j])
-                back = c == DIVERGED and t > 0 and not finite
-                CODE[i], TSTOP[i], SLOSS[i], GSTOP[i], ESTOP[i], GMSTOP[i], MAXDIR[i] = c, t, loss, g, e, gm, md
-                if back:  # keep the last finite iterate
-                    for j in range(m):
-                        A[i, j] = pa[j]
-                        if sgd:
-                            MA[i, j] = pma[j]
-                    G[i], BE[i], BB[i], MBE[i], MG[i], MB[i] = pg, pbe, pb, pmbe, pmg, pmb
-                    NIT[i], LOSS[i] = t - 1, ploss
+    kp = A.shape[1]
+    n_ids = ids.shape[0]
+    ss, so, sy = s * s, s * ones, s * yb
+    cur = np.zeros((LANES, kp))
+    nxt = np.zeros((LANES, kp))
+    bcur = np.zeros((LANES, kp))  # momentum buffers of the coordinates (current, previous)
+    bnxt = np.zeros((LANES, kp))
+    dw = np.zeros((LANES, kp))
+    rec = np.zeros(N_REC)
+    run = np.full(LANES, -1)
+    t = np.zeros(LANES, dtype=np.int64)
+    g, be, b, mg, mbe, mb = (np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES),
+                             np.zeros(LANES), np.zeros(LANES))
+    pg, pbe, pb, pmg, pmbe, pmb = (np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES),
+                                   np.zeros(LANES), np.zeros(LANES))
+    mom, wd, bound, lim, md = np.zeros(LANES), np.zeros(LANES), np.ones(LANES), np.zeros(LANES), np.zeros(LANES)
+    avg, inv, loss, dg, db = np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES)
+    ploss, e, gm = np.zeros(LANES), np.zeros(LANES), np.zeros(LANES)
+    nxt_pos = 0
+    while True:
+        # 1. an idle lane takes the next run of the chunk; evaluate every running lane at its point
+        n_running = 0
+        for l in range(LANES):
+            if run[l] < 0 and nxt_pos < n_ids:
+                i = ids[nxt_pos]
+                nxt_pos += 1
+                run[l], t[l] = i, 0
+                for j in range(kp):
+                    cur[l, j] = A[i, j]
+                    bcur[l, j] = MA[i, j] if sgd else 0.0
+                g[l], be[l], b[l], mbe[l], mg[l], mb[l] = G[i], BE[i], BB[i], MBE[i], MG[i], MB[i]
+                mom[l], wd[l], md[l] = MU[i], WD[i], 0.0
+                if sgd:
+                    bound[l] = (1.0 + mom[l]) / (1.0 + 2.0 * mom[l]) if nesterov else 1.0 + mom[l]
+            n_running += run[l] >= 0
+        if n_running == 0:
+            break
+        _evaluate(run, t, cur, s, so, ones, yb, n, eps, g, b, avg, inv, loss, dg, db)
+        # 2. decide (stopping.stop_code); a run that stops frees its lane for the next step
+        for l in range(LANES):
+            if run[l] >= 0:
+                i, tl, gl = run[l], t[l], g[l]
+                if tl == 0:
+                    lim[l] = divergence_limit(loss[l], zero_loss)
+                last = tl == max_iter
+                el = 0.0 if last else eta[i]
+                gml = 0.0 if last else gam[i]
+                e[l], gm[l] = el, gml
+                stalled = False
+                if abs(gl) <= STALL_RTOL * g_scale:  # Lemma 2.3's set S (only at g = 0)
+                    _dw(l, cur, dw, s, ones, yb, n, avg[l], inv[l], gl, b[l], dg[l], db[l])
+                    rr = dg[l] * dg[l] + db[l] * db[l]
+                    bb = mbe[l] * mbe[l] + mg[l] * mg[l] + mb[l] * mb[l]
+                    for j in range(kp):
+                        rr += dw[l, j] * dw[l, j]
+                        bb += bcur[l, j] * bcur[l, j]
+                    moving = (sgd != 0) and (mom[l] > 0) and (bb > 0)  # (Optimized.pending)
+                    stalled = on_stationary_set(gl, dg[l], np.sqrt(rr), gml, last, g_scale, grad_scale,
+                                                STALL_RTOL, moving)
+                c = stop_code(loss[l], lim[l], tol, stalled, last, np.isfinite(el) and np.isfinite(gml))
+                if every > 0 and (tl % every == 0 or c >= 0):
+                    _record(rec, loss[l], gl, be[l], inv[l], cur, l, a_star)
+                    if tl % every == 0:
+                        hist[i, tl // every, :] = rec
+                    if c >= 0:
+                        last_rec[i, :] = rec
+                if c < 0:
+                    continue
+                # the run stopped: write it out, keeping the last finite iterate if it diverged
+                finite = (np.isfinite(gl) and np.isfinite(be[l]) and np.isfinite(b[l]) and np.isfinite(mbe[l])
+                          and np.isfinite(mg[l]) and np.isfinite(mb[l]))
+                for j in range(kp):
+                    finite = finite and np.isfinite(cur[l, j]) and np.isfinite(bcur[l, j])
+                back = c == DIVERGED and tl > 0 and not finite
+                CODE[i], TSTOP[i], SLOSS[i], MAXDIR[i] = c, tl, loss[l], md[l]
+                GSTOP[i], ESTOP[i], GMSTOP[i] = gl, el, gml
+                src, bsrc = (nxt, bnxt) if back else (cur, bcur)
+                for j in range(kp):
+                    A[i, j] = src[l, j]
+                    if sgd:
+                        MA[i, j] = bsrc[l, j]
+                if back:
+                    G[i], BE[i], BB[i], MBE[i], MG[i], MB[i] = pg[l], pbe[l], pb[l], pmbe[l], pmg[l], pmb[l]
+                    NIT[i], LOSS[i] = tl - 1, ploss[l]
                 else:
-                    for j in range(m):
-                        A[i, j] = a[j]
-                        if sgd:
-                            MA[i, j] = ma[j]
-                    G[i], BE[i], BB[i], MBE[i], MG[i], MB[i] = g, be, b, mbe, mg, mb
-                    NIT[i], LOSS[i] = t, loss
-                break
-            k = g / sigma
-            md = max(md, e * (k * k) / bound)
-            for j in range(m):
-                pa[j] = a[j]
-                pma[j] = ma[j]
-            pg, pbe, pb, pmbe, pmg, pmb, ploss = g, be, b, mbe, mg, mb, loss
+                    G[i], BE[i], BB[i], MBE[i], MG[i], MB[i] = gl, be[l], b[l], mbe[l], mg[l], mb[l]
+                    NIT[i], LOSS[i] = tl, loss[l]
+                run[l] = -1
+        # 3. one step for every running lane (methods.bn.BN.step, or Optimized(BN, SGD).step), into nxt,
+        # and the batch mean at the new point. With k = g/sigma and zc = s a - mean ones:
+        # dL/dw = s k (d - mean(d) ones - zh mean(d zh)) = (k cw s^2) a + (k cc) s ones - k s y,
+        # cw = (g - mean(d zh))/sigma, cc = b - mean(d) - cw mean (d = g zh + b ones - y)
+        for l in range(LANES):
+            if run[l] < 0:
+                continue
+            el, gml, gl, bl, il = e[l], gm[l], g[l], b[l], inv[l]
+            k = gl * il
+            md[l] = max(md[l], el * (k * k) / bound[l])
+            pg[l], pbe[l], pb[l], pmbe[l], pmg[l], pmb[l], ploss[l] = gl, be[l], bl, mbe[l], mg[l], mb[l], loss[l]
+            cw = (gl - dg[l] / n) * il
+            ka, kb = k * cw, k * (bl - db[l] / n - cw * avg[l])
+            acc = 0.0
             if sgd:
-                for j in range(m):
-                    d = dw[j] + wd * a[j]
-                    bj = mu * ma[j] + d
-                    ma[j] = bj
-                    a[j] -= e * ((d + mu * bj) if nesterov else bj)
-                be, mbe = _sgd(be, 0.0, mbe, e, mu, wd, nesterov)
-                g, mg = _sgd(g, dg, mg, gm, mu, wd, nesterov)
-                b, mb = _sgd(b, db, mb, gm, mu, wd, nesterov)
+                m_, w_ = mom[l], wd[l]
+                for j in range(kp):
+                    c = cur[l, j]
+                    v, bnxt[l, j] = _sgd_rule(c, ka * ss[j] * c + kb * so[j] - k * sy[j], bcur[l, j], el, m_, w_,
+                                              nesterov)
+                    nxt[l, j] = v
+                    acc += so[j] * v
+                be[l], mbe[l] = _sgd_rule(be[l], 0.0, mbe[l], el, m_, w_, nesterov)
+                g[l], mg[l] = _sgd_rule(gl, dg[l], mg[l], gml, m_, w_, nesterov)
+                b[l], mb[l] = _sgd_rule(bl, db[l], mb[l], gml, m_, w_, nesterov)
             else:
-                for j in range(m):
-                    a[j] -= e * dw[j]
-                g -= gm * dg
-                b -= gm * db
-            t += 1
+                for j in range(kp):
+                    c = cur[l, j]
+                    v = c - el * (ka * ss[j] * c + kb * so[j] - k * sy[j])
+                    nxt[l, j] = v
+                    acc += so[j] * v
+                g[l] = gl - gml * dg[l]
+                b[l] = bl - gml * db[l]
+            avg[l] = acc / n
+            t[l] += 1
+        cur, nxt = nxt, cur
+        bcur, bnxt = bnxt, bcur

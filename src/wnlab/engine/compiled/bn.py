@@ -78,6 +78,14 @@ def applicable(problem, method, eta, gamma, record_every, space) -> bool:
                                                     and not callable(gamma.c) and np.ndim(np.asarray(gamma.c)) <= 1))
 
 
+def _padded(v, kp):
+    """``v`` (one vector or rows of them) zero-padded to ``kp`` coordinates, C-contiguous float64."""
+    v = np.asarray(v, dtype=np.float64)
+    out = np.zeros((*v.shape[:-1], kp))
+    out[..., :v.shape[-1]] = v
+    return out
+
+
 def _per_run(name, sched, eta, B):
     v = np.asarray(sched.value if isinstance(sched, Constant) else np.asarray(sched.c) * eta, dtype=np.float64)
     v = np.ascontiguousarray(np.broadcast_to(v, (B,)), dtype=np.float64)
@@ -87,7 +95,7 @@ def _per_run(name, sched, eta, B):
 
 def run(problem, method, state, *, eta, gamma, tol, max_iter, record_every=None, space=None, progress=None):
     """Same contract as :func:`wnlab.engine.driver.run` for the runs :func:`applicable` accepts."""
-    from . import _history, _map, _threads
+    from . import _history, _map, _pad, _threads
 
     K = _load()
     bn, opt = _parts(method)
@@ -97,13 +105,14 @@ def run(problem, method, state, *, eta, gamma, tol, max_iter, record_every=None,
     sgd = opt is not None
     f = {name: np.array(getattr(state, name), dtype=np.float64) for name in state._fields}
     zeros = np.zeros(B)
+    kp = _pad(m)  # (the coordinates zero-padded like the lane loop's: they stay zero)
     if sgd:
-        MA = np.ascontiguousarray(f["m_a"])
+        MA = _padded(f["m_a"], kp)
         bufs = (f["m_beta"], f["m_g"], f["m_b"], f["momentum"], f["weight_decay"])
     else:
-        MA = np.zeros((1, m))
+        MA = np.zeros((1, kp))
         bufs = (zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy())
-    A = np.ascontiguousarray(f["a"])
+    A = _padded(f["a"], kp)
     per = (f["g"], f["beta"], f["b"], *bufs)
     # outputs: n_iter, t_stop, code; loss, stop loss, max_dir, g, eta, gamma at the stop
     iout = (np.zeros(B, dtype=np.int64), np.zeros(B, dtype=np.int64), np.full(B, -1, dtype=np.int64))
@@ -112,19 +121,16 @@ def run(problem, method, state, *, eta, gamma, tol, max_iter, record_every=None,
     zero_loss, zero_grad = problem.reduced_loss_grad(np.zeros((1, m)))
     zero_loss = float(zero_loss[0])
     flts = (float(tol), zero_loss, float(max(problem.scale, 1e-300)), float(np.linalg.norm(zero_grad)),
-            float(bn.eps))
+            float(bn.eps), float(m))  # (n = m rows: U is square)
     every = int(record_every or 0)
     ints = (int(max_iter), int(sgd), int(bool(sgd and opt.nesterov)), every)
-    if every and B * (max_iter // every + 1) * 6 * 8 > _HIST_BYTES:  # (history too long to hold at once)
+    if every and B * (max_iter // every + 1) * K.N_REC * 8 > _HIST_BYTES:  # (history too long to hold at once)
         return _engine.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter, space=space,
                            record_every=record_every, progress=progress)
-    hist = np.full((B, max_iter // every + 1, 6) if every else (1, 1, 6), np.nan)
-    last_rec = np.full((B if every else 1, 6), np.nan)
-    a_star = np.ascontiguousarray(problem.a_star, dtype=np.float64)
+    hist = np.full((B, max_iter // every + 1, K.N_REC) if every else (1, 1, K.N_REC), np.nan)
+    last_rec = np.full((B if every else 1, K.N_REC), np.nan)
     rows = space.data()
-    s = np.ascontiguousarray(problem.s, dtype=np.float64)
-    ones = np.ascontiguousarray(rows.ones, dtype=np.float64)
-    yb = np.ascontiguousarray(rows.y, dtype=np.float64)
+    a_star, s, ones, yb = (_padded(v, kp) for v in (problem.a_star, problem.s, rows.ones, rows.y))
     disp = K.advance
     if not disp.overloads:
         import numba
@@ -140,7 +146,7 @@ def run(problem, method, state, *, eta, gamma, tol, max_iter, record_every=None,
         disp.compile(sig)
     n_threads = _threads()
     ids = np.arange(B, dtype=np.int64)
-    n_chunks = max(1, min(B, 2 * n_threads)) if n_threads > 1 else 1
+    n_chunks = min(-(-B // K.LANES), 2 * n_threads) if n_threads > 1 else 1
     edges = np.linspace(0, B, n_chunks + 1).astype(int)
 
     def chunk(bounds):
@@ -151,8 +157,8 @@ def run(problem, method, state, *, eta, gamma, tol, max_iter, record_every=None,
     if progress is not None:
         progress(B)
     G, BE, BB, MBE, MG, MB, MU, WD = per
-    fields = {"g": G, "a": A, "beta": BE, "b": BB, "m_a": MA, "m_beta": MBE, "m_g": MG, "m_b": MB,
-              "momentum": MU, "weight_decay": WD}
+    fields = {"g": G, "a": np.ascontiguousarray(A[:, :m]), "beta": BE, "b": BB, "m_a": np.ascontiguousarray(MA[:, :m]),
+              "m_beta": MBE, "m_g": MG, "m_b": MB, "momentum": MU, "weight_decay": WD}
     final = type(state)(*(fields[name] for name in state._fields))
     n_iter, t_stop, code = iout
     loss, stop_loss, max_dir, g_stop, eta_stop, gam_stop = fout
