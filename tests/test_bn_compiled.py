@@ -85,3 +85,36 @@ def test_compiled_bn_with_gamma_as_a_ratio_of_eta():
     ref, got = _both(p, x0s, eta=[0.01, 0.02, 0.03], c=[1.0, 2.0, 0.5], tol=0, max_iter=N_STEPS,
                      momentum=0.6, nesterov=True)
     _same(ref, got)
+
+
+def test_compiled_bn_lanes_refill_and_bits_independent_of_the_batch():
+    """More runs than lanes, stopping at different steps (converged, one diverged, max_iter), so
+    lanes take new runs mid-loop: equal to the NumPy driver; and every run's numbers are the same
+    bits whatever runs share its batch and however many threads run it."""
+    import numba
+
+    p, x0s = _setup(5, B=19)
+    rng = np.random.default_rng(5)
+    eta = rng.uniform(0.005, 0.03, size=19)
+    gamma = rng.uniform(0.01, 0.08, size=19)
+    gamma[7] = 1.0  # (diverges: gamma m > 2)
+    kw = {"eta": eta, "gamma": gamma, "tol": 1e-8, "max_iter": 1400, "momentum": 0.5, "record_every": 50}
+    ref, got = _both(p, x0s, **kw)
+    assert got.status[7].value == "diverged" and {s.value for s in got.status} >= {"converged", "max_iter"}
+    assert len(set(got.n_iter.tolist())) > 10
+    _same(ref, got, atol=1e-10)
+    assert np.array_equal(ref.history["t"], got.history["t"])
+    for key, col in ref.history.items():  # (relative too: the diverging run's loss grows to 1e11)
+        np.testing.assert_allclose(got.history[key], col, rtol=1e-10, atol=1e-10, err_msg=key)
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one_thread = wnlab.solve_batch(p, "bn", x0s=x0s, backend="numba", **kw)
+    finally:
+        numba.set_num_threads(threads)
+    sub = [3, 7, 18]
+    alone = wnlab.solve_batch(p, "bn", x0s=x0s[sub], backend="numba", **dict(kw, eta=eta[sub], gamma=gamma[sub]))
+    for other, rows in ((one_thread, slice(None)), (alone, sub)):
+        assert np.array_equal(other.n_iter, got.n_iter[rows])
+        for f in ("w", "g", "b", "loss"):
+            assert np.array_equal(np.asarray(getattr(other, f)), np.asarray(getattr(got, f))[rows]), f

@@ -41,21 +41,22 @@ def _evaluate(run, t, cur, s, so, ones, yb, n, eps, g, b, avg, inv, loss, dg, db
                 zc = s[j] * cur[l, j] - mu * ones[j]
                 acc += zc * zc
             inv[l] = acc
-    for l in range(LANES):  # (loops over lanes alone are vectorised over lanes)
+    for l in range(inv.shape[0]):  # (vectorised over the lanes: a constant trip count is unrolled instead)
         inv[l] = 1.0 / np.sqrt(inv[l] / n + eps)
     for l in range(LANES):
         if run[l] >= 0:
-            mu, il, gl, bl = avg[l], inv[l], g[l], b[l]
+            mu, il, bl = avg[l], inv[l], b[l]
+            k = g[l] * il
             ls = 0.0
             sg = 0.0
             sb = 0.0
-            for j in range(kp):
-                zh = (s[j] * cur[l, j] - mu * ones[j]) * il
-                d = zh * gl + bl * ones[j] - yb[j]
+            for j in range(kp):  # d = g zh + b ones - y, zh = zc/sigma
+                zc = s[j] * cur[l, j] - mu * ones[j]
+                d = k * zc + (bl * ones[j] - yb[j])
                 ls += d * d
-                sg += d * zh
+                sg += d * zc
                 sb += d * ones[j]
-            loss[l], dg[l], db[l] = 0.5 * ls, sg, sb
+            loss[l], dg[l], db[l] = 0.5 * ls, sg * il, sb
 
 
 @_jit
@@ -111,6 +112,7 @@ def advance(ints, flts, s, ones, yb, a_star, eta, gam, ids, A, MA, per, iout, fo
     kp = A.shape[1]
     n_ids = ids.shape[0]
     ss, so, sy = s * s, s * ones, s * yb
+    rn = 1.0 / n
     cur = np.zeros((LANES, kp))
     nxt = np.zeros((LANES, kp))
     bcur = np.zeros((LANES, kp))  # momentum buffers of the coordinates (current, previous)
@@ -123,9 +125,11 @@ def advance(ints, flts, s, ones, yb, a_star, eta, gam, ids, A, MA, per, iout, fo
                              np.zeros(LANES), np.zeros(LANES))
     pg, pbe, pb, pmg, pmbe, pmb = (np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES),
                                    np.zeros(LANES), np.zeros(LANES))
-    mom, wd, bound, lim, md = np.zeros(LANES), np.zeros(LANES), np.ones(LANES), np.zeros(LANES), np.zeros(LANES)
+    mom, wd, rbound, lim, md = np.zeros(LANES), np.zeros(LANES), np.ones(LANES), np.zeros(LANES), np.zeros(LANES)
+    kk, ka, kb = np.zeros(LANES), np.zeros(LANES), np.zeros(LANES)
     avg, inv, loss, dg, db = np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES)
-    ploss, e, gm = np.zeros(LANES), np.zeros(LANES), np.zeros(LANES)
+    ploss, e, gm, eta_l, gam_l = np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES)
+    code = np.zeros(LANES, dtype=np.int64)
     nxt_pos = 0
     while True:
         # 1. an idle lane takes the next run of the chunk; evaluate every running lane at its point
@@ -139,97 +143,105 @@ def advance(ints, flts, s, ones, yb, a_star, eta, gam, ids, A, MA, per, iout, fo
                     cur[l, j] = A[i, j]
                     bcur[l, j] = MA[i, j] if sgd else 0.0
                 g[l], be[l], b[l], mbe[l], mg[l], mb[l] = G[i], BE[i], BB[i], MBE[i], MG[i], MB[i]
-                mom[l], wd[l], md[l] = MU[i], WD[i], 0.0
+                mom[l], wd[l], md[l], eta_l[l], gam_l[l] = MU[i], WD[i], 0.0, eta[i], gam[i]
                 if sgd:
-                    bound[l] = (1.0 + mom[l]) / (1.0 + 2.0 * mom[l]) if nesterov else 1.0 + mom[l]
+                    rbound[l] = (1.0 + 2.0 * mom[l]) / (1.0 + mom[l]) if nesterov else 1.0 / (1.0 + mom[l])
             n_running += run[l] >= 0
         if n_running == 0:
             break
         _evaluate(run, t, cur, s, so, ones, yb, n, eps, g, b, avg, inv, loss, dg, db)
-        # 2. decide (stopping.stop_code); a run that stops frees its lane for the next step
-        for l in range(LANES):
-            if run[l] >= 0:
-                i, tl, gl = run[l], t[l], g[l]
-                if tl == 0:
-                    lim[l] = divergence_limit(loss[l], zero_loss)
-                last = tl == max_iter
-                el = 0.0 if last else eta[i]
-                gml = 0.0 if last else gam[i]
-                e[l], gm[l] = el, gml
-                stalled = False
-                if abs(gl) <= STALL_RTOL * g_scale:  # Lemma 2.3's set S (only at g = 0)
-                    _dw(l, cur, dw, s, ones, yb, n, avg[l], inv[l], gl, b[l], dg[l], db[l])
-                    rr = dg[l] * dg[l] + db[l] * db[l]
-                    bb = mbe[l] * mbe[l] + mg[l] * mg[l] + mb[l] * mb[l]
-                    for j in range(kp):
-                        rr += dw[l, j] * dw[l, j]
-                        bb += bcur[l, j] * bcur[l, j]
-                    moving = (sgd != 0) and (mom[l] > 0) and (bb > 0)  # (Optimized.pending)
-                    stalled = on_stationary_set(gl, dg[l], np.sqrt(rr), gml, last, g_scale, grad_scale,
-                                                STALL_RTOL, moving)
-                c = stop_code(loss[l], lim[l], tol, stalled, last, np.isfinite(el) and np.isfinite(gml))
-                if every > 0 and (tl % every == 0 or c >= 0):
-                    _record(rec, loss[l], gl, be[l], inv[l], cur, l, a_star)
-                    if tl % every == 0:
-                        hist[i, tl // every, :] = rec
-                    if c >= 0:
-                        last_rec[i, :] = rec
-                if c < 0:
-                    continue
-                # the run stopped: write it out, keeping the last finite iterate if it diverged
-                finite = (np.isfinite(gl) and np.isfinite(be[l]) and np.isfinite(b[l]) and np.isfinite(mbe[l])
-                          and np.isfinite(mg[l]) and np.isfinite(mb[l]))
-                for j in range(kp):
-                    finite = finite and np.isfinite(cur[l, j]) and np.isfinite(bcur[l, j])
-                back = c == DIVERGED and tl > 0 and not finite
-                CODE[i], TSTOP[i], SLOSS[i], MAXDIR[i] = c, tl, loss[l], md[l]
-                GSTOP[i], ESTOP[i], GMSTOP[i] = gl, el, gml
-                src, bsrc = (nxt, bnxt) if back else (cur, bcur)
-                for j in range(kp):
-                    A[i, j] = src[l, j]
-                    if sgd:
-                        MA[i, j] = bsrc[l, j]
-                if back:
-                    G[i], BE[i], BB[i], MBE[i], MG[i], MB[i] = pg[l], pbe[l], pb[l], pmbe[l], pmg[l], pmb[l]
-                    NIT[i], LOSS[i] = tl - 1, ploss[l]
-                else:
-                    G[i], BE[i], BB[i], MBE[i], MG[i], MB[i] = gl, be[l], b[l], mbe[l], mg[l], mb[l]
-                    NIT[i], LOSS[i] = tl, loss[l]
-                run[l] = -1
-        # 3. one step for every running lane (methods.bn.BN.step, or Optimized(BN, SGD).step), into nxt,
-        # and the batch mean at the new point. With k = g/sigma and zc = s a - mean ones:
-        # dL/dw = s k (d - mean(d) ones - zh mean(d zh)) = (k cw s^2) a + (k cc) s ones - k s y,
-        # cw = (g - mean(d zh))/sigma, cc = b - mean(d) - cw mean (d = g zh + b ones - y)
+        # 2. decide (stopping.stop_code): every lane at once, then in turn the lanes that stop, record,
+        # or sit at g = 0 (Lemma 2.3's set S, whose test needs ||dL/dw||); a run that stops frees its lane
+        for l in range(code.shape[0]):  # (no branches: vectorised over the lanes)
+            last = t[l] == max_iter
+            el = 0.0 if last else eta_l[l]
+            gml = 0.0 if last else gam_l[l]
+            e[l], gm[l] = el, gml
+            lim[l] = divergence_limit(loss[l], zero_loss) if t[l] == 0 else lim[l]
+            code[l] = stop_code(loss[l], lim[l], tol, False, last, np.isfinite(el) & np.isfinite(gml))
         for l in range(LANES):
             if run[l] < 0:
                 continue
+            i, tl, gl, el, gml, c = run[l], t[l], g[l], e[l], gm[l], code[l]
+            if abs(gl) <= STALL_RTOL * g_scale:
+                _dw(l, cur, dw, s, ones, yb, n, avg[l], inv[l], gl, b[l], dg[l], db[l])
+                rr = dg[l] * dg[l] + db[l] * db[l]
+                bb = mbe[l] * mbe[l] + mg[l] * mg[l] + mb[l] * mb[l]
+                for j in range(kp):
+                    rr += dw[l, j] * dw[l, j]
+                    bb += bcur[l, j] * bcur[l, j]
+                moving = (sgd != 0) and (mom[l] > 0) and (bb > 0)  # (Optimized.pending)
+                stalled = on_stationary_set(gl, dg[l], np.sqrt(rr), gml, tl == max_iter, g_scale, grad_scale,
+                                            STALL_RTOL, moving)
+                c = stop_code(loss[l], lim[l], tol, stalled, tl == max_iter, np.isfinite(el) and np.isfinite(gml))
+            if every > 0 and (tl % every == 0 or c >= 0):
+                _record(rec, loss[l], gl, be[l], inv[l], cur, l, a_star)
+                if tl % every == 0:
+                    hist[i, tl // every, :] = rec
+                if c >= 0:
+                    last_rec[i, :] = rec
+            if c < 0:
+                continue
+            # the run stopped: write it out, keeping the last finite iterate if it diverged
+            finite = (np.isfinite(gl) and np.isfinite(be[l]) and np.isfinite(b[l]) and np.isfinite(mbe[l])
+                      and np.isfinite(mg[l]) and np.isfinite(mb[l]))
+            for j in range(kp):
+                finite = finite and np.isfinite(cur[l, j]) and np.isfinite(bcur[l, j])
+            back = c == DIVERGED and tl > 0 and not finite
+            CODE[i], TSTOP[i], SLOSS[i], MAXDIR[i] = c, tl, loss[l], md[l]
+            GSTOP[i], ESTOP[i], GMSTOP[i] = gl, el, gml
+            src, bsrc = (nxt, bnxt) if back else (cur, bcur)
+            for j in range(kp):
+                A[i, j] = src[l, j]
+                if sgd:
+                    MA[i, j] = bsrc[l, j]
+            if back:
+                G[i], BE[i], BB[i], MBE[i], MG[i], MB[i] = pg[l], pbe[l], pb[l], pmbe[l], pmg[l], pmb[l]
+                NIT[i], LOSS[i] = tl - 1, ploss[l]
+            else:
+                G[i], BE[i], BB[i], MBE[i], MG[i], MB[i] = gl, be[l], b[l], mbe[l], mg[l], mb[l]
+                NIT[i], LOSS[i] = tl, loss[l]
+            run[l] = -1
+        # 3. one step for every running lane (methods.bn.BN.step, or Optimized(BN, SGD).step), into nxt,
+        # and the batch mean at the new point. With k = g/sigma and zc = s a - mean ones:
+        # dL/dw = s k (d - mean(d) ones - zh mean(d zh)) = (k cw s^2) a + (k cc) s ones - k s y,
+        # cw = (g - mean(d zh))/sigma, cc = b - mean(d) - cw mean (d = g zh + b ones - y).
+        # First the numbers of every lane at once (idle lanes compute unused ones), then the coordinates.
+        for l in range(code.shape[0]):  # (no branches: vectorised over the lanes)
             el, gml, gl, bl, il = e[l], gm[l], g[l], b[l], inv[l]
             k = gl * il
-            md[l] = max(md[l], el * (k * k) / bound[l])
+            md[l] = max(md[l], el * (k * k) * rbound[l])
             pg[l], pbe[l], pb[l], pmbe[l], pmg[l], pmb[l], ploss[l] = gl, be[l], bl, mbe[l], mg[l], mb[l], loss[l]
-            cw = (gl - dg[l] / n) * il
-            ka, kb = k * cw, k * (bl - db[l] / n - cw * avg[l])
+            cw = (gl - dg[l] * rn) * il
+            kk[l], ka[l], kb[l] = k, k * cw, k * (bl - db[l] * rn - cw * avg[l])
+            if sgd:
+                m_, w_ = mom[l], wd[l]
+                be[l], mbe[l] = _sgd_rule(be[l], 0.0, mbe[l], el, m_, w_, nesterov)
+                g[l], mg[l] = _sgd_rule(gl, dg[l], mg[l], gml, m_, w_, nesterov)
+                b[l], mb[l] = _sgd_rule(bl, db[l], mb[l], gml, m_, w_, nesterov)
+            else:
+                g[l] = gl - gml * dg[l]
+                b[l] = bl - gml * db[l]
+            t[l] += run[l] >= 0
+        for l in range(LANES):
+            if run[l] < 0:
+                continue
+            el, k, ka_, kb_ = e[l], kk[l], ka[l], kb[l]
             acc = 0.0
             if sgd:
                 m_, w_ = mom[l], wd[l]
                 for j in range(kp):
                     c = cur[l, j]
-                    v, bnxt[l, j] = _sgd_rule(c, ka * ss[j] * c + kb * so[j] - k * sy[j], bcur[l, j], el, m_, w_,
+                    v, bnxt[l, j] = _sgd_rule(c, ka_ * ss[j] * c + kb_ * so[j] - k * sy[j], bcur[l, j], el, m_, w_,
                                               nesterov)
                     nxt[l, j] = v
                     acc += so[j] * v
-                be[l], mbe[l] = _sgd_rule(be[l], 0.0, mbe[l], el, m_, w_, nesterov)
-                g[l], mg[l] = _sgd_rule(gl, dg[l], mg[l], gml, m_, w_, nesterov)
-                b[l], mb[l] = _sgd_rule(bl, db[l], mb[l], gml, m_, w_, nesterov)
             else:
                 for j in range(kp):
                     c = cur[l, j]
-                    v = c - el * (ka * ss[j] * c + kb * so[j] - k * sy[j])
+                    v = c - el * (ka_ * ss[j] * c + kb_ * so[j] - k * sy[j])
                     nxt[l, j] = v
                     acc += so[j] * v
-                g[l] = gl - gml * dg[l]
-                b[l] = bl - gml * db[l]
-            avg[l] = acc / n
-            t[l] += 1
+            avg[l] = acc * rn
         cur, nxt = nxt, cur
         bcur, bnxt = bnxt, bcur
