@@ -24,7 +24,7 @@ from ..problems.starts import shared_reduced_starts, shared_starts
 __all__ = ["make_problem", "shared_starts", "shared_reduced_starts", "prepare_out",
            "write_csv", "write_metadata", "new_figure", "save_figure",
            "add_preset_arguments", "add_seeds_argument", "add_backend_argument", "config_from_args",
-           "progress_bar", "stage", "OPTIMIZERS", "check_optimizers", "method_rows"]
+           "progress_bar", "stage", "OPTIMIZERS", "check_optimizers", "flow_columns", "method_rows"]
 
 
 # -- final points of many methods from shared starts (bias-table, adam-bias) ------------------
@@ -46,8 +46,10 @@ def _predicted(method, optimizer) -> bool:
     return optimizer == "sgd" or (method == "gd" and optimizer == "momentum")
 
 
-def _flow_columns(problem, method, x0s, g0, c):
-    """``(flow_x_norm, flow_dist)`` per run for a method with SGD steps (:func:`method_rows`)."""
+def flow_columns(problem, method, x0s, g0, c):
+    """``(flow_x_norm, flow_dist)`` per start ``x0s`` (``g0 = ||x0||``) of ``method`` with plain steps, ``c =
+    gamma/eta``: GD ``x* + x0_null``, WN and rPGD :func:`wnlab.theory.flow_prediction`, BN
+    :func:`wnlab.theory.bn_limit` (:func:`method_rows`)."""
     from ..theory import bn_limit, flow_prediction
 
     if method == "bn":
@@ -102,7 +104,7 @@ def method_rows(problem, cells, x0s, stds, seeds, *, eta, gamma, adam_eta, tol, 
     g0 = np.linalg.norm(x0s, axis=1)
     methods = list(dict.fromkeys(m for m, o in cells if o != "adam"))
     bn_eta = _bn_eta(eta, problem, x0s) if "bn" in methods else None
-    flows = {m: _flow_columns(problem, m, x0s, g0, gamma / eta) for m in methods
+    flows = {m: flow_columns(problem, m, x0s, g0, gamma / eta) for m in methods
              if any(_predicted(m, o) for mm, o in cells if mm == m)}
     rows, backends = [], []
     for method, optimizer in cells:

@@ -561,7 +561,8 @@ def wilson_labels(n: int, *, seed, p: float = 0.6) -> np.ndarray:
     """
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n (the number of samples) must be an integer >= 1, got {n!r}")
-    if isinstance(p, (bool, np.bool_)) or np.ndim(p) != 0 or not 0.5 < float(p) <= 1.0:
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)) \
+            or not 0.5 < float(p) <= 1.0:
         raise ValueError(f"p (the probability of a positive label) must be a number in (1/2, 1], got {p!r}: "
                          "the construction needs positives to be the majority")
     rng = as_generator(seed)

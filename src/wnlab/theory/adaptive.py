@@ -51,6 +51,6 @@ def adaptive_limit(problem, *, rtol: float = 1e-12) -> AdaptiveLimit:
     if c <= 0 or np.linalg.norm(As - c * y) > rtol * abs(c) * np.linalg.norm(y):
         raise ValueError("Lemma 3.1 of Wilson et al. (2017) does not apply: A sign(A^T y) is not a positive multiple "
                          f"of y (best c = {c:.6g}, relative misfit "
-                         f"{np.linalg.norm(As - c * y) / max(abs(c) * np.linalg.norm(y), 1e-300):.3g}); "
+                         f"{float(np.linalg.norm(As - c * y)) / max(abs(c) * float(np.linalg.norm(y)), 1e-300):.3g}); "
                          "wnlab.wilson_problem satisfies it")
     return AdaptiveLimit(s / c, c)
