@@ -107,6 +107,9 @@ COLUMNS: dict[str, Column] = {
     "x_null_norm": Column("||x_null||, the norm of the final point's part in the null space of A",
                           "same unit as x"),
     "w_null_norm": Column("||w_null|| / ||w||, the null-space fraction of the final direction", "fraction"),
+    "w_norm": Column("||w||, the norm of the direction parameter (WN's w, rPGD's unit w, BN's linear weight; "
+                     "1 for GD, whose direction is x/||x||)", "same unit as w"),
+    "w_turn": Column("the angle between the directions w of two successive steps", "radians"),
     "g": Column("final scale g (||x|| for GD)", "same unit as x"),
     "loss": Column("final training loss: 1/2 ||Ax - y||^2 (least squares), the logistic loss for "
                    "loss_kind = logistic", "loss"),
