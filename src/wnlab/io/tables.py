@@ -70,6 +70,7 @@ COLUMNS: dict[str, Column] = {
     "A": Column("file holding A (problem = file), relative to the sweep config", "", _RUN),
     "y": Column("file holding y (problem = file), relative to the sweep config", "", _RUN),
     "init_std": Column("std sigma of the random start x0 ~ N(0, sigma^2 I_d)", "same unit as x", _RUN),
+    "w0_norm": Column("||w0||, the norm of the start of the direction parameter w", "same unit as w", _RUN),
     "seed": Column("seed of the random start (and of the mini-batch row stream): the same seed gives every "
                    "method the same start", "", _RUN),
     "base_seed": Column("seed of the start stream (starts are drawn from SeedSequence(base_seed, "
@@ -107,6 +108,22 @@ COLUMNS: dict[str, Column] = {
     "x_null_norm": Column("||x_null||, the norm of the final point's part in the null space of A",
                           "same unit as x"),
     "w_null_norm": Column("||w_null|| / ||w||, the null-space fraction of the final direction", "fraction"),
+    "w_norm": Column("||w||, the norm of the direction parameter (WN's w, rPGD's unit w, BN's linear weight; "
+                     "1 for GD, whose direction is x/||x||)", "same unit as w"),
+    "w_turn": Column("the angle between the directions w of two successive steps", "radians"),
+    "w_norm_eq": Column("wd-equilibrium: the mean of ||w_t|| over the equilibrium window (the last settle "
+                        "fraction of the steps)", "same unit as w"),
+    "w_norm_cv": Column("wd-equilibrium: std / mean of ||w_t|| over the equilibrium window", "fraction"),
+    "w_norm_drift": Column("wd-equilibrium: (mean ||w_t|| over the window's second half - over its first half) "
+                           "/ mean over the window; near 0 at equilibrium", "fraction"),
+    "eff_lr": Column("wd-equilibrium: the effective step on the direction, eta / mean ||w_t||^2 over the "
+                     "equilibrium window (Hoffer et al. 2018)", "1/(unit of w)^2"),
+    "turn_rms": Column("wd-equilibrium: the root-mean-square angle w turns per step (w_turn) over the "
+                       "equilibrium window", "radians"),
+    "turn_pred": Column("wd-equilibrium: the predicted rms angle per step, arccos(1 - eta lambda) without "
+                        "momentum, sqrt(2 eta lambda/(1 + mu)) with momentum mu (Wan et al. 2021)", "radians"),
+    "turn_ratio": Column("wd-equilibrium: turn_rms / turn_pred", "ratio"),
+    "loss_mean": Column("the mean full-batch training loss over the equilibrium window", "loss"),
     "g": Column("final scale g (||x|| for GD)", "same unit as x"),
     "loss": Column("final training loss: 1/2 ||Ax - y||^2 (least squares), the logistic loss for "
                    "loss_kind = logistic", "loss"),
@@ -121,7 +138,18 @@ COLUMNS: dict[str, Column] = {
                             "(A and y centered over the m rows)", "same unit as x"),
     "test_mse": Column("held-out mean squared error of the final x (examples not used for training)",
                        "squared target unit"),
-    "test_error": Column("held-out misclassification rate of sign(x^T phi) (last-layer)", "fraction"),
+    "panel": Column("adam-bias: which panel the run belongs to: A (Wilson et al.'s problem) or B (Figure 1's "
+                    "problem)", "", _RUN),
+    "p_positive": Column("adam-bias: probability of a positive label in Wilson et al.'s problem", "probability",
+                         _RUN),
+    "sign_dist": Column("adam-bias: ||x - sign(A^T y)/c||, the distance of the final point to the limit of adaptive "
+                        "methods from 0 (Wilson et al. 2017, Lemma 3.1; wnlab.theory.adaptive_limit)",
+                        "same unit as x"),
+    "sign_norm": Column("adam-bias: ||sign(A^T y)/c||, the norm of that limit", "same unit as x"),
+    "majority_error": Column("adam-bias: held-out error of always predicting the majority (positive) label: the "
+                             "fraction of negative test samples", "fraction"),
+    "test_error": Column("held-out misclassification rate of sign(x^T phi) (last-layer; adam-bias: on fresh "
+                         "samples of Wilson et al.'s problem)", "fraction"),
     "flow_x_norm": Column("||x|| at the limit of the flow (WN flow, or gradient flow for GD) from the same "
                           "start", "same unit as x"),
     "flow_dist": Column("||x - x*|| at the limit of the flow from the same start", "same unit as x"),
