@@ -1,6 +1,6 @@
 """Run-steps/s of batch normalization and Adam against plain WN on the Figure-1 workload, in one process.
 
-    python benchmarks/bench_methods.py [--quick] [--steps N] [--json FILE]
+    python benchmarks/bench_methods.py [--quick] [--steps N] [--only wn,bn] [--json FILE]
 
 Workload: ``wnlab reproduce figure1``'s default preset (m = 50, d = 1000, 16 stds x 30 seeds = 480
 starts, eta = gamma = 0.005), every run for exactly ``--steps`` steps (tol = 0), so all methods do
@@ -9,7 +9,8 @@ compiles WN's loop on first use); the ratio is against WN with ``backend="auto"`
 BN with ``backend="auto"`` runs its compiled loop (:mod:`wnlab.engine.compiled.bn`), also shown on
 the NumPy driver; Adam on the full engine (``O(md)`` per
 run-step: it is not rotation-invariant). ``--quick``: the tiny preset, a few steps (CI; numbers
-meaningless).
+meaningless). ``--only wn,bn``: the cases of these methods only (the Adam rows take minutes); the
+first case, the reference, is always measured.
 """
 
 from __future__ import annotations
@@ -35,12 +36,14 @@ CASES = (
 )
 
 
-def measure(preset="default", steps=300, repeats=3):
+def measure(preset="default", steps=300, repeats=3, only=None):
     cfg = F.PRESETS[preset]
     p = F.make_problem(cfg)
     x0s, _, _ = F.draw_starts(cfg, p)
     rows = []
-    for label, name, kw in CASES:
+    for q, (label, name, kw) in enumerate(CASES):
+        if only is not None and q > 0 and name not in only:
+            continue
         kw = dict(kw, **({} if name.startswith("adam") else {"gamma": cfg.gamma}))
 
         def call(n, kw=kw, name=name):
@@ -65,9 +68,15 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny preset, few steps (CI)")
     ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--only", metavar="METHODS", help="comma-separated methods whose cases run (e.g. wn,bn)")
     ap.add_argument("--json", metavar="FILE")
     args = ap.parse_args(argv)
-    out = measure("tiny", 5, 1) if args.quick else measure("default", args.steps)
+    only = None if args.only is None else set(args.only.split(","))
+    unknown = set() if only is None else only - {name for _, name, _ in CASES}
+    if unknown:
+        ap.error(f"--only: unknown method(s) {', '.join(sorted(unknown))}; the cases' methods are "
+                 f"{', '.join(sorted({name for _, name, _ in CASES}))}")
+    out = measure("tiny", 5, 1, only) if args.quick else measure("default", args.steps, only=only)
     print(out["workload"])
     for r in out["rows"]:
         print(f"  {r['case']:36s} {r['run_steps_per_s'] / 1e6:8.3f} M run-steps/s   {r['vs_wn_auto']:6.3f}x WN (auto)")
