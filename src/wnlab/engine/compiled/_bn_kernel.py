@@ -18,12 +18,12 @@ from ._kernel import LANES, N_REC, _jit, _sgd_rule, _turn, divergence_limit, on_
 
 
 @_jit
-def _evaluate(run, t, cur, s, so, ones, yb, n, eps, g, b, avg, inv, loss, dg, db):
+def _evaluate(run, t, cur, s, so, ones, yb, n, eps, g, b, sum_y, avg, inv, loss, dg, db):
     """The forward pass of ``methods.bn._forward_backward`` for the running lanes (``run >= 0``):
     ``inv = 1/sigma``, ``loss``, ``dg = dL/dg``, ``db = dL/db``, and the batch mean ``avg`` at
-    ``t = 0`` (later steps compute it with the step). Passes over the coordinates, each for all
-    lanes before the next (their reductions are independent chains), the square roots and
-    divisions for all lanes at once."""
+    ``t = 0`` (later steps compute it with the step). ``db = sum(delta) = n b - sum(y)`` (``sum_y``),
+    as the normalized outputs sum to zero. Passes over the coordinates, each for all lanes before
+    the next (their reductions are independent chains), the square roots for all lanes at once."""
     kp = cur.shape[1]
     for l in range(LANES):
         if run[l] >= 0 and t[l] == 0:
@@ -47,14 +47,12 @@ def _evaluate(run, t, cur, s, so, ones, yb, n, eps, g, b, avg, inv, loss, dg, db
             k = g[l] * il
             ls = 0.0
             sg = 0.0
-            sb = 0.0
             for j in range(kp):  # d = g zh + b ones - y, zh = zc/sigma
                 zc = s[j] * cur[l, j] - mu * ones[j]
                 d = k * zc + (bl * ones[j] - yb[j])
                 ls += d * d
                 sg += d * zc
-                sb += d * ones[j]
-            loss[l], dg[l], db[l] = 0.5 * ls, sg * il, sb
+            loss[l], dg[l], db[l] = 0.5 * ls, sg * il, n * bl - sum_y
 
 
 @_jit
@@ -129,6 +127,9 @@ def advance(ints, flts, s, ones, yb, a_star, eta, gam, ids, A, MA, per, iout, fo
     avg, inv, loss, dg, db = np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES)
     ploss, e, gm, eta_l, gam_l = np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES)
     code = np.zeros(LANES, dtype=np.int64)
+    sum_y = 0.0  # (the sum over the rows of y)
+    for j in range(kp):
+        sum_y += ones[j] * yb[j]
     nxt_pos = 0
     while True:
         # 1. an idle lane takes the next run of the chunk; evaluate every running lane at its point
@@ -148,7 +149,7 @@ def advance(ints, flts, s, ones, yb, a_star, eta, gam, ids, A, MA, per, iout, fo
             n_running += run[l] >= 0
         if n_running == 0:
             break
-        _evaluate(run, t, cur, s, so, ones, yb, n, eps, g, b, avg, inv, loss, dg, db)
+        _evaluate(run, t, cur, s, so, ones, yb, n, eps, g, b, sum_y, avg, inv, loss, dg, db)
         # 2. decide (stopping.stop_code): every lane at once, then in turn the lanes that stop, record,
         # or sit at g = 0 (Lemma 2.3's set S, whose test needs ||dL/dw||); a run that stops frees its lane
         for l in range(code.shape[0]):  # (no branches: vectorised over the lanes)
