@@ -9,7 +9,8 @@ full-batch or mini-batch rows (:class:`wnlab.stochastic.MiniBatchSpace`), every 
 :mod:`wnlab.schedules`, with or without history, plain or with SGD's momentum, Nesterov and weight
 decay (:class:`wnlab.methods.optim.SGD`, per-run settings; the buffers are carried per run like
 the state, through segments and the hand-over from the NumPy driver). :func:`applicable` says whether a run qualifies.
-Batch normalization has its own compiled loop, :mod:`wnlab.engine.compiled.bn`.
+Batch normalization has its own compiled loop, :mod:`wnlab.engine.compiled.bn`, built in lanes the
+same way and reusing this loop's compiled stop rule and SGD rule.
 
 Decisions
 ---------

@@ -6,20 +6,34 @@ squares with ``U`` square (:class:`wnlab.LeastSquares`), full batch, plain or wi
 Nesterov and weight decay (:class:`wnlab.methods.optim.SGD`, per-run settings), with step sizes
 that are constants (one value or one per run; ``gamma`` also a constant ratio to a constant
 ``eta``), with or without history (held whole: a longer history than 256 MiB runs on the NumPy
-driver). :func:`applicable` says whether runs qualify; the others (history,
-schedules changing in time, mini-batches, other losses, the full engine) run on the NumPy driver.
+driver). :func:`applicable` says whether runs qualify; the others (schedules changing in time,
+mini-batches, other losses, the full engine) run on the NumPy driver.
 
 Decisions
 ---------
-* **A loop of its own.** BN has a fourth parameter (the bias), another evaluation (batch
+* **A loop of its own, in lanes.** BN has a fourth parameter (the bias), another evaluation (batch
   statistics, then the backward pass) and another stall test, so it is a separate function
-  (:func:`wnlab.engine.compiled._bn_kernel.advance`) rather than a fourth method of the lane loop:
-  each run goes through all its steps in turn (``O(m)`` per run-step, four passes over the ``m``
-  reduced coordinates: docs/math.md, "Batch normalization"), chunks of runs on a thread pool.
-* **Same rule, same arithmetic order of operations**: the loop calls the compiled
+  (:func:`wnlab.engine.compiled._bn_kernel.advance`) rather than a fourth method of the lane loop,
+  built the same way: ``LANES = 8`` runs move in lock-step, phase by phase (evaluate all lanes,
+  decide all lanes, step all lanes), an idle lane takes the next run of its chunk, chunks run on
+  the thread pool, and the coordinates are zero-padded like the lane loop's (they stay zero). It
+  reuses the lane loop's compiled stop rule, SGD rule (``_sgd_rule``), ``w_turn`` (``_turn``) and
+  compiler options. A step of one run is a chain of dependent reductions and a square root;
+  eight independent chains in flight keep the core busy. (The earlier loop, one run at a time
+  with four passes and a copy of the state per step, took twice as long per run-step.)
+* **Passes.** ``O(m)`` per run-step, three passes over the ``m`` reduced coordinates per step
+  (docs/math.md, "Batch normalization"): the variance, the loss with ``dL/dg``, and the step,
+  which also sums the batch mean of the new point (the first step's mean takes a pass of its
+  own). ``dL/db = n b - sum(y)`` needs no pass (the normalized outputs sum to zero), and the step
+  regroups ``dL/dw`` as ``(k c_w s^2) a + (k c_c) s u - k s U^T y`` (per-run numbers ``k, c_w, c_c``).
+  The per-run numbers between passes (square roots, coefficients, stop codes) are computed for
+  all lanes in one loop.
+* **Same rule, same results**: the loop calls the compiled
   :func:`wnlab.engine.stopping.stop_code`, ``on_stationary_set`` and ``divergence_limit``; a
   diverged run keeps its last finite iterate; ``fastmath={"reassoc", "contract"}`` like the lane
-  loop (results agree with the NumPy driver to 1e-12 in the stable regime, tested).
+  loop. The regroupings change only rounding: results agree with the NumPy driver to 1e-12 in the
+  stable regime (tested). A run's numbers are the same bits whatever lane, chunk and thread
+  count it gets (tested).
 """
 
 from __future__ import annotations
