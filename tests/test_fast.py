@@ -8,6 +8,7 @@ import pytest
 import wnlab
 from wnlab import Status, losses, sampling, stochastic
 from wnlab.engine import compiled as _fast
+from wnlab.engine.driver import HISTORY_KEYS
 from wnlab.engine.schedules import Sequence, TwoStage
 
 numba = pytest.importorskip("numba")
@@ -103,7 +104,7 @@ def _same(a, b, every=None, rtol=1e-12):
         want = set(range(0, b.n_iter[i] + 1, every)) | {b.n_iter[i]}
         got = set(hb["t"][~np.isnan(hb["g"][:, i])].tolist())
         assert want == got or b.status[i] is Status.DIVERGED
-    for key in ("loss", "g", "w_null_norm", "x_norm", "dist", "x_null_norm"):
+    for key in HISTORY_KEYS:
         mine = ~np.isnan(hb[key])
         np.testing.assert_array_equal(mine, ~np.isnan(ha[key]))
         want = ha[key][mine]

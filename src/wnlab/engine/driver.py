@@ -42,7 +42,7 @@ from .stopping import (
 )
 
 __all__ = ["Status", "StabilityWarning", "run", "run_phases", "ReducedSpace", "FullSpace", "RunOutput",
-           "describe", "HISTORY_KEYS", "STABLE_LIMIT"]
+           "describe", "motion", "HISTORY_KEYS", "STABLE_LIMIT"]
 
 
 class Rows:
@@ -138,7 +138,9 @@ class TorchSpace:
         return 0.5 * (e * e).sum(-1), e * self.s
 
 
-HISTORY_KEYS = ("loss", "g", "w_null_norm", "x_norm", "dist", "x_null_norm")
+#: what history records at each recorded step (docs/tables.md describes each); ``w_norm`` and
+#: ``w_turn`` follow the direction parameter ``w`` (:func:`motion`)
+HISTORY_KEYS = ("loss", "g", "w_null_norm", "x_norm", "dist", "x_null_norm", "w_norm", "w_turn")
 
 
 @dataclass
@@ -264,10 +266,11 @@ def run(problem, method: Method, state, *, eta, gamma, tol: float, max_iter: int
         any_done = bool(done.any())
 
         if record_every and t % record_every == 0:
-            rows.append((t, idx_host.copy(), summarize(method, space, state, loss)))
+            rows.append((t, idx_host.copy(), summarize(method, space, state, loss, prev)))
         elif record_every and any_done:  # a run's last step; a run's rows never depend on the other runs
             d = _host(done)
-            rows.append((t, idx_host[d], summarize(method, space, _take(state, done), loss[done])))
+            rows.append((t, idx_host[d], summarize(method, space, _take(state, done), loss[done],
+                                                   _take(prev, done))))
 
         if any_done:
             fin = _host(xp.nonzero(done)[0])
@@ -329,10 +332,11 @@ def _eval_step_size(name, sched, t, g, idx, n_runs=None):
     return v
 
 
-def summarize(method, space, state, loss) -> dict:
+def summarize(method, space, state, loss, prev=None) -> dict:
     """The numbers of :data:`HISTORY_KEYS` for the runs of ``state``, at the predictor ``x`` of
     :meth:`wnlab.methods.Method.predictor`: what history records and what a result reports (for GD,
-    ``g = ||x||`` and ``w = x/||x||``)."""
+    ``g = ||x||`` and ``w = x/||x||``). ``prev``, the state one step before (the same runs), adds
+    :func:`motion`'s ``w_norm`` and ``w_turn``."""
     xa, xb, _ = method.predictor(state, space)
     rec = space.summaries(_host(xa), _host(xb))
     rec["loss"] = loss
@@ -345,7 +349,31 @@ def summarize(method, space, state, loss) -> dict:
         rec["w_null_norm"] = space.null_fraction(*w)
     else:
         rec["w_null_norm"] = rec["x_null_norm"] / np.where(rec["x_norm"] > 0, rec["x_norm"], 1.0)
+    if prev is not None:
+        rec.update(motion(method, space, state, prev))
     return rec
+
+
+def _unit_direction(method, space, state):
+    """``(a, beta, ||w||)``: the direction ``w`` of ``state`` divided by its norm (GD: ``x/||x||``,
+    norm 1; a zero vector stays zero)."""
+    w = method.direction(state)
+    a, b = (_host(f) for f in (w if w is not None else method.predictor(state, space)[:2]))
+    n = np.hypot(row_norms(a), b)
+    safe = np.where(n > 0, n, 1.0)
+    return a / safe[:, None], b / safe, n, w is not None
+
+
+def motion(method, space, state, prev) -> dict:
+    r"""``w_norm = ||w_t||`` and ``w_turn``, the angle in radians between ``w_{t-1}`` (of ``prev``) and
+    ``w_t``, as ``2 arcsin(||u_t - u_{t-1}||/2)`` with ``u = w/||w||`` (accurate for small angles,
+    where ``arccos`` of the cosine loses half the digits); ``0`` where either direction is zero and
+    at the first step of a run (``prev`` is then the start itself). ``w`` is the method's direction
+    parameter (WN's ``w``, rPGD's unit ``w``, BN's linear weight; GD's ``x/||x||``, with norm 1)."""
+    a, b, n, own = _unit_direction(method, space, state)
+    pa, pb, pn, _ = _unit_direction(method, space, prev)
+    chord = np.where((n > 0) & (pn > 0), np.hypot(row_norms(a - pa), b - pb), 0.0)
+    return {"w_norm": n if own else np.ones_like(n), "w_turn": 2.0 * np.arcsin(np.minimum(0.5 * chord, 1.0))}
 
 
 def describe(reason, t, loss, g, eta, gamma, method, max_iter, tol):

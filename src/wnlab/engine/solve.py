@@ -41,7 +41,9 @@ class Result:
     stability_ratio : the largest ``eta g^2 curvature/||w||^2`` over the run (``eta curvature``
         for GD), with ``curvature = lambda_max(A A^T)`` for least squares (a quarter of it for
         logistic loss); above 2 the dynamics amplify rounding (docs/math.md, "Stability").
-    history : dict of arrays ``t, loss, g, w_null_norm, x_norm, dist, x_null_norm`` or ``None``.
+    history : dict of arrays ``t, loss, g, w_null_norm, x_norm, dist, x_null_norm, w_norm, w_turn`` or
+        ``None``; ``w_norm = ||w||`` and ``w_turn``, the angle (radians) the direction ``w`` turned in the
+        step before (0 at a run's first step; :func:`wnlab.engine.driver.motion`).
     engine : ``"reduced"`` or ``"full"``.
     backend : the loop that actually ran: ``"numpy"``, ``"numba"``, ``"numpy+numba"`` (``backend="auto"``
         runs short batches on NumPy and hands the long ones to the compiled loop) or ``"torch:<device>"``.

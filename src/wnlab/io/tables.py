@@ -70,6 +70,7 @@ COLUMNS: dict[str, Column] = {
     "A": Column("file holding A (problem = file), relative to the sweep config", "", _RUN),
     "y": Column("file holding y (problem = file), relative to the sweep config", "", _RUN),
     "init_std": Column("std sigma of the random start x0 ~ N(0, sigma^2 I_d)", "same unit as x", _RUN),
+    "w0_norm": Column("||w0||, the norm of the start of the direction parameter w", "same unit as w", _RUN),
     "seed": Column("seed of the random start (and of the mini-batch row stream): the same seed gives every "
                    "method the same start", "", _RUN),
     "base_seed": Column("seed of the start stream (starts are drawn from SeedSequence(base_seed, "
@@ -107,6 +108,22 @@ COLUMNS: dict[str, Column] = {
     "x_null_norm": Column("||x_null||, the norm of the final point's part in the null space of A",
                           "same unit as x"),
     "w_null_norm": Column("||w_null|| / ||w||, the null-space fraction of the final direction", "fraction"),
+    "w_norm": Column("||w||, the norm of the direction parameter (WN's w, rPGD's unit w, BN's linear weight; "
+                     "1 for GD, whose direction is x/||x||)", "same unit as w"),
+    "w_turn": Column("the angle between the directions w of two successive steps", "radians"),
+    "w_norm_eq": Column("wd-equilibrium: the mean of ||w_t|| over the equilibrium window (the last settle "
+                        "fraction of the steps)", "same unit as w"),
+    "w_norm_cv": Column("wd-equilibrium: std / mean of ||w_t|| over the equilibrium window", "fraction"),
+    "w_norm_drift": Column("wd-equilibrium: (mean ||w_t|| over the window's second half - over its first half) "
+                           "/ mean over the window; near 0 at equilibrium", "fraction"),
+    "eff_lr": Column("wd-equilibrium: the effective step on the direction, eta / mean ||w_t||^2 over the "
+                     "equilibrium window (Hoffer et al. 2018)", "1/(unit of w)^2"),
+    "turn_rms": Column("wd-equilibrium: the root-mean-square angle w turns per step (w_turn) over the "
+                       "equilibrium window", "radians"),
+    "turn_pred": Column("wd-equilibrium: the predicted rms angle per step, arccos(1 - eta lambda) without "
+                        "momentum, sqrt(2 eta lambda/(1 + mu)) with momentum mu (Wan et al. 2021)", "radians"),
+    "turn_ratio": Column("wd-equilibrium: turn_rms / turn_pred", "ratio"),
+    "loss_mean": Column("the mean full-batch training loss over the equilibrium window", "loss"),
     "g": Column("final scale g (||x|| for GD)", "same unit as x"),
     "loss": Column("final training loss: 1/2 ||Ax - y||^2 (least squares), the logistic or exponential loss "
                    "for loss_kind = logistic or exponential", "loss"),

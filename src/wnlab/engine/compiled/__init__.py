@@ -472,7 +472,7 @@ def _numpy_first(job, problem, eta, gamma, space, progress):
         for key in _engine.HISTORY_KEYS:
             arr = np.full((len(ts), job.B), np.nan)
             arr[np.searchsorted(ts, h1["t"])] = h1[key]
-            arr[np.ix_(late[h2["t"] >= t0], go)] = h2[key][h2["t"] >= t0][:, go]
+            arr[np.ix_(late[h2["t"] > t0], go)] = h2[key][h2["t"] > t0][:, go]
             history[key] = arr
     return _engine.RunOutput(out.state, n_iter, status, messages, loss, max_dir, history, "numpy+numba")
 

@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit
 
 from .. import stopping
+from ..driver import HISTORY_KEYS
 from ..stopping import DIVERGED
 
 _jit = njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
@@ -60,24 +61,35 @@ def _sgd(x, grad, buf, lr, mu, wd, nesterov):
 
 
 @_jit
-def _record(out, loss, g, be, sigma, a, a_star):
-    """The six history values (``engine.HISTORY_KEYS`` order) at the predictor ``x = (g/sigma) w``."""
+def _record(out, loss, g, be, sigma, a, a_star, pa, pbe, first):
+    """The history values (``engine.HISTORY_KEYS`` order) at the predictor ``x = (g/sigma) w``; ``pa``,
+    ``pbe`` hold the previous ``w`` (``first``: there is none, ``w_turn = 0``)."""
     k = g / sigma
-    aa = 0.0
+    aa = be * be
+    pp = pbe * pbe
     xn2 = 0.0
     d2 = 0.0
     for j in range(a.shape[0]):
         aa += a[j] * a[j]
+        pp += pa[j] * pa[j]
         x = k * a[j]
         xn2 += x * x
         d2 += (x - a_star[j]) ** 2
     xb = k * be
+    n, pn = np.sqrt(aa), np.sqrt(pp)
     out[0] = loss
     out[1] = g
-    out[2] = abs(be) / np.sqrt(aa + be * be)
+    out[2] = abs(be) / n
     out[3] = np.sqrt(xn2 + xb * xb)
     out[4] = np.sqrt(d2 + xb * xb)
     out[5] = abs(xb)
+    out[6] = n
+    c2 = 0.0
+    if not first and pn > 0.0 and n > 0.0:
+        c2 = (be / n - pbe / pn) ** 2
+        for j in range(a.shape[0]):
+            c2 += (a[j] / n - pa[j] / pn) ** 2
+    out[7] = 2.0 * np.arcsin(min(0.5 * np.sqrt(c2), 1.0))
 
 
 @_jit
@@ -99,7 +111,7 @@ def advance(ints, flts, s, ones, yb, a_star, eta, gam, ids, A, MA, per, iout, fo
     ma = np.zeros(m)
     pma = np.zeros(m)
     dw = np.zeros(m)
-    rec = np.zeros(6)
+    rec = np.zeros(len(HISTORY_KEYS))
     for i in ids:
         for j in range(m):
             a[j] = A[i, j]
@@ -130,7 +142,7 @@ def advance(ints, flts, s, ones, yb, a_star, eta, gam, ids, A, MA, per, iout, fo
                                             stopping.STALL_RTOL, moving)
             c = stop_code(loss, lim, tol, stalled, last, np.isfinite(e) and np.isfinite(gm))
             if every > 0 and (t % every == 0 or c >= 0):
-                _record(rec, loss, g, be, sigma, a, a_star)
+                _record(rec, loss, g, be, sigma, a, a_star, pa, pbe, t == 0)
                 if t % every == 0:
                     hist[i, t // every, :] = rec
                 if c >= 0:

@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit
 
 from .. import stopping
+from ..driver import HISTORY_KEYS
 from ..stopping import DIVERGED, STALL_RTOL
 
 #: runs advanced together by one call; each lane is one run, computed by the same instructions
@@ -19,7 +20,7 @@ LANES = 8
 GD, WN, RPGD = 0, 1, 2
 #: losses: reduced least squares (O(k): s, b), squared and logistic loss of z = U (s a) (O(mk))
 LSQ, SQUARED, LOGISTIC = 0, 1, 2
-N_REC = 6  # engine.HISTORY_KEYS: loss, g, w_null_norm, x_norm, dist, x_null_norm
+N_REC = len(HISTORY_KEYS)  # loss, g, w_null_norm, x_norm, dist, x_null_norm, w_norm, w_turn
 
 _jit = njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
 stop_code = _jit(stopping.stop_code)
@@ -200,8 +201,27 @@ def _evaluate(l, k, cur, R, xa, z, lp, keys, work, rows, kind, s, b, US, y, rn2,
 
 
 @_jit
-def _record(out, method, loss, g, k, be, nw2, cur, l, a_star):
-    """The six history values (engine.HISTORY_KEYS order) of the run in lane ``l``."""
+def _turn(cur, be, prev, pbe, l):
+    """``(||w||, w_turn)`` of ``engine.motion``: the norm of ``w = (cur[l], be)`` and the angle between
+    it and the previous ``(prev[l], pbe)``, as ``2 arcsin(||u - u_prev||/2)``."""
+    n2 = be * be
+    p2 = pbe * pbe
+    for j in range(cur.shape[1]):
+        n2 += cur[l, j] * cur[l, j]
+        p2 += prev[l, j] * prev[l, j]
+    n, pn = np.sqrt(n2), np.sqrt(p2)
+    if n == 0.0 or pn == 0.0:
+        return n, 0.0
+    c2 = (be / n - pbe / pn) ** 2
+    for j in range(cur.shape[1]):
+        c2 += (cur[l, j] / n - prev[l, j] / pn) ** 2
+    return n, 2.0 * np.arcsin(min(0.5 * np.sqrt(c2), 1.0))
+
+
+@_jit
+def _record(out, method, loss, g, k, be, nw2, cur, l, a_star, prev, pbe, first):
+    """The history values (engine.HISTORY_KEYS order) of the run in lane ``l``; ``prev[l]`` and
+    ``pbe`` hold its previous state (``first``: there is none, ``w_turn = 0``)."""
     xn2 = 0.0
     d2 = 0.0
     for j in range(cur.shape[1]):
@@ -220,6 +240,9 @@ def _record(out, method, loss, g, k, be, nw2, cur, l, a_star):
     else:
         out[1] = g
         out[2] = abs(be) / np.sqrt(nw2)
+    n, turn = _turn(cur, be, prev, pbe, l)
+    out[6] = 1.0 if method == GD else n
+    out[7] = 0.0 if first else turn
 
 
 @_jit
@@ -425,7 +448,8 @@ def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, 
                                                 stopping.STALL_RTOL, moving)
                 c = stop_code(loss[l], lim[l], tol, stalled, last, np.isfinite(e) and np.isfinite(gm))
                 if every > 0 and (tl % every == 0 or c >= 0):
-                    _record(rec, method, loss[l], g[l], k[l], be[l], nw2[l], cur, l, a_star)
+                    _record(rec, method, loss[l], g[l], k[l], be[l], nw2[l], cur, l, a_star, nxt, pbe[l],
+                            tl == 0)
                     if tl % every == 0:
                         hist[pos[l], (tl - h0) // every, :] = rec
                     if c >= 0:

@@ -118,8 +118,9 @@ def run(problem, method, state, *, eta, gamma, tol, max_iter, record_every=None,
     if every and B * (max_iter // every + 1) * 6 * 8 > _HIST_BYTES:  # (history too long to hold at once)
         return _engine.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter, space=space,
                            record_every=record_every, progress=progress)
-    hist = np.full((B, max_iter // every + 1, 6) if every else (1, 1, 6), np.nan)
-    last_rec = np.full((B if every else 1, 6), np.nan)
+    n_rec = len(_engine.HISTORY_KEYS)
+    hist = np.full((B, max_iter // every + 1, n_rec) if every else (1, 1, n_rec), np.nan)
+    last_rec = np.full((B if every else 1, n_rec), np.nan)
     a_star = np.ascontiguousarray(problem.a_star, dtype=np.float64)
     rows = space.data()
     s = np.ascontiguousarray(problem.s, dtype=np.float64)
