@@ -14,7 +14,7 @@ from . import methods, theory
 from .engine.schedules import InverseGSquared, Sequence, TwoStage
 from .engine.solve import ALL_METHODS, BatchResult, Result, check_run, solve, solve_batch
 from .engine.status import StabilityWarning, Status
-from .problems import LeastSquares, gaussian_problem, load_problem, orthonormal_problem, paper_example
+from .problems import LeastSquares, gaussian_problem, load_problem, orthonormal_problem, paper_example, wilson_problem
 from .theory.flow import FlowResult, flow
 
 __version__ = "0.1.0"
@@ -39,7 +39,7 @@ def __getattr__(name):
 
 
 __all__ = [
-    "LeastSquares", "gaussian_problem", "orthonormal_problem", "paper_example", "load_problem",
+    "LeastSquares", "gaussian_problem", "orthonormal_problem", "paper_example", "wilson_problem", "load_problem",
     "solve", "solve_batch", "check_run", "Result", "BatchResult", "Status", "StabilityWarning", "ALL_METHODS",
     "TwoStage", "Sequence", "InverseGSquared", "__version__",
     "flow", "FlowResult", "theory", "methods",

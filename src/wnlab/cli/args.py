@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 
 #: the problems the command line generates (``--problem`` of solve/flow, ``wnlab problem KIND``)
-GENERATED = ["paper", "gaussian", "orthonormal"]
-_GENERATED_HELP = "the paper's 2-D example, Gaussian A, or A with orthonormal rows"
+GENERATED = ["paper", "gaussian", "orthonormal", "wilson"]
+_GENERATED_HELP = ("the paper's 2-D example, Gaussian A, A with orthonormal rows, or Wilson et al.'s (2017) "
+                   "classification problem (--m samples, d = 3 + 5m)")
+_DEFAULT_D = 100
 
 
 def add_problem_args(parser, generated_only: bool = False) -> None:
@@ -23,7 +25,7 @@ def add_problem_args(parser, generated_only: bool = False) -> None:
         g.add_argument("--y", metavar="FILE", help="y as .npy, .npz or .csv (omit if --A is an .npz with A and y)")
         g.add_argument("--problem", choices=GENERATED, help=f"generate instead: {_GENERATED_HELP}")
     g.add_argument("--m", type=int, default=20, help="rows of a generated A (default 20)")
-    g.add_argument("--d", type=int, default=100, help="columns of a generated A (default 100)")
+    g.add_argument("--d", type=int, help=f"columns of a generated A (default {_DEFAULT_D}; wilson: 3 + 5m)")
     g.add_argument("--seed", type=int, default=0, help="seed of a generated problem (default 0)")
 
 
@@ -34,12 +36,18 @@ def problem_from_args(args):
         raise ValueError("pass either --A/--y or --problem, not both")
     if args.problem == "paper":
         return P.paper_example()
+    if args.problem == "wilson":
+        if args.d is not None and args.d != 3 + 5 * args.m:
+            raise ValueError(f"--d: Wilson et al.'s problem has d = 3 + 5m = {3 + 5 * args.m} columns for --m "
+                             f"{args.m}, got --d {args.d}; omit --d")
+        return P.wilson_problem(args.m, seed=args.seed)
+    d = _DEFAULT_D if args.d is None else args.d
     if args.problem == "gaussian":
-        return P.gaussian_problem(args.m, args.d, seed=args.seed)
+        return P.gaussian_problem(args.m, d, seed=args.seed)
     if args.problem == "orthonormal":
-        return P.orthonormal_problem(args.m, args.d, seed=args.seed)
+        return P.orthonormal_problem(args.m, d, seed=args.seed)
     if not args.A:
-        raise ValueError("no problem given: pass --A A.npy --y y.npy, or --problem paper|gaussian|orthonormal")
+        raise ValueError("no problem given: pass --A A.npy --y y.npy, or --problem " + "|".join(GENERATED))
     return P.load_problem(args.A, args.y)
 
 
@@ -48,7 +56,7 @@ def problem_record(args, problem) -> dict:
     its size and seed) and its sizes, ``lambda_min``, ``lambda_max`` and ``||x*||``."""
     if args.problem:
         given = {"problem": args.problem, **({} if args.problem == "paper" else
-                                             {"m": args.m, "d": args.d, "seed": args.seed})}
+                                             {"m": args.m, "d": problem.d, "seed": args.seed})}
     else:
         given = {"problem": "file", "A": str(Path(args.A).resolve()),
                  "y": None if args.y is None else str(Path(args.y).resolve())}

@@ -35,17 +35,19 @@ import numpy as np
 
 from ..params import DEFAULT_TOL
 from .common import (
+    OPTIMIZERS,
     add_backend_argument,
     add_preset_arguments,
     add_seeds_argument,
+    check_optimizers,
     config_from_args,
     make_problem,
+    method_rows,
     new_figure,
     prepare_out,
     progress_bar,
     save_figure,
     shared_starts,
-    stage,
     write_csv,
     write_metadata,
 )
@@ -63,14 +65,6 @@ the limit (SGD steps; GD: x* + x0_null; WN, rPGD: Theorem 2.6; BN: x~* + k w0_nu
 
 Writes bias_table.csv/.parquet (one row per run), bias_table.pdf/.png/.svg (one column per
 optimizer) and metadata.json."""
-
-#: optimizer name -> what it sets (``adam`` replaces the method by Adam on x)
-OPTIMIZERS = ("sgd", "momentum", "weight-decay", "adam")
-
-
-def _predicted(method, optimizer) -> bool:
-    """Whether a flow predicts the limit: SGD, and GD with momentum (its buffer stays in the row space)."""
-    return optimizer == "sgd" or (method == "gd" and optimizer == "momentum")
 
 
 @dataclass(frozen=True)
@@ -109,76 +103,19 @@ def _problem(cfg):
                          "lam_max": cfg.lam_max, "g_star": cfg.g_star})
 
 
-def _flow_columns(cfg, problem, method, x0s, g0):
-    """``(flow_x_norm, flow_dist)`` per run for a method with SGD steps (module docstring)."""
-    from ..theory import bn_limit, flow_prediction
-
-    if method == "bn":
-        lims = [bn_limit(problem, x0) for x0 in x0s]
-        return np.array([lim.x_norm for lim in lims]), np.array([lim.dist for lim in lims])
-    null = problem.null_norm(x0s, problem.reduced_coords(x0s))
-    return flow_prediction(method, g0, null, problem.g_star, cfg.gamma / cfg.eta)
-
-
-def _bn_eta(cfg, problem, x0s):
-    """BN's step on ``w`` per run: ``eta ||w0_row(PA)||^2/||x~*||^2`` (module docstring)."""
-    from ..theory import bn_limit
-
-    lims = [bn_limit(problem, x0) for x0 in x0s]
-    # k_flow = ||x~*||/||w0_row(PA)||, so ||w0_row(PA)||^2/||x~*||^2 = 1/k_flow^2
-    return cfg.eta / np.array([lim.k for lim in lims]) ** 2
-
-
-def _one(cfg, problem, method, optimizer, x0s, bn_eta, progress):
-    from ..engine.solve import solve_batch
-
-    kw = {"x0s": x0s, "tol": cfg.tol, "max_iter": cfg.max_iter, "progress": progress}
-    if optimizer == "adam":
-        return "adam", solve_batch(problem, "adam", eta=cfg.adam_eta, engine="full", **kw), cfg.adam_eta
-    if optimizer == "momentum":
-        kw["momentum"] = cfg.momentum
-    elif optimizer == "weight-decay":
-        kw["weight_decay"] = cfg.weight_decay
-    eta = bn_eta if method == "bn" else cfg.eta
-    if method != "gd":
-        kw["gamma"] = cfg.gamma
-    return method, solve_batch(problem, method, eta=eta, backend=cfg.backend, **kw), eta
-
-
 def run(config: Config, out_dir, progress=None) -> dict:
     """Run every method x optimizer; write ``bias_table.csv/.parquet``, the figure and ``metadata.json``."""
     cfg = config
-    for o in cfg.optimizers:
-        if o not in OPTIMIZERS:
-            raise ValueError(f"optimizer {o!r} is not one of {', '.join(OPTIMIZERS)}")
+    check_optimizers(cfg.optimizers)
     out = prepare_out(out_dir)
     start = time.perf_counter()
     problem = _problem(cfg)
     x0s, stds, seeds = shared_starts(cfg.stds, cfg.n_seeds, cfg.base_seed, problem.d)
-    g0 = np.linalg.norm(x0s, axis=1)
-    bn_eta = _bn_eta(cfg, problem, x0s) if "bn" in cfg.methods else None
-    flows = {m: _flow_columns(cfg, problem, m, x0s, g0) for m in cfg.methods}
-    rows, backends = [], []
-    for optimizer in cfg.optimizers:
-        for method in (cfg.methods[:1] if optimizer == "adam" else cfg.methods):
-            name, res, eta = _one(cfg, problem, method, optimizer, x0s, bn_eta, progress)
-            backends.append(res.backend)
-            s = res.summaries()
-            stage(f"bias-table: {name} with {optimizer} done ({res.converged.sum()}/{len(res.converged)} converged)")
-            fx, fd = flows[method] if _predicted(method, optimizer) else (None, None)
-            for i in range(len(x0s)):
-                rows.append({
-                    "method": name, "optimizer": optimizer,
-                    "momentum": cfg.momentum if optimizer == "momentum" else 0.0,
-                    "weight_decay": cfg.weight_decay if optimizer == "weight-decay" else 0.0,
-                    "eta": float(np.broadcast_to(eta, len(x0s))[i]), "init_std": float(stds[i]),
-                    "seed": int(seeds[i]), "g0": float(g0[i]),
-                    **{k: s[k][i].item() for k in ("x_norm", "dist", "x_null_norm", "g", "loss", "n_iter",
-                                                  "status", "stability_ratio")},
-                    "dist_centered": float(s["dist_centered"][i]) if "dist_centered" in s else None,
-                    "flow_x_norm": None if fx is None else float(fx[i]),
-                    "flow_dist": None if fd is None else float(fd[i]),
-                    "x_star_norm": problem.g_star})
+    cells = [(m, o) for o in cfg.optimizers for m in (cfg.methods[:1] if o == "adam" else cfg.methods)]
+    rows, backends = method_rows(problem, cells, x0s, stds, seeds, eta=cfg.eta, gamma=cfg.gamma,
+                                 adam_eta=cfg.adam_eta, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+                                 tol=cfg.tol, max_iter=cfg.max_iter, backend=cfg.backend, progress=progress,
+                                 label="bias-table")
     files = write_csv(out / "bias_table.csv", rows, COLUMNS)
     files += _plot(cfg, rows, problem.g_star, out / "bias_table")
     meta = write_metadata(out, "bias-table", cfg, time.perf_counter() - start, {

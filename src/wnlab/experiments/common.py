@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import numpy as np
+
 from ..io.progress import bar as progress_bar
 from ..io.progress import stage
 from ..problems.spec import make_problem
@@ -22,7 +24,111 @@ from ..problems.starts import shared_reduced_starts, shared_starts
 __all__ = ["make_problem", "shared_starts", "shared_reduced_starts", "prepare_out",
            "write_csv", "write_metadata", "new_figure", "save_figure",
            "add_preset_arguments", "add_seeds_argument", "add_backend_argument", "config_from_args",
-           "progress_bar", "stage"]
+           "progress_bar", "stage", "OPTIMIZERS", "check_optimizers", "flow_columns", "method_rows"]
+
+
+# -- final points of many methods from shared starts (bias-table, adam-bias) ------------------
+
+#: how a method's parameters are stepped in :func:`method_rows`: plain SGD, SGD with momentum, SGD
+#: with weight decay (``torch.optim.SGD``'s rule), or Adam on ``x`` (``torch.optim.Adam``, full engine)
+OPTIMIZERS = ("sgd", "momentum", "weight-decay", "adam")
+
+
+def check_optimizers(optimizers) -> None:
+    """A ``ValueError`` naming the first entry that is not one of :data:`OPTIMIZERS`."""
+    for o in optimizers:
+        if o not in OPTIMIZERS:
+            raise ValueError(f"optimizer {o!r} is not one of {', '.join(OPTIMIZERS)}")
+
+
+def _predicted(method, optimizer) -> bool:
+    """Whether a flow predicts the limit: SGD, and GD with momentum (its buffer stays in the row space)."""
+    return optimizer == "sgd" or (method == "gd" and optimizer == "momentum")
+
+
+def flow_columns(problem, method, x0s, g0, c):
+    """``(flow_x_norm, flow_dist)`` per start ``x0s`` (``g0 = ||x0||``) of ``method`` with plain steps, ``c =
+    gamma/eta``: GD ``x* + x0_null``, WN and rPGD :func:`wnlab.theory.flow_prediction`, BN
+    :func:`wnlab.theory.bn_limit` (:func:`method_rows`)."""
+    from ..theory import bn_limit, flow_prediction
+
+    if method == "bn":
+        lims = [bn_limit(problem, x0) for x0 in x0s]
+        return np.array([lim.x_norm for lim in lims]), np.array([lim.dist for lim in lims])
+    null = problem.null_norm(x0s, problem.reduced_coords(x0s))
+    return flow_prediction(method, g0, null, problem.g_star, c)
+
+
+def _bn_eta(eta, problem, x0s):
+    """BN's step on ``w`` per run: ``eta ||w0_row(PA)||^2/||x~*||^2`` (:func:`method_rows`)."""
+    from ..theory import bn_limit
+
+    lims = [bn_limit(problem, x0) for x0 in x0s]
+    # k_flow = ||x~*||/||w0_row(PA)||, so ||w0_row(PA)||^2/||x~*||^2 = 1/k_flow^2
+    return eta / np.array([lim.k for lim in lims]) ** 2
+
+
+def _solve_cell(problem, method, optimizer, x0s, *, eta, gamma, adam_eta, momentum, weight_decay, tol, max_iter,
+                backend, progress):
+    from ..engine.solve import solve_batch
+
+    kw = {"x0s": x0s, "tol": tol, "max_iter": max_iter, "progress": progress}
+    if optimizer == "adam":
+        return "adam", solve_batch(problem, "adam", eta=adam_eta, engine="full", **kw), adam_eta
+    if optimizer == "momentum":
+        kw["momentum"] = momentum
+    elif optimizer == "weight-decay":
+        kw["weight_decay"] = weight_decay
+    if method != "gd":
+        kw["gamma"] = gamma
+    return method, solve_batch(problem, method, eta=eta, backend=backend, **kw), eta
+
+
+def method_rows(problem, cells, x0s, stds, seeds, *, eta, gamma, adam_eta, tol, max_iter, momentum=0.0,
+                weight_decay=0.0, backend="auto", progress=None, label="runs"):
+    r"""Run each ``(method, optimizer)`` of ``cells`` from the starts ``x0s`` (rows ``(B, d)``, with
+    their ``stds`` and ``seeds``); return ``(rows, backends)``: one row per run (the columns of
+    :data:`wnlab.experiments.bias_table.COLUMNS`) and the engine backends that ran.
+
+    ``optimizer`` is one of :data:`OPTIMIZERS`: ``sgd`` (step ``eta`` on ``w``, ``x`` for GD;
+    ``gamma`` on the scale), ``momentum`` (heavy ball ``momentum``), ``weight-decay``
+    (``weight_decay``) or ``adam`` (Adam on ``x`` with step ``adam_eta``, full engine; the method is
+    ignored and the row's method is ``adam``). BN's step on ``w`` is set per run to
+    ``eta ||w0_row(PA)||^2/||x~*||^2`` (so its effective step on the predictor at the flow's limit is
+    GD's ``eta``), ``g0 = 1``, ``b0 = 0``. Where a flow predicts the limit (SGD steps, and GD with
+    momentum) the rows have it in ``flow_x_norm``/``flow_dist``: GD ``x* + x0_null``; WN, rPGD
+    :func:`wnlab.theory.flow_prediction` with ``c = gamma/eta``; BN :func:`wnlab.theory.bn_limit`.
+    ``label`` prefixes the progress lines (:func:`stage`).
+    """
+    check_optimizers([o for _, o in cells])
+    g0 = np.linalg.norm(x0s, axis=1)
+    methods = list(dict.fromkeys(m for m, o in cells if o != "adam"))
+    bn_eta = _bn_eta(eta, problem, x0s) if "bn" in methods else None
+    flows = {m: flow_columns(problem, m, x0s, g0, gamma / eta) for m in methods
+             if any(_predicted(m, o) for mm, o in cells if mm == m)}
+    rows, backends = [], []
+    for method, optimizer in cells:
+        name, res, step = _solve_cell(problem, method, optimizer, x0s, eta=bn_eta if method == "bn" else eta,
+                                      gamma=gamma, adam_eta=adam_eta, momentum=momentum, weight_decay=weight_decay,
+                                      tol=tol, max_iter=max_iter, backend=backend, progress=progress)
+        backends.append(res.backend)
+        s = res.summaries()
+        stage(f"{label}: {name} with {optimizer} done ({res.converged.sum()}/{len(res.converged)} converged)")
+        fx, fd = flows[method] if _predicted(method, optimizer) else (None, None)
+        for i in range(len(x0s)):
+            rows.append({
+                "method": name, "optimizer": optimizer,
+                "momentum": momentum if optimizer == "momentum" else 0.0,
+                "weight_decay": weight_decay if optimizer == "weight-decay" else 0.0,
+                "eta": float(np.broadcast_to(step, len(x0s))[i]), "init_std": float(stds[i]),
+                "seed": int(seeds[i]), "g0": float(g0[i]),
+                **{k: s[k][i].item() for k in ("x_norm", "dist", "x_null_norm", "g", "loss", "n_iter",
+                                              "status", "stability_ratio")},
+                "dist_centered": float(s["dist_centered"][i]) if "dist_centered" in s else None,
+                "flow_x_norm": None if fx is None else float(fx[i]),
+                "flow_dist": None if fd is None else float(fd[i]),
+                "x_star_norm": problem.g_star})
+    return rows, backends
 
 
 # -- outputs ---------------------------------------------------------------------------------

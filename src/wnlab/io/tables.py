@@ -138,7 +138,18 @@ COLUMNS: dict[str, Column] = {
                             "(A and y centered over the m rows)", "same unit as x"),
     "test_mse": Column("held-out mean squared error of the final x (examples not used for training)",
                        "squared target unit"),
-    "test_error": Column("held-out misclassification rate of sign(x^T phi) (last-layer)", "fraction"),
+    "panel": Column("adam-bias: which panel the run belongs to: A (Wilson et al.'s problem) or B (Figure 1's "
+                    "problem)", "", _RUN),
+    "p_positive": Column("adam-bias: probability of a positive label in Wilson et al.'s problem", "probability",
+                         _RUN),
+    "sign_dist": Column("adam-bias: ||x - sign(A^T y)/c||, the distance of the final point to the limit of adaptive "
+                        "methods from 0 (Wilson et al. 2017, Lemma 3.1; wnlab.theory.adaptive_limit)",
+                        "same unit as x"),
+    "sign_norm": Column("adam-bias: ||sign(A^T y)/c||, the norm of that limit", "same unit as x"),
+    "majority_error": Column("adam-bias: held-out error of always predicting the majority (positive) label: the "
+                             "fraction of negative test samples", "fraction"),
+    "test_error": Column("held-out misclassification rate of sign(x^T phi) (last-layer; adam-bias: on fresh "
+                         "samples of Wilson et al.'s problem)", "fraction"),
     "flow_x_norm": Column("||x|| at the limit of the flow (WN flow, or gradient flow for GD) from the same "
                           "start", "same unit as x"),
     "flow_dist": Column("||x - x*|| at the limit of the flow from the same start", "same unit as x"),

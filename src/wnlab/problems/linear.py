@@ -35,6 +35,9 @@ __all__ = [
     "gaussian_problem",
     "orthonormal_problem",
     "paper_example",
+    "wilson_problem",
+    "wilson_features",
+    "wilson_labels",
     "load_problem",
     "check_vector",
     "real_array",
@@ -543,6 +546,78 @@ def orthonormal_problem(m: int, d: int, *, seed, tau: float = 1.0) -> LeastSquar
 def paper_example() -> LeastSquares:
     """The paper's 2-D example of Section 2 and Figure 2: ``A = [1, 0]``, ``y = 1``."""
     return LeastSquares(np.array([[1.0, 0.0]]), np.array([1.0]))
+
+
+#: columns of Wilson et al.'s problem: the label, two always-one features, then 5 per sample
+WILSON_SHARED, WILSON_BLOCK = 3, 5
+
+
+def wilson_labels(n: int, *, seed, p: float = 0.6) -> np.ndarray:
+    r"""``n`` labels of Wilson et al.'s problem: iid ``y_i = 1`` with probability ``p``, else ``-1``
+    (no conditioning: fresh test samples; :func:`wilson_problem` conditions its training labels).
+
+    >>> wilson_labels(4, seed=0)
+    array([-1.,  1.,  1.,  1.])
+    """
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n (the number of samples) must be an integer >= 1, got {n!r}")
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)) \
+            or not 0.5 < float(p) <= 1.0:
+        raise ValueError(f"p (the probability of a positive label) must be a number in (1/2, 1], got {p!r}: "
+                         "the construction needs positives to be the majority")
+    rng = as_generator(seed)
+    return np.where(rng.random(int(n)) < float(p), 1.0, -1.0)
+
+
+def wilson_features(y) -> np.ndarray:
+    r"""The features of Wilson et al.'s problem for labels ``y`` (entries ``+-1``), ``n x (3 + 5n)``.
+
+    Row ``i``: ``x_i0 = y_i``, ``x_i1 = x_i2 = 1``, and a block of 5 columns of its own
+    (``3 + 5i, ..., 3 + 5i + 4``) holding one 1 for a positive sample and five 1s for a negative
+    one (the other entries 0). Wilson, Roelofs, Stern, Srebro & Recht, "The Marginal Value of
+    Adaptive Gradient Methods in Machine Learning" (NeurIPS 2017), Section 3.3.
+
+    >>> wilson_features([1.0, -1.0])[:, :8]
+    array([[ 1.,  1.,  1.,  1.,  0.,  0.,  0.,  0.],
+           [-1.,  1.,  1.,  0.,  0.,  0.,  0.,  0.]])
+    """
+    y = real_array("y", y, "an array of labels +-1")
+    if y.ndim != 1 or y.size == 0 or not np.all(np.abs(y) == 1.0):
+        raise ValueError(f"y must be a non-empty 1-D array of labels +1/-1, got shape {y.shape}")
+    n = y.size
+    check_memory(f"wilson_problem(n={n}) (a dense A of {n} x {WILSON_SHARED + WILSON_BLOCK * n} numbers and "
+                 "its SVD)", 8.0 * n * (3 * (WILSON_SHARED + WILSON_BLOCK * n) + 4 * n),
+                 "use fewer samples n")
+    X = np.zeros((n, WILSON_SHARED + WILSON_BLOCK * n))
+    X[:, 0], X[:, 1:WILSON_SHARED] = y, 1.0
+    start = WILSON_SHARED + WILSON_BLOCK * np.arange(n)
+    for i in range(n):
+        X[i, start[i]:start[i] + (1 if y[i] > 0 else WILSON_BLOCK)] = 1.0
+    return X
+
+
+def wilson_problem(n: int, *, seed, p: float = 0.6) -> LeastSquares:
+    r"""Wilson et al.'s (2017) problem: ``n`` samples of :func:`wilson_features`, targets ``y``.
+
+    The labels are :func:`wilson_labels` (``y_i = 1`` with probability ``p > 1/2``) conditioned on
+    more positive than negative samples (drawn again from the same generator until they are; a
+    ``ValueError`` if 1000 draws never are). Then ``sign(A^T y) = (1, 1, 1, y_1 1_1, ..., y_n 1_n)``
+    (``1_i``: sample ``i``'s ones) and ``A sign(A^T y) = 4 y`` exactly, the condition of their
+    Lemma 3.1: AdaGrad, RMSProp and Adam from ``x0 = 0`` end at ``sign(A^T y)/4``
+    (:func:`wnlab.theory.adaptive_limit`), which predicts every new sample positive, while GD ends at
+    ``x* = A^+ y``, which classifies new samples correctly. ``d = 3 + 5n``; the 4 columns of a
+    positive sample's block that it leaves empty are zero columns (Wilson et al.'s layout).
+
+    >>> p = wilson_problem(10, seed=0); (p.m, p.d)
+    (10, 53)
+    """
+    rng = as_generator(seed)
+    for _ in range(1000):
+        y = wilson_labels(n, seed=rng, p=p)
+        if np.sum(y > 0) > np.sum(y < 0):
+            return LeastSquares(wilson_features(y), y)
+    raise ValueError(f"1000 draws of n = {n} labels with p = {p} never had more positive than negative samples: "
+                     "raise n or p")
 
 
 def _check_sizes(m, d):

@@ -619,6 +619,32 @@ def check_bn_limit(cfg):
     return rows
 
 
+def check_adaptive_limit(cfg):
+    r"""Wilson et al. (2017), Lemma 3.1 (:func:`wnlab.theory.adaptive_limit`): on their problem
+    (``A sign(A^T y) = 4 y``), Adam (``torch.optim.Adam``'s update, full engine, ``eps = 1e-8``) from
+    ``x0 = 0`` ends at ``sign(A^T y)/4`` (a relative ``O(eps)``: within 1e-7 at loss 1e-20,
+    docs/tutorials/adam-bias.md), with ``sign(A^T y)`` formed here; GD from 0 ends at
+    ``np.linalg.pinv(A) @ y``, far from it."""
+    from ..engine.solve import solve
+    from ..problems.linear import wilson_problem
+
+    P = wilson_problem(20, seed=cfg.seed)
+    x_ada = np.sign(P.A.T @ P.y) / 4.0
+    x_pinv = np.linalg.pinv(P.A) @ P.y
+    zero = np.zeros(P.d)
+    adam = solve(P, "adam", x0=zero, eta=1e-3, engine="full", tol=1e-20, max_iter=20_000, record_every=None)
+    gd = solve(P, "gd", x0=zero, eta=1.0 / P.lam_max, tol=1e-20, max_iter=20_000, record_every=None)
+    gap_a = float(np.linalg.norm(adam.x - x_ada) / np.linalg.norm(x_ada))
+    apart = float(np.linalg.norm(adam.x - x_pinv) / np.linalg.norm(x_pinv))
+    gap_g = float(np.linalg.norm(gd.x - x_pinv) / np.linalg.norm(x_pinv))
+    return [row("adaptive-limit", "adam from 0 on Wilson et al.'s problem (m = 20): x = sign(A^T y)/4 (rel. 1e-7; "
+                f"||x - A^+ y|| = {apart:.3g} ||A^+ y||)", float(np.linalg.norm(x_ada)), float(np.linalg.norm(adam.x)),
+                gap_a <= 1e-7 and apart > 0.5, reference="closed form", rel_gap=gap_a),
+            row("adaptive-limit", "gd from 0 on the same problem: x = A^+ y (pinv; rel. 1e-9)",
+                float(np.linalg.norm(x_pinv)), float(np.linalg.norm(gd.x)), gap_g <= 1e-9,
+                reference="closed form", rel_gap=gap_g)]
+
+
 def check_beyond(cfg):
     """Logistic loss (``wnlab.verify_beyond``): the invariant, growth of ``g`` on separable data, and the
     max-margin direction (rows of the same schema, check ``"beyond"``)."""
@@ -632,7 +658,7 @@ CHECKS = {
     "thm2.6-I": check_flow_limit, "example": check_example, "thm2.6-closer": check_closer,
     "thm2.6-II": check_part2, "thm2.7": check_time, "thm3.2": check_thm32, "prop3.3": check_prop33,
     "beyond": check_beyond, "reduction": check_reduction, "bn-null": check_bn_null,
-    "bn-limit": check_bn_limit,
+    "bn-limit": check_bn_limit, "adaptive-limit": check_adaptive_limit,
 }
 
 
