@@ -108,6 +108,7 @@ RULES: dict[str, Interval | Options] = {
     "beta1": Interval(low=0, high=1, strict_high=True),
     "beta2": Interval(low=0, high=1, strict_high=True),
     "b0": Interval(),
+    "center": Options((False, True)),
 }
 
 

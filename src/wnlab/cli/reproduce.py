@@ -17,7 +17,7 @@ import textwrap
 #: target name -> module in wnlab.experiments
 TARGETS = {"figure1": "figure1", "figure2": "figure2", "example": "example", "real-data": "real_data",
            "batch-bias": "batch_bias", "last-layer": "last_layer", "bias-table": "bias_table",
-           "adam-bias": "adam_bias", "wd-equilibrium": "wd_equilibrium"}
+           "bn-margin": "bn_margin", "adam-bias": "adam_bias", "wd-equilibrium": "wd_equilibrium"}
 
 
 def add_parser(sub) -> None:

@@ -56,7 +56,7 @@ COLUMNS: dict[str, Column] = {
     "method": Column("registered method name: gd, wn, rpgd, rpgd-then-gd, bn, adam, adamw, or a plugin's", "", _RUN),
     "variant": Column("last-layer: how the layer is trained (learned g: WN; fixed g: WN with gamma = 0; "
                       "plain: GD)", "", _RUN),
-    "loss_kind": Column("training loss: squared (1/2 ||Ax - y||^2) or logistic", "", _RUN),
+    "loss_kind": Column("training loss: squared (1/2 ||Ax - y||^2), logistic or exponential", "", _RUN),
     "problem": Column("problem kind: gaussian, orthonormal, paper (A = [1, 0], y = 1) or file", "", _RUN),
     "m": Column("rows of A (training examples)", "count", _RUN),
     "d": Column("columns of A (features, the dimension of x)", "count", _RUN),
@@ -125,10 +125,10 @@ COLUMNS: dict[str, Column] = {
     "turn_ratio": Column("wd-equilibrium: turn_rms / turn_pred", "ratio"),
     "loss_mean": Column("the mean full-batch training loss over the equilibrium window", "loss"),
     "g": Column("final scale g (||x|| for GD)", "same unit as x"),
-    "loss": Column("final training loss: 1/2 ||Ax - y||^2 (least squares), the logistic loss for "
-                   "loss_kind = logistic", "loss"),
+    "loss": Column("final training loss: 1/2 ||Ax - y||^2 (least squares), the logistic or exponential loss "
+                   "for loss_kind = logistic or exponential", "loss"),
     "n_iter": Column("steps taken", "steps"),
-    "status": Column("why the run stopped: converged, max_iter, diverged or stalled", ""),
+    "status": Column("why the run stopped: converged, max_iter, diverged or stalled (start: a path's first row)", ""),
     "stability_ratio": Column("largest eta g^2 lambda_max / ||w||^2 over the run (eta lambda_max for GD); "
                               "above 2 the discrete dynamics are unstable", ""),
     "b": Column("bn: BN's final bias b", "same unit as y"),
@@ -153,6 +153,13 @@ COLUMNS: dict[str, Column] = {
     "flow_x_norm": Column("||x|| at the limit of the flow (WN flow, or gradient flow for GD) from the same "
                           "start", "same unit as x"),
     "flow_dist": Column("||x - x*|| at the limit of the flow from the same start", "same unit as x"),
+    "margin_spread": Column("bn-margin: (max_i - min_i)/mean_i of the normalized training margins y_i a_i^T x/||x|| "
+                            "(0: all margins equal)", ""),
+    "margin_min": Column("bn-margin: min_i y_i a_i^T x/||x||, the normalized margin (largest for the max-margin "
+                         "direction)", "same unit as A"),
+    "angle_max_margin": Column("bn-margin: angle between x and the max-margin (hard-margin SVM) direction", "rad"),
+    "angle_uniform": Column("bn-margin: angle between x and the uniform-margin direction A^+ y/||A^+ y||", "rad"),
+    "max_margin_spread": Column("bn-margin: margin_spread of the max-margin direction (what GD and WN approach)", ""),
     # -- paths and the worked example ----------------------------------------------------------
     "path": Column("figure2: which path (gd: gradient flow; wn: WN flow; two-phase: c = 0 then c > 0; "
                    "wn-f: WN flow from g0 > g*)", "", _PATH),

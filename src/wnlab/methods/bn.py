@@ -22,6 +22,14 @@ rows and takes ``m/n`` times the gradient of the batch's loss (the convention of
 :mod:`wnlab.stochastic`: with ``n = m`` it is the full-batch step); stopping reads the full-batch loss.
 On a problem with another loss of the outputs (:class:`wnlab.losses.LinearLossProblem`, e.g. logistic)
 the loss is ``sum_i l(out_i, y_i)`` and ``delta = l'(out, y)``; the formulas above are unchanged.
+
+BN without centering (``center=False``), the model of Cao, Zou, Li & Gu (COLT 2023): ``mu = 0``,
+``sigma = sqrt(mean(z^2) + eps)`` (``eps = 0`` would make ``sigma = ||w||_Sigma`` with
+``Sigma = A^T A/n``), ``zh = z/sigma``, ``out = g zh`` and no bias (``b`` stays 0, ``b0`` must be 0).
+Then ``dL/dg = zh . delta`` and ``dL/dz = (g/sigma) (delta - zh mean(delta zh))``: the centered
+formula without its ``mean(delta)`` terms. ``dL/dw = A^T dL/dz`` is again in the row space of ``A``,
+so ``w_null`` never changes and the reduced engine stays exact; the compiled loop covers the
+centered model only (``center=False`` runs on the NumPy driver). The intercept is 0.
 """
 
 from __future__ import annotations
@@ -55,9 +63,13 @@ class BNGrad(NamedTuple):
     sigma: np.ndarray
 
 
-def _stats(z, rows, eps):
+def _stats(z, rows, eps, center=True):
     """Batch mean, ``sigma = sqrt(biased variance + eps)`` and the normalized ``zh`` of the predictions
-    ``z`` (``(B, n)``, in the coordinates of ``rows``: sums over the rows are products with ``rows.ones``)."""
+    ``z`` (``(B, n)``, in the coordinates of ``rows``: sums over the rows are products with ``rows.ones``);
+    ``center=False``: mean 0 and ``sigma = sqrt(mean(z^2) + eps)``."""
+    if not center:
+        sigma = ((z * z).sum(-1) / rows.n + eps) ** 0.5
+        return sigma * 0.0, sigma, z / sigma[:, None]
     one = rows.ones
     mu = (z * one).sum(-1) / rows.n
     zc = z - mu[:, None] * one
@@ -65,21 +77,28 @@ def _stats(z, rows, eps):
     return mu, sigma, zc / sigma[:, None]
 
 
-def _forward_backward(state, rows, eps, loss_fn=None):
+def _forward_backward(state, rows, eps, loss_fn=None, center=True):
     """``(loss, BNGrad)`` on the data ``rows`` (a :class:`wnlab.engine.driver.Rows`), for the squared
-    loss (``loss_fn=None``) or a :class:`wnlab.losses.Loss` of the outputs."""
+    loss (``loss_fn=None``) or a :class:`wnlab.losses.Loss` of the outputs; ``center=False``: no mean,
+    no bias (module docstring)."""
     g, a, b = state.g, state.a, state.b  # (by name: an optimizer appends its buffers to the state)
     n, one = rows.n, rows.ones
-    _, sigma, zh = _stats(rows.apply(a), rows, eps)
+    _, sigma, zh = _stats(rows.apply(a), rows, eps, center)
     out = zh * g[:, None]
-    out += b[:, None] * one
+    if center:
+        out += b[:, None] * one
     if loss_fn is None:
         delta = out - rows.y
         loss = 0.5 * (delta * delta).sum(-1)
     else:
         loss, delta = loss_fn.value(out, rows.y), loss_fn.deriv(out, rows.y)
-    dg, db = (delta * zh).sum(-1), (delta * one).sum(-1)
-    dz = delta - (db / n)[:, None] * one - zh * (dg / n)[:, None]
+    dg = (delta * zh).sum(-1)
+    if center:
+        db = (delta * one).sum(-1)
+        dz = delta - (db / n)[:, None] * one - zh * (dg / n)[:, None]
+    else:  # (no bias: its gradient is 0, so b stays 0 under any optimizer)
+        db = dg * 0.0
+        dz = delta - zh * (dg / n)[:, None]
     dz *= (g / sigma)[:, None]
     dw = rows.adjoint(dz)
     if rows.weight != 1.0:
@@ -105,7 +124,8 @@ class BN(Method):
 
     ``eta`` steps the linear weight ``w``, ``gamma`` BN's weight ``g`` and bias ``b`` (``c = gamma/eta``
     works too). ``eps`` is the variance offset of ``nn.BatchNorm1d`` (``> 0``), ``b0`` the bias at the
-    start (one value for the batch).
+    start (one value for the batch). ``center=False``: no mean subtraction and no bias (module
+    docstring; Cao et al. 2023's model), ``b0`` must then be 0.
 
     >>> import numpy as np, wnlab
     >>> p = wnlab.gaussian_problem(5, 20, seed=0)
@@ -122,10 +142,15 @@ class BN(Method):
                                Param("b", "gamma", ("b",)))
     eps: float = 1e-5
     b0: float = 0.0
+    center: bool = True
 
     def __post_init__(self):
         check("eps", self.eps)
         check("b0", self.b0)
+        check("center", self.center)
+        if not self.center and self.b0 != 0:
+            raise ValueError(f"batch normalization without centering (center=False) has no bias, got b0 = {self.b0!r}; "
+                             "drop b0")
 
     def init(self, g, a, beta):
         return BNState(g, a, beta, g * 0.0 + self.b0)
@@ -137,21 +162,22 @@ class BN(Method):
     def loss_grad(self, state, space, t, idx):
         loss_fn = getattr(space.problem, "loss_fn", None)  # (None: least squares)
         full = space.data()
-        loss, grad = _forward_backward(state, full, self.eps, loss_fn)
+        loss, grad = _forward_backward(state, full, self.eps, loss_fn, self.center)
         batch = space.data(t, idx)
         if batch is not full:  # a mini-batch: its own statistics; stopping reads the full loss
-            grad = _forward_backward(state, batch, self.eps, loss_fn)[1]
+            grad = _forward_backward(state, batch, self.eps, loss_fn, self.center)[1]
         return loss, grad
 
     def predictor(self, state, space):
         rows = space.data()
-        mu, sigma, _ = _stats(rows.apply(state.a), rows, self.eps)
+        mu, sigma, _ = _stats(rows.apply(state.a), rows, self.eps, self.center)
         k = state.g / sigma
         return state.a * k[:, None], state.beta * k, state.b - k * mu
 
     def report(self, state, space):
         xa, xb, c = self.predictor(state, space)
-        if getattr(space.problem, "loss_fn", None) is not None:  # (no interpolant: a classification loss)
+        if getattr(space.problem, "loss_fn", None) is not None or not self.center:
+            # (no interpolant: a classification loss; no centered problem: the uncentered model is A x)
             return {"b": state.b, "intercept": c, "dist_centered": np.full(len(c), np.nan)}
         a_c = centered_interpolant(space.problem)
         if space.name == "reduced":

@@ -2,16 +2,18 @@ r"""Losses beyond least squares: any loss that depends on ``x`` only through ``z
 
 A :class:`Loss` gives the value ``L(z, y) = sum_i l(z_i, y_i)`` and the per-row derivative
 ``l'(z_i, y_i)``; the gradient in ``x`` is ``A^T l'(Ax, y)``. Built in: :class:`SquaredLoss`
-(``l = (z - y)^2 / 2``, the paper's loss) and :class:`LogisticLoss` (labels ``+-1``,
-``l = log(1 + exp(-y z))``).
+(``l = (z - y)^2 / 2``, the paper's loss), :class:`LogisticLoss` (labels ``+-1``,
+``l = log(1 + exp(-y z))``) and :class:`ExponentialLoss` (labels ``+-1``, ``l = exp(-y z)``).
 
 :class:`LinearLossProblem` is a linear-model problem with such a loss. It reuses the exact
 reduction of :class:`wnlab.problems.linear.LinearModel` (docs/math.md, "Exact reduction"): with
 ``A = U diag(s) V^T`` and a point
 ``x = V a + beta n``, ``z = A x = U (s * a)`` and ``V^T A^T l'(z) = s * (U^T l'(z))``. So the
 engine runs GD, WN and rPGD on it unchanged, at ``O(m k)`` per run-step (``k = rank A``),
-independent of ``d``. :class:`LogisticRegression` is the logistic case, with data generators
-:func:`separable_problem` (``m < d`` Gaussian data: always linearly separable) and
+independent of ``d``. :class:`LogisticRegression` is the logistic case and
+:class:`ExponentialRegression` the exponential one, with data generators
+:func:`separable_problem` (``m < d`` Gaussian data: always linearly separable; ``loss=`` picks the
+class) and
 :func:`nonseparable_problem` (rank-deficient ``A`` with noisy labels: not separable).
 
 Logistic regression has no minimiser on separable data (the loss tends to 0 as ``||x|| -> oo``)
@@ -37,8 +39,8 @@ import scipy.special
 from .linear import LinearModel, _check_sizes, as_generator
 
 __all__ = [
-    "Loss", "SquaredLoss", "LogisticLoss", "LinearLossProblem", "LogisticRegression",
-    "separable_problem", "nonseparable_problem", "is_separable", "max_margin_direction",
+    "Loss", "SquaredLoss", "LogisticLoss", "ExponentialLoss", "LinearLossProblem", "LogisticRegression",
+    "ExponentialRegression", "separable_problem", "nonseparable_problem", "is_separable", "max_margin_direction",
 ]
 
 
@@ -90,10 +92,40 @@ class LogisticLoss(Loss):
         return -y * scipy.special.expit(-y * z)
 
     def check_y(self, y):
-        bad = (y != 1.0) & (y != -1.0)
-        if np.any(bad):
-            raise ValueError(f"logistic loss needs labels y in {{-1, +1}}, got {y[bad][0]!r} "
-                             f"at index {int(np.flatnonzero(bad)[0])}; map labels with y = 2*(label == positive) - 1")
+        _check_labels(self.name, y)
+
+
+def _check_labels(name, y):
+    """``ValueError`` unless every label is ``-1`` or ``+1`` (a classification loss's targets)."""
+    bad = (y != 1.0) & (y != -1.0)
+    if np.any(bad):
+        raise ValueError(f"{name} loss needs labels y in {{-1, +1}}, got {y[bad][0]!r} "
+                         f"at index {int(np.flatnonzero(bad)[0])}; map labels with y = 2*(label == positive) - 1")
+
+
+class ExponentialLoss(Loss):
+    r"""``l(z, y) = exp(-y z)`` for labels ``y in {-1, +1}``; ``l' = -y exp(-y z)`` (the loss of
+    AdaBoost, and of the implicit-bias results of Soudry et al. 2018 and Cao et al. 2023).
+
+    Its curvature ``l'' = exp(-y z)`` is 1 at ``z = 0`` and below 1 wherever the margin ``y z`` is
+    positive, but unbounded for negative margins: ``max_curvature = 1`` is its value at the start
+    ``x = 0`` (the stability ratio is a guide there, not a bound). A margin below ``-709`` overflows
+    to ``inf``, which the driver reports as divergence (never NaNs in the output).
+    """
+
+    name = "exponential"
+    max_curvature = 1.0
+
+    def value(self, z, y):
+        with np.errstate(over="ignore"):
+            return np.sum(np.exp(-y * z), axis=-1)
+
+    def deriv(self, z, y):
+        with np.errstate(over="ignore"):
+            return -y * np.exp(-y * z)
+
+    def check_y(self, y):
+        _check_labels(self.name, y)
 
 
 @dataclass(frozen=True, eq=False)
@@ -163,18 +195,47 @@ class LogisticRegression(LinearLossProblem):
     loss_fn: ClassVar[Loss] = LogisticLoss()
 
 
-def separable_problem(m: int, d: int, *, seed, scale: float | None = None) -> LogisticRegression:
-    r"""Gaussian ``A`` (``A_ij ~ N(0, scale^2)``, default ``1/sqrt(d)``), ``y = sign(A x_true)``.
+@dataclass(frozen=True, eq=False, repr=False)
+class ExponentialRegression(LinearLossProblem):
+    r"""Overparametrized classification with the exponential loss ``min_x sum_i exp(-y_i a_i^T x)``.
+
+    Parameters
+    ----------
+    A : array_like or scipy.sparse matrix, shape (m, d); may be rank-deficient.
+    y : array_like, shape (m,), labels in ``{-1, +1}``.
+
+    Examples
+    --------
+    >>> import numpy as np, wnlab.problems.losses as L
+    >>> p = L.ExponentialRegression(np.array([[1.0, 0.0]]), np.array([-1.0]))
+    >>> float(p.loss(np.array([0.5, 3.0])))  # exp(0.5)
+    1.6487212707001282
+    """
+
+    loss_fn: ClassVar[Loss] = ExponentialLoss()
+
+
+#: ``separable_problem``'s ``loss=`` names and the problem classes they make
+CLASSIFICATION_PROBLEMS = {"logistic": LogisticRegression, "exponential": ExponentialRegression}
+
+
+def separable_problem(m: int, d: int, *, seed, scale: float | None = None,
+                      loss: str = "logistic") -> LinearLossProblem:
+    r"""Gaussian ``A`` (``A_ij ~ N(0, scale^2)``, default ``1/sqrt(d)``), ``y = sign(A x_true)``;
+    a :class:`LogisticRegression` (``loss="logistic"``) or :class:`ExponentialRegression`
+    (``loss="exponential"``) on that data (the same draws for either loss).
 
     With ``m < d`` and full row rank, every labelling is linearly separable (``A x = y`` has a
     solution), so this data is always separable.
     """
+    if loss not in CLASSIFICATION_PROBLEMS:
+        raise ValueError(f"unknown loss {loss!r}; use {' or '.join(map(repr, CLASSIFICATION_PROBLEMS))}")
     _check_sizes(m, d)
     rng = as_generator(seed)
     scale = 1.0 / np.sqrt(d) if scale is None else float(scale)
     A = scale * rng.standard_normal((m, d))
     z = A @ rng.standard_normal(d)
-    return LogisticRegression(A, np.where(z >= 0, 1.0, -1.0))
+    return CLASSIFICATION_PROBLEMS[loss](A, np.where(z >= 0, 1.0, -1.0))
 
 
 def nonseparable_problem(m: int, d: int, rank: int, *, seed, flip: float = 0.2) -> LogisticRegression:

@@ -66,9 +66,9 @@ def _parts(method):
     from ...methods.optim import SGD, Optimized
 
     if type(method) is BN:
-        return method, None
+        return (method, None) if method.center else None
     if isinstance(method, Optimized) and type(method.method) is BN and type(method.optimizer) is SGD:
-        return method.method, method.optimizer
+        return (method.method, method.optimizer) if method.method.center else None
     return None
 
 
