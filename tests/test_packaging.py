@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
+
+import pytest
 
 import wnlab
 
 ROOT = Path(__file__).resolve().parents[1]
+SRC = Path(wnlab.__file__).resolve().parents[1]
 
 
 def _pyproject() -> dict:
@@ -52,3 +58,20 @@ def test_project_urls_and_classifiers():
     assert project["urls"]["Source"].startswith("https://")
     assert "License :: OSI Approved :: BSD License" in project["classifiers"]
     assert project["version"] == wnlab.__version__
+
+
+def test_short_module_names_import_like_modules():
+    """``from wnlab.sklearn import WNRegressor`` and ``import wnlab.stochastic`` work, give the same
+    objects as the attributes, and importing wnlab alone pulls in neither scikit-learn nor PyTorch."""
+    code = ("import sys, wnlab\n"
+            "assert 'sklearn' not in sys.modules and 'torch' not in sys.modules\n"
+            "import wnlab.stochastic as S\n"
+            "from wnlab.stochastic import kaczmarz\n"
+            "from wnlab.sklearn import WNRegressor\n"
+            "from wnlab.bridges.sklearn import WNRegressor as W2\n"
+            "assert S is wnlab.stochastic and kaczmarz is S.kaczmarz and WNRegressor is W2\n"
+            "assert S.__spec__.name == 'wnlab.engine.stochastic'\n"
+            "try:\n    import wnlab.no_such_module\nexcept ModuleNotFoundError:\n    pass\n"
+            "else:\n    raise AssertionError\n")
+    pytest.importorskip("sklearn")
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": str(SRC)})

@@ -177,3 +177,18 @@ def test_reproduce_cli_targets(tmp_path):
     assert main(["reproduce", "batch-bias", "--preset", "tiny", "--out", str(tmp_path / "bb")]) == 0
     assert (tmp_path / "bb" / "batch_bias.csv").is_file()
     assert main(["reproduce", "batch-bias", "--preset", "tiny", "--n-runs", "0", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_nlms_stability_ratio_is_eta_whatever_the_scale_of_A():
+    """NLMS steps along a_j/||a_j||^2: its stability ratio is eta (stable below 2), not eta lambda_max."""
+    import warnings
+
+    q = wnlab.gaussian_problem(20, 100, seed=0)
+    p = wnlab.LeastSquares(q.A * 3.0, q.y)
+    assert p.lam_max > 10
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", wnlab.StabilityWarning)
+        r = wnlab.stochastic.kaczmarz(p, seed=1, tol=1e-20, max_iter=20000)
+    assert r.status is wnlab.Status.CONVERGED and r.stability_ratio == 1.0
+    with pytest.warns(wnlab.StabilityWarning):
+        wnlab.stochastic.solve(p, "gd", batch_size=2, seed=1, normalize=True, eta=2.5, x0=np.zeros(p.d), max_iter=50)

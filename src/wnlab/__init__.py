@@ -38,6 +38,45 @@ def __getattr__(name):
     raise AttributeError(f"module 'wnlab' has no attribute {name!r}")
 
 
+class _AliasFinder:
+    """``import wnlab.sklearn`` / ``from wnlab.stochastic import kaczmarz``: the import system finds a
+    short name of :data:`_ALIASES` as the module it stands for (loaded only then), the same object
+    as the attribute ``wnlab.<name>``."""
+
+    @staticmethod
+    def find_spec(fullname, path=None, target=None):
+        prefix, _, name = fullname.partition(".")
+        if prefix != __name__ or name not in _ALIASES:
+            return None
+        import importlib.util
+
+        return importlib.util.spec_from_loader(fullname, _AliasFinder)
+
+    @staticmethod
+    def create_module(spec):
+        import importlib
+
+        module = importlib.import_module(f"{__name__}.{_ALIASES[spec.name.partition('.')[2]]}")
+        spec.loader_state = module.__spec__
+        return module
+
+    @staticmethod
+    def exec_module(module):
+        """Nothing to run (the module ran under its own name); give it back its own spec, which the
+        import system has just replaced with the alias's (``importlib.reload`` needs the real one)."""
+        module.__spec__ = module.__spec__.loader_state
+
+
+def _install_alias_finder():
+    import sys
+
+    if not any(f is _AliasFinder for f in sys.meta_path):
+        sys.meta_path.append(_AliasFinder)
+
+
+_install_alias_finder()
+
+
 __all__ = [
     "LeastSquares", "gaussian_problem", "orthonormal_problem", "paper_example", "wilson_problem", "load_problem",
     "solve", "solve_batch", "check_run", "Result", "BatchResult", "Status", "StabilityWarning", "ALL_METHODS",

@@ -144,7 +144,7 @@ class WNRegressor(RegressorMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from wnlab.bridges.sklearn import WNRegressor  # or wnlab.sklearn.WNRegressor
+    >>> from wnlab.sklearn import WNRegressor  # (the module wnlab.bridges.sklearn)
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((20, 50)); y = X @ rng.standard_normal(50) + 3.0
     >>> est = WNRegressor(method="gd").fit(X, y)

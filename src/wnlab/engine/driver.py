@@ -447,15 +447,18 @@ def _assemble_history(rows, B):
     return out
 
 
-def run_phases(problem, method: Method, state, *, eta, gamma, phase_steps, max_iter, drive, progress=None):
+def run_phases(problem, method: Method, state, *, eta, gamma, phase_steps, max_iter, drive, progress=None,
+               curvature=None):
     """Run a method phase after phase (:meth:`Method.phases`); ``drive(method, state, eta, gamma,
     max_iter, progress)`` runs one plain phase. ``phase_steps[k]`` is ``(eta, gamma)`` of phase ``k``
     (``None`` entries: the caller's ``eta``/``gamma``). A run that diverges stops; the others go on
-    from the point ``x`` they reached. Returns ``(RunOutput, stability)``."""
+    from the point ``x`` they reached. Returns ``(RunOutput, stability)``, the stability ratio with
+    ``curvature`` (default ``problem.curvature``; a space that rescales the rows, NLMS, has its own)."""
+    curvature = problem.curvature if curvature is None else curvature
     phases = method.phases()
     if len(phases) == 1:
         out = drive(method, state, eta, gamma, max_iter, progress)
-        return out, out.max_direction_step * problem.curvature
+        return out, out.max_direction_step * curvature
     ran = []
     B = len(state.a)
     rows = np.arange(B)
@@ -491,7 +494,7 @@ def run_phases(problem, method: Method, state, *, eta, gamma, phase_steps, max_i
                     return f"at step {int(mt.group(1)) + before}"
                 messages[i] = re.sub(r"at step (\d+)", shifted, messages[i], count=1)
                 messages[i] = messages[i].replace(_MAX_ITER_HEAD.format(budget), _MAX_ITER_HEAD.format(max_iter), 1)
-        stab[rows] = np.maximum(stab[rows], out.max_direction_step * problem.curvature)
+        stab[rows] = np.maximum(stab[rows], out.max_direction_step * curvature)
         histories.append((rows, n_iter[rows] - out.n_iter, out.history))
         xa, xb = m.point(out.state)
         points = GDState(xa.copy(), xb.copy()) if points is None else points
@@ -511,7 +514,7 @@ def run_phases(problem, method: Method, state, *, eta, gamma, phase_steps, max_i
         for dst, src in zip(final, out.state):
             dst[rows] = src
     history = _concat_histories(histories, B) if histories[0][2] is not None else None
-    return RunOutput(final, n_iter, status, messages, loss, stab / problem.curvature, history,
+    return RunOutput(final, n_iter, status, messages, loss, stab / curvature, history,
                      "+".join(dict.fromkeys(ran))), stab
 
 

@@ -437,7 +437,8 @@ def solve_batch(problem, method, *, x0s=None, g0s=None, w0s=None, eta, gamma=Non
                       record_every=record_every, progress=prog, backend=backend)
 
     out, stability = _engine.run_phases(problem, method, state, eta=eta_s, gamma=gamma_s, phase_steps=phase_steps,
-                                        max_iter=max_iter, drive=drive, progress=progress)
+                                        max_iter=max_iter, drive=drive, progress=progress,
+                                        curvature=getattr(space, "curvature", None))
 
     def to_full(xa, xb):
         if engine == "full":

@@ -137,6 +137,13 @@ class MiniBatchSpace:
     def __getattr__(self, name):  # summaries, null_fraction, name, loss_grad, ...
         return getattr(self.base, name)
 
+    @property
+    def curvature(self):
+        """The curvature of the stability ratio: NLMS steps along ``a_j/||a_j||^2``, whose batch
+        average ``(1/n) sum u_j u_j^T`` (``u_j`` unit rows) has largest eigenvalue at most 1, so ``eta < 2``
+        is stable whatever ``A``; ``None`` (the problem's) otherwise."""
+        return 1.0 if self.normalize else None
+
     def loss_grad_at(self, xa, t, idx):
         loss, r = self.base.loss_grad(xa)
         problem = self.base.problem
