@@ -240,11 +240,11 @@ def test_the_command_line_refuses_bad_input_with_exit_2(capsys):
     from wnlab.cli import main
 
     base = ["solve", "--problem", "gaussian", "--m", "5", "--d", "12", "--seed", "0", "--x0", ",".join(["0.1"] * 12)]
-    assert main(base + ["--method", "adam", "--eta", "0.01"]) == 2
+    assert main([*base, "--method", "adam", "--eta", "0.01"]) == 2
     assert "engine='full'" in capsys.readouterr().err
-    assert main(base + ["--method", "bn", "--eta", "0.01", "--gamma", "0.01", "--param", "eps=0"]) == 2
+    assert main([*base, "--method", "bn", "--eta", "0.01", "--gamma", "0.01", "--param", "eps=0"]) == 2
     assert "eps must be" in capsys.readouterr().err
-    assert main(base + ["--method", "adam", "--eta", "0.01", "--engine", "full", "--param", "beta2=1"]) == 2
+    assert main([*base, "--method", "adam", "--eta", "0.01", "--engine", "full", "--param", "beta2=1"]) == 2
     assert "beta2 must be" in capsys.readouterr().err
 
 

@@ -42,7 +42,8 @@ def test_targets_that_run_batches_share_seeds_and_backend(target):
 
 
 def test_quiet_prints_nothing_but_keeps_the_exit_code(capsys):
-    assert main(["-q", "solve", "--problem", "gaussian", "--m", "5", "--d", "20", "--method", "gd", "--eta", "0.5"]) == 0
+    assert main(["-q", "solve", "--problem", "gaussian", "--m", "5", "--d", "20", "--method", "gd",
+                 "--eta", "0.5"]) == 0
     assert main(["solve", "-q", "--problem", "gaussian", "--m", "5", "--d", "20", "--method", "gd", "--eta", "0.5",
                  "--max-iter", "1"]) == 1
     out, err = capsys.readouterr()
@@ -110,7 +111,8 @@ def test_bash_completion_completes_from_the_parser(words, expected, capsys):
     assert main(["completion", "bash"]) == 0
     script = capsys.readouterr().out
     words_bash = " ".join(f"'{w}'" for w in words)
-    probe = f'{script}\nCOMP_WORDS=({words_bash}); COMP_CWORD={len(words) - 1}; _wnlab; printf "%s\\n" "${{COMPREPLY[@]}}"'
+    probe = (f'{script}\nCOMP_WORDS=({words_bash}); COMP_CWORD={len(words) - 1}; _wnlab; '
+             f'printf "%s\\n" "${{COMPREPLY[@]}}"')
     proc = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=False, timeout=30)
     assert proc.returncode == 0, proc.stderr
     assert set(proc.stdout.split()) >= expected

@@ -99,5 +99,5 @@ def test_plot_warns_once_when_a_point_pools_parameters(tmp_path, capsys):
         assert len(err) == 1 and err[0].startswith("wnlab plot: warning: each point averages runs that differ in "
                                                    "c (0.25, 1.0, 4.0)")
         assert "--where c=VALUE" in err[0] and "--hue c" in err[0]
-        assert main(base + ["--where", "method=wn", "--hue", "c"]) == 0
+        assert main([*base, "--where", "method=wn", "--hue", "c"]) == 0
         assert capsys.readouterr().err == ""

@@ -7,7 +7,6 @@ import scipy.sparse
 import wnlab
 from wnlab import Status
 
-
 # -- independent references: plain loops written from Algorithms 1 and 2 ----------
 
 def ref_gd(A, y, x, eta, steps):

@@ -47,7 +47,7 @@ def test_cli_refuses_a_dense_problem_that_cannot_fit(little_memory, capsys):
 
 def test_generators_refuse_before_allocating(little_memory):
     for gen in (wnlab.gaussian_problem, wnlab.orthonormal_problem):
-        with pytest.raises(ValueError, match="needs about .* GiB.*exact-in-law"):
+        with pytest.raises(ValueError, match=r"needs about .* GiB.*exact-in-law"):
             gen(20, 10**8, seed=0)
 
 
@@ -63,9 +63,9 @@ def test_grid_of_a_billion_runs_is_refused_before_expansion(little_memory):
 def test_sweep_refuses_problems_and_chunks_that_cannot_fit(little_memory):
     from wnlab.sweep.config import plan
 
-    with pytest.raises(ValueError, match="grid.d: gaussian_problem.*exact-in-law"):
+    with pytest.raises(ValueError, match=r"grid.d: gaussian_problem.*exact-in-law"):
         plan({"grid": {"method": "gd", "problem": "gaussian", "m": 20, "d": 10**9, "init_std": 0.1, "eta": 0.1}})
-    with pytest.raises(ValueError, match="chunk of 256 runs .* sweep.chunk_size"):
+    with pytest.raises(ValueError, match=r"chunk of 256 runs .* sweep.chunk_size"):
         plan({"sweep": {"seeds": 256},
               "grid": {"method": "gd", "problem": "gaussian", "m": 2, "d": 10**6, "init_std": 0.1, "eta": 0.1}})
     # the exact-in-law twin of the same grid fits
@@ -84,7 +84,7 @@ def test_solve_batch_refuses_starts_that_cannot_fit(little_memory):
 
 
 def test_history_that_cannot_fit_is_refused():
-    with pytest.raises(ValueError, match="history every 1 .*record_every=None"):
+    with pytest.raises(ValueError, match=r"history every 1 .*record_every=None"):
         wnlab.solve(P, "gd", eta=0.5, max_iter=10**12)
 
 

@@ -96,7 +96,8 @@ def test_unexpected_exception_is_a_bug_traceback_only_with_debug(monkeypatch, ca
     assert "KeyError" in err and "--debug" in err
     assert main(["--debug", *PAPER_GD]) == 3
     err = capsys.readouterr().err
-    assert "Traceback (most recent call last)" in err and err.strip().splitlines()[-1].startswith("wnlab solve: internal")
+    assert "Traceback (most recent call last)" in err
+    assert err.strip().splitlines()[-1].startswith("wnlab solve: internal")
 
 
 def test_interrupt_exits_130(monkeypatch, capsys):
@@ -214,7 +215,7 @@ def test_a_different_config_is_refused_unless_overwrite(tmp_path, capsys):
     S.run_sweep(cfg_a, tmp_path / "ref", progress=False)
     S.run_sweep(cfg_a, tmp_path / "out", progress=False)
     before = (tmp_path / "out" / "results.csv").read_bytes()
-    with pytest.raises(ValueError, match="another config.*--overwrite"):
+    with pytest.raises(ValueError, match=r"another config.*--overwrite"):
         S.run_sweep(cfg_b, tmp_path / "out", progress=False)
     assert (tmp_path / "out" / "results.csv").read_bytes() == before  # untouched
     S.run_sweep(cfg_b, tmp_path / "out", progress=False, overwrite=True)
@@ -274,7 +275,7 @@ def test_stale_temp_files_are_cleaned_and_bad_chunks_recomputed(tmp_path):
 
 def test_no_output_directory_when_validation_fails(tmp_path):
     bad = tiny(eta=-1.0)
-    with pytest.raises(ValueError, match="grid.eta"):
+    with pytest.raises(ValueError, match=r"grid.eta"):
         S.run_sweep(bad, tmp_path / "s", progress=False)
     assert main([*PAPER_GD[:-1], "-1", "--out", str(tmp_path / "d" / "r.json")]) == 2
     with pytest.raises(SystemExit) as exc:  # argparse's own usage error (exit 2)
@@ -354,10 +355,12 @@ def test_a_scheduler_that_accepts_tcp_but_never_answers_fails_in_time():
 @pytest.mark.parametrize("header", [False, True])
 @pytest.mark.parametrize("bom", [False, True])
 def test_csv_separators_header_and_bom(tmp_path, sep, header, bom):
-    lines = ([sep.join(f"col{j}" for j in range(4))] if header else []) + [sep.join(repr(float(v)) for v in row) for row in A]
+    lines = ([sep.join(f"col{j}" for j in range(4))] if header else [])
+    lines += [sep.join(repr(float(v)) for v in row) for row in A]
     text = "\n".join(lines) + "\n"
     (tmp_path / "A.csv").write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode())
-    (tmp_path / "y.csv").write_text(("y\n" if header else "") + "\n".join(repr(float(v)) for v in Y) + "\n")  # one column
+    column = "\n".join(repr(float(v)) for v in Y)  # one column
+    (tmp_path / "y.csv").write_text(("y\n" if header else "") + column + "\n")
     p = wnlab.load_problem(tmp_path / "A.csv", tmp_path / "y.csv")
     np.testing.assert_array_equal(p.A, A)
     np.testing.assert_array_equal(p.y, Y)
@@ -373,7 +376,7 @@ def test_one_column_csv_is_m_by_1_and_bad_csv_is_named(tmp_path):
     row = wnlab.load_problem(tmp_path / "row.csv", tmp_path / "one.csv")  # one row: 1 x 4
     assert row.A.shape == (1, 4) and np.allclose(row.x_star, 2 * np.arange(1, 5) / 30)
     (tmp_path / "ragged.csv").write_text("1,2,3\n4,5\n")
-    with pytest.raises(ValueError, match="row 2 .* 2 values, the first 3"):
+    with pytest.raises(ValueError, match=r"row 2 .* 2 values, the first 3"):
         wnlab.load_problem(tmp_path / "ragged.csv", tmp_path / "y.npy")
     (tmp_path / "comma.csv").write_text("1,5;2,5\n")
     with pytest.raises(ValueError, match="decimal comma"):

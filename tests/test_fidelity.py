@@ -119,7 +119,7 @@ def test_rate_rows_fail_on_a_wrong_rate_or_wrong_bounds():
     assert bad_c[0]["passed"] is False
     # bounds with g instead of g^2 (min and max) are violated by the measured rate
     def wrong_bounds(P_, g, w, c):
-        lo, rate, hi = theory.loss_rate(P_, g, w, c)
+        _lo, rate, hi = theory.loss_rate(P_, g, w, c)
         q = hi / -min(g * g, c)
         return -min(abs(g), c) * q, rate, -max(abs(g), c) * q
     assert verify.rate_rows("t", pts, 0.7, P, rate_fn=wrong_bounds)[1]["passed"] is False
@@ -355,7 +355,7 @@ def test_cli_solve_rows_option(tmp_path, capsys):
     out = tmp_path / "r.json"
     args = ["solve", "--problem", "gaussian", "--m", "5", "--d", "20", "--method", "gd", "--eta", "1", "--batch-size",
             "1", "--batch-seed", "0", "--normalize", "--max-iter", "20000", "--tol", "1e-20"]
-    assert main(args + ["--rows", "norm", "--out", str(out)]) == 0
+    assert main([*args, "--rows", "norm", "--out", str(out)]) == 0
     assert json.loads(out.read_text())["rows"] == "norm"
     assert main(["solve", "--problem", "gaussian", "--m", "5", "--d", "20", "--method", "gd", "--eta", "1",
                  "--rows", "norm"]) == 2

@@ -8,8 +8,8 @@ import scipy.linalg
 
 import wnlab
 from wnlab import theory
-from wnlab.theory.flow import flow_two_phase
 from wnlab.engine.status import Status
+from wnlab.theory.flow import flow_two_phase
 
 TIGHT = dict(rtol=1e-12, atol=1e-15, tol=1e-22, t_max=1e5)
 

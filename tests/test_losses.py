@@ -6,8 +6,8 @@ import scipy.optimize
 
 import wnlab
 from wnlab import losses as L
-from wnlab.theory.flow import integrate_wn_flow, wn_flow_rhs
 from wnlab.problems.linear import LinearModel
+from wnlab.theory.flow import integrate_wn_flow, wn_flow_rhs
 
 #: step sizes in units of 1/lambda_max (the logistic curvature is at most lambda_max/4)
 STEPS = {"gd": dict(eta=1.0), "wn": dict(eta=0.2, c=1.0), "rpgd": dict(eta=0.2, c=0.5),
@@ -128,7 +128,8 @@ def test_flow_rhs_matches_full_dimensional_flow():
     """The reduced right-hand side equals -g(I - ww^T) A^T l'(A g w), -c w^T A^T l' computed in R^d."""
     p = L.separable_problem(4, 10, seed=5)
     rng = np.random.default_rng(5)
-    w = rng.standard_normal(10); w /= np.linalg.norm(w)
+    w = rng.standard_normal(10)
+    w /= np.linalg.norm(w)
     g, c = 0.7, 1.3
     a, null = p.to_reduced(w)
     dy = wn_flow_rhs(p, c)(0.0, np.concatenate(([g], a, [np.linalg.norm(null)])))
@@ -199,7 +200,7 @@ def test_last_layer_example_tiny(tmp_path):
     # independent references: plain GD ends at x* + x0_null (numpy lstsq), fixed g keeps ||x|| = g_fixed
     from wnlab.problems.starts import start_direction
 
-    Ptr, ytr, Pte, yte = E.features(cfg)
+    Ptr, ytr, _Pte, _yte = E.features(cfg)
     x_star = np.linalg.lstsq(Ptr, ytr, rcond=None)[0]
     for seed in range(cfg.n_seeds):
         rows = {r["variant"]: r for r in res["rows"] if r["seed"] == seed}

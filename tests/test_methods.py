@@ -15,7 +15,8 @@ import wnlab
 from wnlab import methods
 
 ROOT = Path(__file__).parents[1]
-_spec = importlib.util.spec_from_file_location("heavy_ball_example", ROOT / "src" / "wnlab" / "examples" / "heavy_ball.py")
+HEAVY_BALL = ROOT / "src" / "wnlab" / "examples" / "heavy_ball.py"
+_spec = importlib.util.spec_from_file_location("heavy_ball_example", HEAVY_BALL)
 heavy_ball = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(heavy_ball)  # registers "heavy-ball", as a user's own file would
 
@@ -310,7 +311,7 @@ def test_a_plugin_that_is_missing_is_refused_before_any_work(tmp_path):
 
     cfg = {"sweep": {"plugins": ["no_such_file.py"]},
            "grid": {"method": "gd", "problem": "gaussian", "m": 5, "d": 30, "init_std": 0.1, "eta": 0.05}}
-    with pytest.raises(ValueError, match="cannot load plugin .*no_such_file.py"):
+    with pytest.raises(ValueError, match=r"cannot load plugin .*no_such_file.py"):
         sweep.plan(cfg, base_dir=tmp_path)
 
 
@@ -334,7 +335,7 @@ def test_a_method_of_ones_own_from_the_command_line(tmp_path, capsys):
     from wnlab.cli import main
 
     out = tmp_path / "r.json"
-    rc = main(["--plugin", str(ROOT / "src" / "wnlab" / "examples" / "heavy_ball.py"), "solve", "--problem", "gaussian", "--m", "6",
+    rc = main(["--plugin", str(HEAVY_BALL), "solve", "--problem", "gaussian", "--m", "6",
                "--d", "40", "--seed", "11", "--method", "heavy-ball", "--eta", str(ETA), "--param", "mu=0.6",
                "--tol", "0", "--max-iter", "25", "--out", str(out)])
     assert rc == 1  # tol = 0: max_iter, not converged

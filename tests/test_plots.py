@@ -208,6 +208,6 @@ def test_plot_table_draws_the_flows_limits_where_the_table_has_them(table, tmp_p
         assert set(re.findall(r"<text[^>]*>(\w+ flow limit)</text>", svg)) == want
         assert svg.count("flow limit") == 3 * bool(want)   # gd and wn on x_norm, wn alone on dist
     lines = plots.flow_overlays(with_flow, "init_std", "method")
-    xs, mean, label, style = lines["x_norm"][0]
+    xs, mean, _label, style = lines["x_norm"][0]
     assert list(xs) == [0.1, 0.2, 0.3] and np.allclose(mean, [1.1, 1.2, 1.3]) and style == "--"
     assert [ln[2] for ln in lines["dist"]] == ["wn flow limit"]

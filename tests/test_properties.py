@@ -253,8 +253,8 @@ def _bad_argv(option, value):
     argv = ["solve", "--problem", "paper", "--method", "wn", "--x0", "1,0.5", "--eta", "0.1", "--c", "1"]
     if option in argv:
         i = argv.index(option)
-        return argv[:i + 1] + [value] + argv[i + 2:]
-    return argv + [option, value]
+        return [*argv[:i + 1], value, *argv[i + 2:]]
+    return [*argv, option, value]
 
 
 @pytest.mark.slow

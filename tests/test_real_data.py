@@ -15,8 +15,8 @@ pytest.importorskip("sklearn")
 
 from wnlab.cli import main
 from wnlab.experiments import real_data as R
-from wnlab.sweep import start_direction
 from wnlab.io.tables import read_table
+from wnlab.sweep import start_direction
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,8 @@ def test_says_what_the_paper_says(tiny_run):
     _, _, _, rows, meta = tiny_run
     g_star = meta["data"]["x_star_norm"]
     stds = sorted({r["init_std"] for r in rows})
-    mean = lambda method, col, s: np.mean([r[col] for r in rows if r["method"] == method and r["init_std"] == s])
+    def mean(method, col, s):
+        return np.mean([r[col] for r in rows if r["method"] == method and r["init_std"] == s])
     gd = [mean("gd", "x_norm", s) for s in stds]
     assert np.all(np.diff(gd) > 0)
     for method in ("wn", "rpgd", "rpgd-then-gd"):

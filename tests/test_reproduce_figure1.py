@@ -29,7 +29,7 @@ def _means(rows, method):
 
 
 def test_outputs_exist(tiny_run):
-    out, meta, rows = tiny_run
+    out, _meta, rows = tiny_run
     for name in ("figure1.pdf", "figure1.png", "figure1.svg", "figure1.csv", "figure1.parquet", "metadata.json"):
         assert (out / name).stat().st_size > 0
     assert (out / "figure1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

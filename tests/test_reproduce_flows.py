@@ -9,9 +9,9 @@ import pytest
 
 matplotlib.use("Agg")
 
-import wnlab  # noqa: E402
-from wnlab.cli import main  # noqa: E402
-from wnlab.experiments import example, figure2  # noqa: E402
+import wnlab
+from wnlab.cli import main
+from wnlab.experiments import example, figure2
 
 
 def _read_csv(path):

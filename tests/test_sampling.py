@@ -5,8 +5,7 @@ import pytest
 import scipy.stats
 
 import wnlab
-from wnlab.problems.sampling import (NoFullVectorError, ReducedProblem, gaussian_reduced_problem,
-                            gaussian_reduced_starts)
+from wnlab.problems.sampling import NoFullVectorError, ReducedProblem, gaussian_reduced_problem, gaussian_reduced_starts
 
 M, D, SIGMA = 20, 300, 0.05
 ALPHA = 1e-3
@@ -41,7 +40,8 @@ def test_problems_in_law_match_full_draws():
                 r = wnlab.solve_batch(p, "gd", x0s=x0, eta=1 / p.lam_max, tol=1e-12)
             else:
                 p = gaussian_reduced_problem(M, D, seed=30_000 + i)
-                r = wnlab.solve_batch(p, "gd", reduced_starts=gaussian_reduced_starts(p, 1, sigma=SIGMA, seed=40_000 + i),
+                starts = gaussian_reduced_starts(p, 1, sigma=SIGMA, seed=40_000 + i)
+                r = wnlab.solve_batch(p, "gd", reduced_starts=starts,
                                       eta=1 / p.lam_max, tol=1e-12)
             assert r.converged.all()
             rows[kind].append((p.g_star, p.lam_min, p.lam_max, r.x_norm[0], r.dist[0]))
@@ -70,9 +70,9 @@ def test_huge_d_and_errors():
     assert r.converged.all()
     np.testing.assert_allclose(r.dist, r.x_null_norm, rtol=1e-6)  # GD keeps the null part
     with pytest.raises(NoFullVectorError, match="exactly in law"):
-        r.x
+        _ = r.x
     with pytest.raises(NoFullVectorError, match="exactly in law"):
-        p.x_star
+        _ = p.x_star
     with pytest.raises(ValueError, match="engine='reduced'"):
         wnlab.solve_batch(p, "gd", reduced_starts=(np.zeros((1, 10)), [1.0]), eta=1.0, engine="full")
     with pytest.raises(ValueError, match="without x0s"):
@@ -115,8 +115,8 @@ def test_sweep_exact_in_law(tmp_path):
     """sweep.sampling = "exact-in-law": rows equal direct solve_batch runs from independently built
     reduced problems and starts; the figure1 and sweep rules agree; bad combinations fail early."""
     from wnlab import sweep as S
-    from wnlab.problems.sampling import rescale
     from wnlab.io.tables import read_table
+    from wnlab.problems.sampling import rescale
 
     cfg = {"sweep": {"seeds": 2, "tol": 1e-8, "sampling": "exact-in-law", "base_seed": 5},
            "grid": {"method": ["gd", "wn"], "problem": "gaussian", "m": 4, "d": 10**9, "problem_seed": 1,
@@ -138,7 +138,7 @@ def test_sweep_exact_in_law(tmp_path):
         np.testing.assert_allclose([float(r["x_norm"]) for r in sel], ref.x_norm, rtol=1e-12)
         np.testing.assert_array_equal([int(r["n_iter"]) for r in sel], ref.n_iter)
     bad = {"sweep": dict(cfg["sweep"]), "grid": dict(cfg["grid"], problem="orthonormal")}
-    with pytest.raises(ValueError, match="sweep.sampling"):
+    with pytest.raises(ValueError, match=r"sweep.sampling"):
         S.plan(bad)
-    with pytest.raises(ValueError, match="sweep.sampling"):
+    with pytest.raises(ValueError, match=r"sweep.sampling"):
         S.plan({"sweep": dict(cfg["sweep"], engine="full"), "grid": cfg["grid"]})

@@ -21,9 +21,9 @@ def test_figure1_paper_scale_preset(tmp_path):
 
 def test_figure1_default_in_law_at_huge_d(tmp_path):
     """Exact-in-law sampling at d = 10^9 gives the same qualitative figure."""
-    from wnlab.experiments import figure1 as F
-
     import argparse
+
+    from wnlab.experiments import figure1 as F
 
     args = argparse.Namespace(preset="default", seeds=None, problem_seed=None, d=10**9, sampling="auto",
                               backend="auto")

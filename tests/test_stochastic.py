@@ -50,14 +50,17 @@ def test_minibatch_reduced_equals_full_engine_and_hand_loop(method):
     eta, gamma = KW[method]["eta"], KW[method].get("c", 0) * KW[method]["eta"]
     for t in range(60):
         rows = S.batch_rows([11], t, p.m, 3)[0]
-        grad = lambda z: (p.m / 3) * p.A[rows].T @ (p.A[rows] @ z - p.y[rows])
+        def grad(z, rows=rows):
+            return (p.m / 3) * p.A[rows].T @ (p.A[rows] @ z - p.y[rows])
         if method == "gd":
             x = x - eta * grad(x)
         elif method == "wn":
-            u = w / np.linalg.norm(w); gr = grad(g * u)
+            u = w / np.linalg.norm(w)
+            gr = grad(g * u)
             w, g = w - eta * g / np.linalg.norm(w) * (gr - u * (u @ gr)), g - gamma * (u @ gr)
         else:
-            gr = grad(g * w); v = w - eta * g * gr
+            gr = grad(g * w)
+            v = w - eta * g * gr
             w, g = v / np.linalg.norm(v), g - gamma * (w @ gr)
     ref = x if method == "gd" else g * w / np.linalg.norm(w)
     np.testing.assert_allclose(red.x, ref, atol=1e-10, rtol=0)

@@ -106,9 +106,11 @@ def test_interrupted_sweep_resumes_to_the_same_table(tmp_path):
     class Stop(Exception):
         pass
 
-    def stop_after_two(chunk, n=[0]):
-        n[0] += 1
-        if n[0] == 2:
+    calls = []
+
+    def stop_after_two(chunk):
+        calls.append(chunk)
+        if len(calls) == 2:
             raise Stop
 
     with pytest.raises(Stop):

@@ -14,7 +14,8 @@ from wnlab import torch as wt  # noqa: E402
 
 
 def test_import_wnlab_does_not_import_torch():
-    code = "import sys, wnlab, wnlab.problems.losses, wnlab.engine.stochastic, wnlab.theory.verify_beyond; print('torch' in sys.modules)"
+    code = ("import sys, wnlab, wnlab.problems.losses, wnlab.engine.stochastic, wnlab.theory.verify_beyond; "
+            "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -66,6 +66,6 @@ def test_wn_equals_pytorch_for_logistic_loss():
     g0 = float(np.linalg.norm(x0))
     with pytest.warns(wnlab.StabilityWarning):  # g grows on separable data; the LS criterion is conservative
         r = wnlab.solve(p, "wn", g0=g0, w0=x0, eta=0.5, gamma=0.3, tol=0, max_iter=150)
-    g, w, x = _torch_wn(p.A, p.y, g0, x0, 0.5, 0.3, 150, logistic=True)
+    g, _w, x = _torch_wn(p.A, p.y, g0, x0, 0.5, 0.3, 150, logistic=True)
     assert abs(r.g - g) <= 1e-10
     np.testing.assert_allclose(r.x, x, atol=1e-10, rtol=0)

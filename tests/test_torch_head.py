@@ -8,8 +8,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import wnlab
-from wnlab import torch as wt
+import wnlab  # noqa: E402  (after the skip: wnlab.torch needs PyTorch)
+from wnlab import torch as wt  # noqa: E402
 
 N, D, K = 6, 15, 10
 
@@ -123,7 +123,8 @@ def test_weight_norm_flow_limit_and_invariant_use_the_norm_of_v():
         assert np.linalg.norm(o.wn_limit - x) < 0.02 * np.linalg.norm(o.gd_limit - o.wn_limit)
         assert np.linalg.norm(o.rpgd_limit - o.wn_limit) > 10 * np.linalg.norm(o.wn_limit - x)  # rho matters
         u0, u = v[j] / np.linalg.norm(v[j]), w / np.linalg.norm(w)
-        inv = lambda u, g, rho: (u @ P_null @ u) * np.exp(g ** 2 / (c * rho ** 2))
+        def inv(u, g, rho):
+            return (u @ P_null @ u) * np.exp(g ** 2 / (c * rho ** 2))
         assert o.invariant == pytest.approx(inv(u0, float(g[j, 0]), np.linalg.norm(v[j])), rel=1e-10)
         # the discrete run keeps it to O(eta) (its ||w|| creeps up by O(eta^2) a step); the exponent
         # g^2/(c rho^2) is about 13 here, so compare logarithms

@@ -124,7 +124,8 @@ def test_cli_solve_writes_json(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["solve", "--problem", "paper", "--method", "wn", "--g0", "1", "--w0", "0,0", "--eta", "0.1", "--c", "1"], "w0 = 0"),
+    (["solve", "--problem", "paper", "--method", "wn", "--g0", "1", "--w0", "0,0", "--eta", "0.1", "--c", "1"],
+     "w0 = 0"),
     (["solve", "--A", "missing.npy", "--y", "y.npy", "--method", "gd", "--eta", "0.1"], "no such file"),
     (["solve", "--problem", "paper", "--method", "gd", "--eta", "-1"], "eta must be positive"),
     (["solve", "--method", "gd", "--eta", "0.1"], "no problem given"),
