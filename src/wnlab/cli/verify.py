@@ -17,7 +17,7 @@ def add_parser(sub) -> None:
                    help="run only these checks (names of the 'check' column: lemma2.2 lemma2.3 lemma2.4 "
                         "lemma2.5 thm2.6-I example thm2.6-closer thm2.6-II thm2.7 thm3.2 prop3.3 beyond reduction "
                         "bn-null bn-limit adaptive-limit thm2.6-suff thm2.6-S lemma2.4-rate sec3 figure2 "
-                        "weight-decay)")
+                        "weight-decay uniform-margin)")
     p.add_argument("--full", action="store_true",
                    help="also run the slow checks (thm2.6-suff: many random starts; thm2.6-S: a bisection)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random starts (default 0)")
