@@ -44,7 +44,7 @@ from .common import (
     method_rows,
     new_figure,
     prepare_out,
-    progress_bar,
+    run_with_progress,
     save_figure,
     shared_starts,
     stage,
@@ -263,11 +263,7 @@ def add_arguments(parser) -> None:
 def main(args) -> int:
     cfg = config_from_args(args, PRESETS)
     n_runs = len(cfg.ms) * cfg.n_problems * len(METHODS_A) + len(cfg.stds) * cfg.n_seeds * (len(cfg.methods) + 1)
-    bar = progress_bar(n_runs, desc="adam-bias")
-    try:
-        res = run(cfg, args.out, progress=bar.update)
-    finally:
-        bar.close()
+    res = run_with_progress(run, cfg, args.out, n_runs, "adam-bias")
     a = [r for r in res["rows"] if r["panel"] == "A"]
     print("adam-bias, panel A (Wilson et al.'s problem): mean over problems and m of")
     for method in METHODS_A:

@@ -45,7 +45,7 @@ from .common import (
     method_rows,
     new_figure,
     prepare_out,
-    progress_bar,
+    run_with_progress,
     save_figure,
     shared_starts,
     write_csv,
@@ -162,11 +162,7 @@ def add_arguments(parser) -> None:
 def main(args) -> int:
     cfg = config_from_args(args, PRESETS)
     n_runs = len(cfg.stds) * cfg.n_seeds * ((len(cfg.optimizers) - 1) * len(cfg.methods) + 1)
-    bar = progress_bar(n_runs, desc="bias-table")
-    try:
-        res = run(cfg, args.out, progress=bar.update)
-    finally:
-        bar.close()
+    res = run_with_progress(run, cfg, args.out, n_runs, "bias-table")
     cells: dict = {}
     for r in res["rows"]:
         cells.setdefault((r["optimizer"], r["method"]), []).append(r)

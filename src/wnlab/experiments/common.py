@@ -24,7 +24,8 @@ from ..problems.starts import shared_reduced_starts, shared_starts
 __all__ = ["make_problem", "shared_starts", "shared_reduced_starts", "prepare_out",
            "write_csv", "write_metadata", "new_figure", "save_figure",
            "add_preset_arguments", "add_seeds_argument", "add_backend_argument", "config_from_args",
-           "progress_bar", "stage", "OPTIMIZERS", "check_optimizers", "flow_columns", "method_rows"]
+           "progress_bar", "run_with_progress", "stage", "OPTIMIZERS", "check_optimizers", "flow_columns",
+           "method_rows"]
 
 
 # -- final points of many methods from shared starts (bias-table, adam-bias) ------------------
@@ -228,3 +229,13 @@ def config_from_args(args, presets, checks: dict | None = None):
             raise ValueError(f"--{name} must be {need}, got {value}")
         config = replace(config, **{name: value})
     return config
+
+
+def run_with_progress(run, config, out_dir, n_runs: int, desc: str):
+    """``run(config, out_dir, progress=...)`` under a :func:`progress_bar` of ``n_runs`` runs (the
+    command-line glue of the targets that run batches); returns what ``run`` returns."""
+    bar = progress_bar(n_runs, desc=desc)
+    try:
+        return run(config, out_dir, progress=bar.update)
+    finally:
+        bar.close()

@@ -26,7 +26,7 @@ from .common import (
     add_backend_argument,
     add_seeds_argument,
     prepare_out,
-    progress_bar,
+    run_with_progress,
     shared_reduced_starts,
     shared_starts,
     stage,
@@ -335,11 +335,8 @@ def config_from_args(args) -> Config:
 def main(args) -> int:
     config = config_from_args(args)
     t0 = time.perf_counter()
-    bar = progress_bar(len(config.methods) * len(config.stds) * config.n_seeds, desc="figure1")
-    try:
-        meta = run(config, args.out, progress=bar.update)
-    finally:
-        bar.close()
+    n_runs = len(config.methods) * len(config.stds) * config.n_seeds
+    meta = run_with_progress(run, config, args.out, n_runs, "figure1")
     c = meta["claims"]
     print(f"Figure 1: m = {config.m}, d = {config.d}, ||x*|| = {meta['problem']['x_star_norm']:.4g}, "
           f"{len(config.stds)} stds x {config.n_seeds} seeds x {len(config.methods)} methods "

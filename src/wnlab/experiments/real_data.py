@@ -25,7 +25,7 @@ from .common import (
     add_seeds_argument,
     config_from_args,
     prepare_out,
-    progress_bar,
+    run_with_progress,
     shared_starts,
     stage,
 )
@@ -238,11 +238,8 @@ def add_arguments(parser) -> None:
 
 def main(args) -> int:
     config = config_from_args(args, PRESETS)
-    bar = progress_bar(len(config.methods) * len(config.stds) * config.n_seeds, desc="real-data")
-    try:
-        meta = run(config, args.out, progress=bar.update)
-    finally:
-        bar.close()
+    n_runs = len(config.methods) * len(config.stds) * config.n_seeds
+    meta = run_with_progress(run, config, args.out, n_runs, "real-data")
     v = meta["verdict"]
     print(f"digits, ReLU random features: m = {config.m}, d = {config.d}, {config.n_test} held out; "
           f"||x*|| = {v['x_star_norm']:.3g}; all runs converged: {meta['all_converged']} ({meta['seconds']:.1f} s)")

@@ -41,7 +41,7 @@ from .common import (
     make_problem,
     new_figure,
     prepare_out,
-    progress_bar,
+    run_with_progress,
     save_figure,
     shared_starts,
     stage,
@@ -231,11 +231,7 @@ def add_arguments(parser) -> None:
 def main(args) -> int:
     cfg = config_from_args(args, PRESETS)
     n_runs = len(cfg.weight_decays) * len(cfg.momenta) * len(cfg.w0_norms) * cfg.n_seeds
-    bar = progress_bar(n_runs, desc="wd-equilibrium")
-    try:
-        res = run(cfg, args.out, progress=bar.update)
-    finally:
-        bar.close()
+    res = run_with_progress(run, cfg, args.out, n_runs, "wd-equilibrium")
     print("wd-equilibrium: rms angle per step at equilibrium, measured / predicted (over ||w0|| and seeds):")
     cells: dict = {}
     for r in res["rows"]:
