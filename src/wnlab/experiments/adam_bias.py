@@ -40,7 +40,7 @@ from .common import (
     add_seeds_argument,
     config_from_args,
     flow_columns,
-    make_problem,
+    gaussian_setting,
     method_rows,
     new_figure,
     prepare_out,
@@ -168,8 +168,7 @@ def _panel_a(cfg, progress):
 def _panel_b(cfg, progress):
     from ..methods.adam import Adam
 
-    problem = make_problem({"problem": "gaussian", "m": cfg.m, "d": cfg.d, "problem_seed": cfg.problem_seed,
-                            "lam_max": cfg.lam_max, "g_star": cfg.g_star})
+    problem = gaussian_setting(cfg)
     x0s, stds, seeds = shared_starts(cfg.stds, cfg.n_seeds, cfg.base_seed, problem.d)
     cells = [("adam", "adam")] + [(m, "sgd") for m in cfg.methods]
     rows, backends = method_rows(problem, cells, x0s, stds, seeds, eta=cfg.eta, gamma=cfg.gamma,

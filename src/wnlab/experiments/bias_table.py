@@ -41,7 +41,7 @@ from .common import (
     add_seeds_argument,
     check_optimizers,
     config_from_args,
-    make_problem,
+    gaussian_setting,
     method_rows,
     new_figure,
     prepare_out,
@@ -99,8 +99,7 @@ COLUMNS = ["method", "optimizer", "momentum", "weight_decay", "eta", "init_std",
 
 
 def _problem(cfg):
-    return make_problem({"problem": "gaussian", "m": cfg.m, "d": cfg.d, "problem_seed": cfg.problem_seed,
-                         "lam_max": cfg.lam_max, "g_star": cfg.g_star})
+    return gaussian_setting(cfg)
 
 
 def run(config: Config, out_dir, progress=None) -> dict:

@@ -21,7 +21,7 @@ from ..io.progress import stage
 from ..problems.spec import make_problem
 from ..problems.starts import shared_reduced_starts, shared_starts
 
-__all__ = ["make_problem", "shared_starts", "shared_reduced_starts", "prepare_out",
+__all__ = ["make_problem", "gaussian_setting", "shared_starts", "shared_reduced_starts", "prepare_out",
            "write_csv", "write_metadata", "new_figure", "save_figure",
            "add_preset_arguments", "add_seeds_argument", "add_backend_argument", "config_from_args",
            "progress_bar", "run_with_progress", "stage", "OPTIMIZERS", "check_optimizers", "flow_columns",
@@ -239,3 +239,11 @@ def run_with_progress(run, config, out_dir, n_runs: int, desc: str):
         return run(config, out_dir, progress=bar.update)
     finally:
         bar.close()
+
+
+def gaussian_setting(config, **spec):
+    """The Gaussian problem of Figure 1's kind named by a config's ``m``, ``d``, ``problem_seed``,
+    ``lam_max`` and ``g_star`` fields (:func:`make_problem`; ``spec`` adds keys, e.g.
+    ``sampling="exact-in-law"``): the one problem factory of the targets that share that setting."""
+    return make_problem({"problem": "gaussian", "m": config.m, "d": config.d, "problem_seed": config.problem_seed,
+                         "lam_max": config.lam_max, "g_star": config.g_star, **spec})

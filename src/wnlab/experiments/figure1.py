@@ -25,6 +25,7 @@ from ..params import DEFAULT_TOL
 from .common import (
     add_backend_argument,
     add_seeds_argument,
+    gaussian_setting,
     prepare_out,
     run_with_progress,
     shared_reduced_starts,
@@ -32,7 +33,6 @@ from .common import (
     stage,
 )
 from .common import config_from_args as common_config
-from .common import make_problem as make_problem_from_spec
 
 METHODS = ("gd", "wn", "rpgd")
 
@@ -109,17 +109,13 @@ PRESETS = {
 
 def make_problem(config: Config):
     """The least-squares problem of the figure (Gaussian ``A``, rescaled; see :data:`SETTING_NOTE`)."""
-    spec = {"problem": "gaussian", "m": config.m, "d": config.d, "problem_seed": config.problem_seed,
-            "lam_max": config.lam_max, "g_star": config.g_star}
-    return make_problem_from_spec(spec)
+    return gaussian_setting(config)
 
 
 def make_problem_in_law(config: Config):
     r"""The figure's problem drawn exactly in law (:func:`wnlab.sampling.gaussian_reduced_problem`),
     rescaled like :func:`make_problem` (``O(m^3)`` whatever ``d``)."""
-    spec = {"problem": "gaussian", "m": config.m, "d": config.d, "problem_seed": config.problem_seed,
-            "lam_max": config.lam_max, "g_star": config.g_star, "sampling": "exact-in-law"}
-    return make_problem_from_spec(spec)
+    return gaussian_setting(config, sampling="exact-in-law")
 
 
 def draw_reduced_starts(config: Config, problem):

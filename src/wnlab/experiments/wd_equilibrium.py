@@ -38,7 +38,7 @@ from .common import (
     add_preset_arguments,
     add_seeds_argument,
     config_from_args,
-    make_problem,
+    gaussian_setting,
     new_figure,
     prepare_out,
     run_with_progress,
@@ -131,8 +131,7 @@ def run(config: Config, out_dir, progress=None) -> dict:
     _check(cfg)
     out = prepare_out(out_dir)
     start = time.perf_counter()
-    problem = make_problem({"problem": "gaussian", "m": cfg.m, "d": cfg.d, "problem_seed": cfg.problem_seed,
-                            "lam_max": cfg.lam_max, "g_star": cfg.g_star})
+    problem = gaussian_setting(cfg)
     lam, mu, r0, s, w0s, seeds = _grid(cfg, problem.d)
     batch_seeds = np.arange(len(lam), dtype=np.int64) + 1000 * cfg.base_seed
     res = stochastic.solve_batch(problem, "wn", batch_size=cfg.batch_size, seeds=batch_seeds, w0s=w0s,
