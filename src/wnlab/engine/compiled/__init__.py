@@ -84,7 +84,6 @@ _TABLE_VALUES = 1 << 21
 _FIRST_BLOCK, _MAX_BLOCK = 16, 4096
 #: seconds a first compilation takes (the NumPy driver runs about this long before it is paid)
 COMPILE_SECONDS = 6.0
-_compiled = None  # the module wnlab.engine.compiled._kernel, once imported
 _pool = None
 
 
@@ -270,13 +269,12 @@ def _map(fn, chunks, n_threads):
     list(_pool[1].map(fn, chunks))
 
 
-def _load():
-    global _compiled
-    if _compiled is None:
-        import importlib
+def _load(kernel: str = "_kernel"):
+    """The compiled module ``kernel`` of this package (the lane loop, or ``"_bn_kernel"``), imported on
+    first use: importing it imports Numba."""
+    import importlib
 
-        _compiled = importlib.import_module(f"{__name__}._kernel")
-    return _compiled
+    return importlib.import_module(f"{__name__}.{kernel}")
 
 
 def _signature(args):

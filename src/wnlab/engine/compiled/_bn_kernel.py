@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..stopping import DIVERGED, STALL_RTOL
-from ._kernel import LANES, N_REC, _jit, _sgd_rule, _turn, divergence_limit, on_stationary_set, stop_code
+from ._kernel import LANES, N_REC, WN, _jit, _record, _sgd_rule, divergence_limit, on_stationary_set, stop_code
 
 
 @_jit
@@ -63,29 +63,6 @@ def _dw(l, cur, dw, s, ones, yb, n, mu, inv, g, b, dg, db):
         zh = (s[j] * cur[l, j] - mu * ones[j]) * inv
         d = zh * g + b * ones[j] - yb[j]
         dw[l, j] = s[j] * (k * (d - cb * ones[j] - zh * cg))
-
-
-@_jit
-def _record(out, loss, g, be, inv, cur, l, a_star, prev, pbe, first):
-    """The history values (``engine.HISTORY_KEYS`` order) of lane ``l`` at the predictor ``x = (g/sigma) w``;
-    ``prev[l]`` and ``pbe`` hold its previous ``w`` (``first``: there is none, ``w_turn = 0``)."""
-    k = g * inv
-    xn2 = 0.0
-    d2 = 0.0
-    for j in range(cur.shape[1]):
-        x = k * cur[l, j]
-        xn2 += x * x
-        d2 += (x - a_star[j]) ** 2
-    xb = k * be
-    nw, turn = _turn(cur, be, prev, pbe, l)
-    out[0] = loss
-    out[1] = g
-    out[2] = abs(be) / nw
-    out[3] = np.sqrt(xn2 + xb * xb)
-    out[4] = np.sqrt(d2 + xb * xb)
-    out[5] = abs(xb)
-    out[6] = nw
-    out[7] = 0.0 if first else turn
 
 
 @_jit
@@ -175,7 +152,7 @@ def advance(ints, flts, s, ones, yb, a_star, eta, gam, ids, A, MA, per, iout, fo
                                             STALL_RTOL, moving)
                 c = stop_code(loss[l], lim[l], tol, stalled, tl == max_iter, np.isfinite(el) and np.isfinite(gml))
             if every > 0 and (tl % every == 0 or c >= 0):
-                _record(rec, loss[l], gl, be[l], inv[l], cur, l, a_star, nxt, pbe[l], tl == 0)
+                _record(rec, WN, loss[l], gl, gl * inv[l], be[l], cur, l, a_star, nxt, pbe[l], tl == 0)
                 if tl % every == 0:
                     hist[i, tl // every, :] = rec
                 if c >= 0:

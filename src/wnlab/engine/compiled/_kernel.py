@@ -219,9 +219,11 @@ def _turn(cur, be, prev, pbe, l):
 
 
 @_jit
-def _record(out, method, loss, g, k, be, nw2, cur, l, a_star, prev, pbe, first):
-    """The history values (engine.HISTORY_KEYS order) of the run in lane ``l``; ``prev[l]`` and
-    ``pbe`` hold its previous state (``first``: there is none, ``w_turn = 0``)."""
+def _record(out, method, loss, g, k, be, cur, l, a_star, prev, pbe, first):
+    """The history values (engine.HISTORY_KEYS order) of the run in lane ``l`` at the predictor
+    ``x = k w`` (``w = (cur[l], be)``); ``prev[l]`` and ``pbe`` hold its previous ``w`` (``first``:
+    there is none, ``w_turn = 0``). Both compiled loops record through it: BN as a method with a
+    scale (``method = WN``), ``k = g/sigma``."""
     xn2 = 0.0
     d2 = 0.0
     for j in range(cur.shape[1]):
@@ -237,10 +239,10 @@ def _record(out, method, loss, g, k, be, nw2, cur, l, a_star, prev, pbe, first):
     if method == GD:
         out[1] = xn
         out[2] = abs(xb) / (xn if xn > 0 else 1.0)
-    else:
-        out[1] = g
-        out[2] = abs(be) / np.sqrt(nw2)
     n, turn = _turn(cur, be, prev, pbe, l)
+    if method != GD:
+        out[1] = g
+        out[2] = abs(be) / n
     out[6] = 1.0 if method == GD else n
     out[7] = 0.0 if first else turn
 
@@ -448,8 +450,7 @@ def advance(ints, flts, s, b, US, y, rn2, a_star, eta_tab, gam_tab, ids, seeds, 
                                                 stopping.STALL_RTOL, moving)
                 c = stop_code(loss[l], lim[l], tol, stalled, last, np.isfinite(e) and np.isfinite(gm))
                 if every > 0 and (tl % every == 0 or c >= 0):
-                    _record(rec, method, loss[l], g[l], k[l], be[l], nw2[l], cur, l, a_star, nxt, pbe[l],
-                            tl == 0)
+                    _record(rec, method, loss[l], g[l], k[l], be[l], cur, l, a_star, nxt, pbe[l], tl == 0)
                     if tl % every == 0:
                         hist[pos[l], (tl - h0) // every, :] = rec
                     if c >= 0:

@@ -17,7 +17,7 @@ Decisions
   built the same way: ``LANES = 8`` runs move in lock-step, phase by phase (evaluate all lanes,
   decide all lanes, step all lanes), an idle lane takes the next run of its chunk, chunks run on
   the thread pool, and the coordinates are zero-padded like the lane loop's (they stay zero). It
-  reuses the lane loop's compiled stop rule, SGD rule (``_sgd_rule``), ``w_turn`` (``_turn``) and
+  reuses the lane loop's compiled stop rule, SGD rule (``_sgd_rule``), history record (``_record``) and
   compiler options. A step of one run is a chain of dependent reductions and a square root;
   eight independent chains in flight keep the core busy. (The earlier loop, one run at a time
   with four passes and a copy of the state per step, took twice as long per run-step.)
@@ -47,17 +47,7 @@ from ..schedules import Constant, Ratio
 
 __all__ = ["applicable", "run"]
 
-_kernel = None
 _HIST_BYTES = 256 << 20
-
-
-def _load():
-    global _kernel
-    if _kernel is None:
-        import importlib
-
-        _kernel = importlib.import_module(f"{__package__}._bn_kernel")
-    return _kernel
 
 
 def _parts(method):
@@ -109,9 +99,9 @@ def _per_run(name, sched, eta, B):
 
 def run(problem, method, state, *, eta, gamma, tol, max_iter, record_every=None, space=None, progress=None):
     """Same contract as :func:`wnlab.engine.driver.run` for the runs :func:`applicable` accepts."""
-    from . import _history, _map, _pad, _threads
+    from . import _history, _load, _map, _pad, _threads
 
-    K = _load()
+    K = _load("_bn_kernel")
     bn, opt = _parts(method)
     B, m = state.a.shape
     eta_v = _per_run("eta", eta, None, B) if max_iter > 0 else np.zeros(B)
