@@ -47,24 +47,22 @@ def _predicted(method, optimizer) -> bool:
     return optimizer == "sgd" or (method == "gd" and optimizer == "momentum")
 
 
-def flow_columns(problem, method, x0s, g0, c):
+def flow_columns(problem, method, x0s, g0, c, bn_limits=None):
     """``(flow_x_norm, flow_dist)`` per start ``x0s`` (``g0 = ||x0||``) of ``method`` with plain steps, ``c =
     gamma/eta``: GD ``x* + x0_null``, WN and rPGD :func:`wnlab.theory.flow_prediction`, BN
-    :func:`wnlab.theory.bn_limit` (:func:`method_rows`)."""
+    :func:`wnlab.theory.bn_limit` (``bn_limits``: those of ``x0s``, if already computed; :func:`method_rows`)."""
     from ..theory import bn_limit, flow_prediction
 
     if method == "bn":
-        lims = [bn_limit(problem, x0) for x0 in x0s]
+        lims = bn_limits if bn_limits is not None else [bn_limit(problem, x0) for x0 in x0s]
         return np.array([lim.x_norm for lim in lims]), np.array([lim.dist for lim in lims])
     null = problem.null_norm(x0s, problem.reduced_coords(x0s))
     return flow_prediction(method, g0, null, problem.g_star, c)
 
 
-def _bn_eta(eta, problem, x0s):
-    """BN's step on ``w`` per run: ``eta ||w0_row(PA)||^2/||x~*||^2`` (:func:`method_rows`)."""
-    from ..theory import bn_limit
-
-    lims = [bn_limit(problem, x0) for x0 in x0s]
+def _bn_eta(eta, lims):
+    """BN's step on ``w`` per run from the starts' :func:`wnlab.theory.bn_limit` ``lims``:
+    ``eta ||w0_row(PA)||^2/||x~*||^2`` (:func:`method_rows`)."""
     # k_flow = ||x~*||/||w0_row(PA)||, so ||w0_row(PA)||^2/||x~*||^2 = 1/k_flow^2
     return eta / np.array([lim.k for lim in lims]) ** 2
 
@@ -104,8 +102,14 @@ def method_rows(problem, cells, x0s, stds, seeds, *, eta, gamma, adam_eta, tol, 
     check_optimizers([o for _, o in cells])
     g0 = np.linalg.norm(x0s, axis=1)
     methods = list(dict.fromkeys(m for m, o in cells if o != "adam"))
-    bn_eta = _bn_eta(eta, problem, x0s) if "bn" in methods else None
-    flows = {m: flow_columns(problem, m, x0s, g0, gamma / eta) for m in methods
+    if "bn" in methods:
+        from ..theory import bn_limit
+
+        bn_lims = [bn_limit(problem, x0) for x0 in x0s]  # (BN's step and its flow's limit, once per start)
+        bn_eta = _bn_eta(eta, bn_lims)
+    else:
+        bn_lims = bn_eta = None
+    flows = {m: flow_columns(problem, m, x0s, g0, gamma / eta, bn_lims) for m in methods
              if any(_predicted(m, o) for mm, o in cells if mm == m)}
     rows, backends = [], []
     for method, optimizer in cells:
