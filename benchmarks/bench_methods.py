@@ -32,6 +32,7 @@ CASES = (
     ("bn (auto: compiled)", "bn", {}),
     ("bn + momentum 0.9 (auto)", "bn", {"momentum": 0.9}),
     ("bn + nesterov + weight decay (auto)", "bn", {"momentum": 0.9, "nesterov": True, "weight_decay": 1e-4}),
+    ("bn without centering (auto)", "bn", {"center": False}),
     ("bn (numpy)", "bn", {"backend": "numpy"}),
     ("adam (full engine)", "adam", {"engine": "full"}),
     ("adamw (full engine)", "adamw", {"engine": "full", "weight_decay": 0.01}),

@@ -19,10 +19,13 @@ def _both(p, x0s, **kw):
     return ref, got
 
 
-def _same(ref, got, atol=1e-12):
+FIELDS = ("w", "g", "b", "x", "intercept", "dist_centered", "loss", "stability_ratio")
+
+
+def _same(ref, got, atol=1e-12, fields=FIELDS):
     assert np.array_equal(ref.n_iter, got.n_iter)
     assert list(ref.status) == list(got.status) and list(ref.messages) == list(got.messages)
-    for f in ("w", "g", "b", "x", "intercept", "dist_centered", "loss", "stability_ratio"):
+    for f in fields:
         a, b = np.asarray(getattr(ref, f)), np.asarray(getattr(got, f))
         assert np.all(np.isfinite(b)), f
         np.testing.assert_allclose(b, a, rtol=0, atol=atol * max(1.0, np.max(np.abs(a))), err_msg=f)
@@ -41,6 +44,21 @@ def test_compiled_bn_equals_the_numpy_driver(sgd):
     assert np.all(ref.n_iter == N_STEPS)
     assert np.max(np.abs(ref.b - 0.3)) > 1e-3  # it moved
     _same(ref, got)
+
+
+@pytest.mark.parametrize("sgd", [{}, {"momentum": 0.9}, {"momentum": 0.7, "nesterov": True, "weight_decay": 0.02}])
+def test_compiled_uncentered_bn_equals_the_numpy_driver(sgd):
+    """``center=False`` (no mean, no bias): the same final states and history as the NumPy driver,
+    ``b`` exactly 0 throughout, and the uncentered model is really used (its weights differ)."""
+    p, x0s = _setup(6, B=9)
+    kw = {"eta": 0.01, "gamma": 0.03, "eps": 1e-3, "tol": 0, "max_iter": N_STEPS, "record_every": 7, **sgd}
+    ref, got = _both(p, x0s, center=False, **kw)
+    _same(ref, got, fields=[f for f in FIELDS if f != "dist_centered"])  # (NaN: no centered problem)
+    for key, col in ref.history.items():
+        np.testing.assert_allclose(got.history[key], col, rtol=0, atol=1e-12, err_msg=key)
+    assert np.all(got.b == 0.0) and np.all(got.intercept == 0.0)
+    centered = wnlab.solve_batch(p, "bn", x0s=x0s, backend="numba", **kw)
+    assert np.min(np.abs(centered.w - got.w).max(axis=1)) > 1e-4
 
 
 def test_compiled_bn_with_per_run_step_sizes_and_history():

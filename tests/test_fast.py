@@ -160,10 +160,11 @@ def test_minibatch(method, batch_size, normalize):
 
 @pytest.mark.parametrize("minibatch", [False, True])
 @pytest.mark.parametrize("method", ["gd", "wn", "rpgd"])
-def test_logistic_and_squared_linear_losses(method, minibatch):
+def test_logistic_exponential_and_squared_linear_losses(method, minibatch):
     sq = losses.separable_problem(10, 40, seed=0)
     sq = type("SquaredProblem", (losses.LinearLossProblem,), {})(sq.A, np.linspace(-1, 1, sq.m))
-    for p in (losses.separable_problem(10, 40, seed=1), losses.nonseparable_problem(12, 40, 6, seed=3), sq):
+    for p in (losses.separable_problem(10, 40, seed=1), losses.nonseparable_problem(12, 40, 6, seed=3), sq,
+              losses.separable_problem(10, 40, seed=4, loss="exponential")):
         x0s = _batch(p, 3, 6, scale=0.3)
         g0 = np.linalg.norm(x0s, axis=1).max()
         kw = dict(eta=1.0 / p.curvature) if method == "gd" else dict(eta=0.1 / (p.curvature * g0**2), c=1.0)

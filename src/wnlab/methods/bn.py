@@ -28,8 +28,8 @@ BN without centering (``center=False``), the model of Cao, Zou, Li & Gu (COLT 20
 ``Sigma = A^T A/n``), ``zh = z/sigma``, ``out = g zh`` and no bias (``b`` stays 0, ``b0`` must be 0).
 Then ``dL/dg = zh . delta`` and ``dL/dz = (g/sigma) (delta - zh mean(delta zh))``: the centered
 formula without its ``mean(delta)`` terms. ``dL/dw = A^T dL/dz`` is again in the row space of ``A``,
-so ``w_null`` never changes and the reduced engine stays exact; the compiled loop covers the
-centered model only (``center=False`` runs on the NumPy driver). The intercept is 0.
+so ``w_null`` never changes and the reduced engine stays exact; the compiled loop takes both
+models (on least squares). The intercept is 0.
 """
 
 from __future__ import annotations

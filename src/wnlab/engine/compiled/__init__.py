@@ -4,7 +4,7 @@
 ``n_iter``, statuses, messages, losses, ``max_direction_step`` and history format) for GD, WN and
 rPGD in the reduced engine: least squares (:class:`wnlab.LeastSquares` and the exact-in-law
 :class:`wnlab.sampling.ReducedProblem`, ``O(k)`` per run-step), any
-:class:`wnlab.losses.LinearLossProblem` with squared or logistic loss (``O(mk)`` through ``U``),
+:class:`wnlab.losses.LinearLossProblem` with squared, logistic or exponential loss (``O(mk)`` through ``U``),
 full-batch or mini-batch rows (:class:`wnlab.stochastic.MiniBatchSpace`), every schedule of
 :mod:`wnlab.schedules`, with or without history, plain or with SGD's momentum, Nesterov and weight
 decay (:class:`wnlab.methods.optim.SGD`, per-run settings; the buffers are carried per run like
@@ -98,15 +98,16 @@ def numba_available() -> bool:
 # -- what qualifies ------------------------------------------------------------------------------
 
 def _loss_kind(problem):
-    """0: reduced least squares, 1/2: squared/logistic loss through ``U``; ``None``: not covered."""
+    """0: reduced least squares, 1/2/3: squared/logistic/exponential loss through ``U``; ``None``: not
+    covered."""
     from ...problems.linear import LeastSquares
-    from ...problems.losses import LinearLossProblem, LogisticLoss, SquaredLoss
+    from ...problems.losses import ExponentialLoss, LinearLossProblem, LogisticLoss, SquaredLoss
 
     rlg = getattr(type(problem), "reduced_loss_grad", None)
     if rlg is LeastSquares.reduced_loss_grad:
         return 0
     if isinstance(problem, LinearLossProblem) and rlg is LinearLossProblem.reduced_loss_grad:
-        return {SquaredLoss: 1, LogisticLoss: 2}.get(type(problem.loss_fn))
+        return {SquaredLoss: 1, LogisticLoss: 2, ExponentialLoss: 3}.get(type(problem.loss_fn))
     return None
 
 

@@ -18,15 +18,16 @@ from ._kernel import LANES, N_REC, WN, _jit, _record, _sgd_rule, divergence_limi
 
 
 @_jit
-def _evaluate(run, t, cur, s, so, ones, yb, n, eps, g, b, sum_y, avg, inv, loss, dg, db):
+def _evaluate(run, t, cur, s, so, ones, yb, n, eps, center, g, b, sum_y, avg, inv, loss, dg, db):
     """The forward pass of ``methods.bn._forward_backward`` for the running lanes (``run >= 0``):
     ``inv = 1/sigma``, ``loss``, ``dg = dL/dg``, ``db = dL/db``, and the batch mean ``avg`` at
     ``t = 0`` (later steps compute it with the step). ``db = sum(delta) = n b - sum(y)`` (``sum_y``),
-    as the normalized outputs sum to zero. Passes over the coordinates, each for all lanes before
-    the next (their reductions are independent chains), the square roots for all lanes at once."""
+    as the normalized outputs sum to zero. Without centering (``center = 0``) the mean stays 0 and
+    there is no bias (``db = 0``, so ``b`` stays 0). Passes over the coordinates, each for all lanes
+    before the next (their reductions are independent chains), the square roots for all lanes at once."""
     kp = cur.shape[1]
     for l in range(LANES):
-        if run[l] >= 0 and t[l] == 0:
+        if center and run[l] >= 0 and t[l] == 0:
             acc = 0.0
             for j in range(kp):
                 acc += so[j] * cur[l, j]
@@ -52,7 +53,7 @@ def _evaluate(run, t, cur, s, so, ones, yb, n, eps, g, b, sum_y, avg, inv, loss,
                 d = k * zc + (bl * ones[j] - yb[j])
                 ls += d * d
                 sg += d * zc
-            loss[l], dg[l], db[l] = 0.5 * ls, sg * il, n * bl - sum_y
+            loss[l], dg[l], db[l] = 0.5 * ls, sg * il, (n * bl - sum_y) if center else 0.0
 
 
 @_jit
@@ -78,7 +79,7 @@ def advance(ints, flts, s, ones, yb, a_star, eta, gam, ids, A, MA, per, iout, fo
     rule), then step every running lane into the other buffer (``nxt``, which afterwards holds
     the previous iterate, kept for a run that diverges). Every run goes through the same
     instructions in whichever lane and chunk it is, so its numbers do not depend on the others."""
-    max_iter, sgd, nesterov, every = ints
+    max_iter, sgd, nesterov, every, center = ints
     tol, zero_loss, g_scale, grad_scale, eps, n = flts
     G, BE, BB, MBE, MG, MB, MU, WD = per
     NIT, TSTOP, CODE = iout
@@ -126,7 +127,7 @@ def advance(ints, flts, s, ones, yb, a_star, eta, gam, ids, A, MA, per, iout, fo
             n_running += run[l] >= 0
         if n_running == 0:
             break
-        _evaluate(run, t, cur, s, so, ones, yb, n, eps, g, b, sum_y, avg, inv, loss, dg, db)
+        _evaluate(run, t, cur, s, so, ones, yb, n, eps, center, g, b, sum_y, avg, inv, loss, dg, db)
         # 2. decide (stopping.stop_code): every lane at once, then in turn the lanes that stop, record,
         # or sit at g = 0 (Lemma 2.3's set S, whose test needs ||dL/dw||); a run that stops frees its lane
         for l in range(code.shape[0]):  # (no branches: vectorised over the lanes)
@@ -219,6 +220,6 @@ def advance(ints, flts, s, ones, yb, a_star, eta, gam, ids, A, MA, per, iout, fo
                     v = c - el * (ka_ * ss[j] * c + kb_ * so[j] - k * sy[j])
                     nxt[l, j] = v
                     acc += so[j] * v
-            avg[l] = acc * rn
+            avg[l] = acc * rn if center else 0.0
         cur, nxt = nxt, cur
         bcur, bnxt = bnxt, bcur

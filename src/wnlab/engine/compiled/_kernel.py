@@ -18,8 +18,8 @@ from ..stopping import DIVERGED, STALL_RTOL
 #: runs advanced together by one call; each lane is one run, computed by the same instructions
 LANES = 8
 GD, WN, RPGD = 0, 1, 2
-#: losses: reduced least squares (O(k): s, b), squared and logistic loss of z = U (s a) (O(mk))
-LSQ, SQUARED, LOGISTIC = 0, 1, 2
+#: losses: reduced least squares (O(k): s, b), squared, logistic and exponential loss of z = U (s a) (O(mk))
+LSQ, SQUARED, LOGISTIC, EXPONENTIAL = 0, 1, 2, 3
 N_REC = len(HISTORY_KEYS)  # loss, g, w_null_norm, x_norm, dist, x_null_norm, w_norm, w_turn
 
 _jit = njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
@@ -128,7 +128,11 @@ def _norm_rows(seed, t, size, cw, rows):
 
 @_jit
 def _loss_and_deriv(kind, z, y):
-    """``l(z, y)`` and ``l'(z, y)`` of :class:`wnlab.losses.SquaredLoss` / ``LogisticLoss``."""
+    """``l(z, y)`` and ``l'(z, y)`` of :class:`wnlab.losses.SquaredLoss` / ``LogisticLoss`` /
+    ``ExponentialLoss`` (which overflows to ``inf`` like NumPy's: the stop rule reads divergence)."""
+    if kind == EXPONENTIAL:
+        v = np.exp(-y * z)
+        return v, -y * v
     if kind == LOGISTIC:
         x = -y * z  # logaddexp(0, x) and expit(x), without overflow
         v = np.exp(-abs(x))

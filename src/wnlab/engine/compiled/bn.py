@@ -2,9 +2,9 @@
 
 :func:`run` has the contract of :func:`wnlab.engine.driver.run` (same final state, ``n_iter``,
 statuses, messages, losses and ``max_direction_step``) for BN in the reduced engine on least
-squares with ``U`` square (:class:`wnlab.LeastSquares`), full batch, plain or with SGD's momentum,
-Nesterov and weight decay (:class:`wnlab.methods.optim.SGD`, per-run settings), with step sizes
-that are constants (one value or one per run; ``gamma`` also a constant ratio to a constant
+squares with ``U`` square (:class:`wnlab.LeastSquares`), full batch, centered or not (``center``),
+plain or with SGD's momentum, Nesterov and weight decay (:class:`wnlab.methods.optim.SGD`, per-run
+settings), with step sizes that are constants (one value or one per run; ``gamma`` also a constant ratio to a constant
 ``eta``), with or without history (held whole: a longer history than 256 MiB runs on the NumPy
 driver). :func:`applicable` says whether runs qualify; the others (schedules changing in time,
 mini-batches, other losses, the full engine) run on the NumPy driver.
@@ -56,9 +56,9 @@ def _parts(method):
     from ...methods.optim import SGD, Optimized
 
     if type(method) is BN:
-        return (method, None) if method.center else None
+        return method, None
     if isinstance(method, Optimized) and type(method.method) is BN and type(method.optimizer) is SGD:
-        return (method.method, method.optimizer) if method.method.center else None
+        return method.method, method.optimizer
     return None
 
 
@@ -127,7 +127,7 @@ def run(problem, method, state, *, eta, gamma, tol, max_iter, record_every=None,
     flts = (float(tol), zero_loss, float(max(problem.scale, 1e-300)), float(np.linalg.norm(zero_grad)),
             float(bn.eps), float(m))  # (n = m rows: U is square)
     every = int(record_every or 0)
-    ints = (int(max_iter), int(sgd), int(bool(sgd and opt.nesterov)), every)
+    ints = (int(max_iter), int(sgd), int(bool(sgd and opt.nesterov)), every, int(bn.center))
     if every and B * (max_iter // every + 1) * K.N_REC * 8 > _HIST_BYTES:  # (history too long to hold at once)
         return _engine.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter, space=space,
                            record_every=record_every, progress=progress)
