@@ -247,16 +247,53 @@ class DaskBackend:
         try:
             futures = {client.submit(fn, c, key=f"wnlab-chunk-{c['key']}", pure=False, retries=self.retries): c
                        for c in chunks}
-            for fut in distributed.as_completed(futures):
-                rows = fut.result()
+            # with_results: the loop thread gathers each result, so this thread only ever waits on a
+            # plain condition; a Ctrl-C landing inside Future.result()'s cross-thread wait makes
+            # distributed (2026.8) log a NameError traceback from its cancel callback.
+            for fut, rows in distributed.as_completed(futures, with_results=True):
+                if isinstance(rows, BaseException):  # cancelled under us, as Future.result() raises it
+                    raise rows
                 chunk = futures.pop(fut)
                 fut.release()
                 yield chunk, rows
         finally:
             self.client = None
-            client.close()
-            if cluster is not None:
-                cluster.close()
+            if cluster is None:
+                client.close()
+            else:
+                _close_quietly(client, cluster)
+
+
+def _close_quietly(client, cluster) -> None:
+    """Close a local cluster (ours alone) without Dask's logs of its own shutdown races: a worker's
+    heartbeat or fetch in flight when the scheduler goes logs a ``CommClosedError`` traceback, more
+    often when the close follows a Ctrl-C with chunks running. Its workers log nothing more (they
+    exit with it) and, while it closes, neither do Dask's handlers here."""
+    import logging
+
+    handlers = {h for name in ("distributed", "tornado") for h in logging.getLogger(name).handlers}
+    levels = {h: h.level for h in handlers}
+    try:
+        try:
+            client.run(_mute_logging)
+        except Exception:  # (workers already gone: nothing to mute)
+            pass
+        for h in handlers:
+            h.setLevel(logging.CRITICAL + 1)
+        client.close()
+    finally:
+        try:
+            cluster.close()
+        finally:
+            for h, level in levels.items():
+                h.setLevel(level)
+
+
+def _mute_logging() -> None:
+    """Run on each worker of a local cluster just before it closes."""
+    import logging
+
+    logging.disable(logging.CRITICAL)
 
 
 def _probe_scheduler(address: str, timeout: float) -> None:
