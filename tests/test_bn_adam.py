@@ -200,6 +200,24 @@ def test_adam_equals_pytorch(name, cls, kw):
     assert np.max(np.abs(x - x0)) > 1e-2
 
 
+@pytest.mark.parametrize("name, cls, lr, kw", [
+    ("rmsprop", "RMSprop", 1e-3, {}),
+    ("rmsprop", "RMSprop", 3e-3, dict(alpha=0.999, eps=1e-6, weight_decay=0.1)),  # (alpha = 0.9: chaotic here,
+    # torch against itself from x0 (1 + 1e-15) differs by 7e-3 after 100 steps; eps = 1e-2 smooths it again)
+    ("rmsprop", "RMSprop", 3e-3, dict(alpha=0.9, eps=1e-2)),
+    ("adagrad", "Adagrad", 0.05, {}),
+    ("adagrad", "Adagrad", 0.1, dict(eps=1e-8, lr_decay=0.01, weight_decay=0.1)),
+])
+def test_rmsprop_and_adagrad_equal_pytorch(name, cls, lr, kw):
+    """torch's defaults where not given (RMSprop: alpha 0.99, eps 1e-8; Adagrad: eps 1e-10, lr_decay 0)."""
+    p = _problem(9)
+    x0 = np.random.default_rng(9).normal(scale=0.3, size=p.d)
+    r = wnlab.solve(p, name, x0=x0, eta=lr, tol=0, max_iter=N_STEPS, engine="full", **kw)
+    x = torch_adam(p.A, p.y, x0, N_STEPS, getattr(torch.optim, cls), lr=lr, **kw)
+    np.testing.assert_allclose(r.x, x, rtol=0, atol=1e-10)
+    assert np.max(np.abs(x - x0)) > 1e-2 and r.n_iter == N_STEPS
+
+
 def test_adam_is_not_rotation_invariant():
     """Why the reduced engine refuses: Adam's run in rotated features is not the rotated run."""
     p = _problem(7)
@@ -229,6 +247,13 @@ def test_adam_is_not_rotation_invariant():
     (lambda p: wnlab.solve(p, "bn", x0=np.ones(p.d), eta=0.1, gamma=0.1, backend="torch"), "backend='numpy'"),
     (lambda p: wnlab.check_run("adam", eta=0.1), "engine='full'"),
     (lambda p: wnlab.solve(p, "adam", x0=np.ones(p.d), eta=0.1, engine="full", momentum=0.9), "drop them"),
+    (lambda p: wnlab.solve(p, "rmsprop", x0=np.ones(p.d), eta=0.1), "engine='full'"),
+    (lambda p: wnlab.solve(p, "adagrad", x0=np.ones(p.d), eta=0.1), "engine='full'"),
+    (lambda p: wnlab.solve(p, "rmsprop", x0=np.ones(p.d), eta=0.1, engine="full", alpha=1.0), "alpha must be"),
+    (lambda p: wnlab.solve(p, "rmsprop", x0=np.ones(p.d), eta=0.1, engine="full", eps=0.0), "eps must be"),
+    (lambda p: wnlab.solve(p, "adagrad", x0=np.ones(p.d), eta=0.1, engine="full", lr_decay=-1.0), "lr_decay must"),
+    (lambda p: wnlab.solve(p, "adagrad", x0=np.ones(p.d), eta=0.1, engine="full", beta1=0.9), "beta1"),
+    (lambda p: wnlab.solve(p, "rmsprop", x0=np.ones(p.d), eta=0.1, engine="full", momentum=0.9), "drop them"),
     (lambda p: wnlab.solve(p, "bn", x0=np.ones(p.d), eta=0.1, gamma=0.1, momentum=1.0), "momentum must be"),
 ])
 def test_bad_input_is_refused_before_any_work(call, match):

@@ -141,6 +141,23 @@ def test_coinciding_lines_are_drawn_once_and_the_legend_says_so():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["GD", "WN"]
 
 
+def test_coinciding_on_a_log_axis_is_judged_in_decades():
+    """Means 4e-11, 4e-9, 1.2e-8 and 1 lie within 0.5% of the linear range of one another but decades
+    apart on a log axis: four lines; 4e-11 and 4.0001e-11 are one."""
+    xs = np.array([10.0, 20.0])
+    groups = {h: (xs, np.full(2, v), np.zeros(2), np.full(2, 3))
+              for h, v in {"adagrad": 4e-11, "adam": 4e-9, "rmsprop": 1.2e-8, "gd": 1.0, "wn": 4.0001e-11}.items()}
+
+    @plots.styled
+    def draw():
+        _, axes = plots.new_figure()
+        plots.errorbar_panel(axes[0, 0], groups, x="m", y="sign_rel", hue="method", logy=True)
+        return axes[0, 0]
+
+    labels = [t.get_text() for t in draw().get_legend().get_texts()]
+    assert len(labels) == 4 and sum("(overlap)" in t for t in labels) == 1
+
+
 def test_tick_label_overlap_check_detects_overlap():
     fig, axes = plots.new_figure()
     ax = axes[0, 0]

@@ -103,10 +103,12 @@ RULES: dict[str, Interval | Options] = {
     "momentum": Interval(low=0, high=1, strict_high=True),
     "weight_decay": Interval(low=0),
     "nesterov": Options((False, True)),
-    # batch normalization's variance offset, Adam's denominator offset and moment decays
+    # batch normalization's variance offset, the adaptive methods' denominator offset and decays
     "eps": Interval(low=0, strict_low=True),
     "beta1": Interval(low=0, high=1, strict_high=True),
     "beta2": Interval(low=0, high=1, strict_high=True),
+    "alpha": Interval(low=0, high=1, strict_high=True),  # RMSprop's decay of the squares
+    "lr_decay": Interval(low=0),  # Adagrad's
     "b0": Interval(),
     "center": Options((False, True)),
 }

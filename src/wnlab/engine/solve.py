@@ -295,13 +295,13 @@ def check_run(method, *, eta, gamma=None, c=None, tol: float = DEFAULT_TOL, max_
 
 
 def _own_optimizer(method, hyper, optimizer):
-    """``(method object, optimizer)``; a method that is an optimizer of its own (Adam,
+    """``(method object, optimizer)``; a method that is an optimizer of its own (Adam, RMSprop, Adagrad:
     ``Method.own_optimizer``) takes ``weight_decay`` as its field and no SGD (its momentum is refused)."""
     m = get_method(method, **hyper)
     if not m.own_optimizer:
         return m, optimizer
     if np.any(np.asarray(optimizer.momentum)) or optimizer.nesterov:
-        raise ValueError(f"{m.name} keeps moment estimates of its own (beta1, beta2); momentum and nesterov are "
+        raise ValueError(f"{m.name} scales its steps by gradient statistics of its own; momentum and nesterov are "
                          "SGD's: drop them")
     wd = optimizer.weight_decay
     if np.ndim(wd):

@@ -8,7 +8,8 @@ holds (:func:`wnlab.problems.linear.wilson_problem`, ``c = 4``) and where ``x_ad
 sample positive (the majority label), while ``x*`` classifies new samples correctly.
 
 * Panel A, Wilson et al.'s problem for several numbers of training samples ``m`` and problem seeds:
-  Adam (``torch.optim.Adam``, full engine) and GD from ``x0 = 0``; WN and rPGD (which cannot start at
+  the adaptive methods of their lemma, Adam, RMSprop and Adagrad (``torch.optim``'s updates, full
+  engine), and GD from ``x0 = 0``; WN and rPGD (which cannot start at
   ``0``: ``x = g w/||w||``) from the small start ``x0 = sigma_A z``. Each run's distance to ``x_ada``
   (``sign_dist``) and to ``x*`` (``dist``), the flow's prediction for GD, WN and rPGD
   (``flow_dist``), and its error on fresh samples from the same generator (``test_error``; the
@@ -20,7 +21,9 @@ sample positive (the majority label), while ``x*`` classifies new samples correc
   (:func:`wnlab.experiments.common.method_rows`).
 
 GD, WN and rPGD on panel A step with ``eta = gamma = eta_A/lambda_max(A A^T)`` (per problem); Adam
-with ``adam_eta`` (torch's default ``1e-3``) and torch's ``eps = 1e-8``. Panel A stops at the loss
+with ``adam_eta`` (torch's default ``1e-3``) and torch's ``eps = 1e-8``; Adagrad with ``adagrad_eta``
+and RMSprop with the decaying ``rmsprop_eta/(1 + t/rmsprop_decay)`` (:func:`adaptive_settings`), both
+with torch's ``eps``. Panel A stops at the loss
 ``tol_A = 1e-20``, so the distance left by stopping (``sqrt(2 tol_A/m) ||sign(A^T y)||/c``, about
 ``1e-11``) is below the one ``eps`` causes (a relative ``O(eps)``, docs/tutorials/adam-bias.md).
 """
@@ -52,15 +55,16 @@ from .common import (
     write_metadata,
 )
 
-__all__ = ["COLUMNS", "DESCRIPTION", "PRESETS", "Config", "add_arguments", "main", "run", "test_errors"]
+__all__ = ["COLUMNS", "DESCRIPTION", "PRESETS", "Config", "adaptive_settings", "add_arguments", "main", "run",
+           "test_errors"]
 
 DESCRIPTION = """\
 Adam's solution vs GD's vs WN's: Wilson et al.'s (2017) problem, and Figure 1's setting.
 
 Panel A: Wilson et al.'s classification problem (labels +-1, positive with probability 0.6,
 features y, 1, 1 and a block of 5 per sample: one 1 for a positive, five for a negative), where
-A sign(A^T y) = 4 y. Adam from x0 = 0 ends at sign(A^T y)/4 (their Lemma 3.1) and predicts every new
-sample positive; GD from 0 ends at x* = A^+ y and classifies new samples correctly; WN and rPGD
+A sign(A^T y) = 4 y. Adam, RMSprop and Adagrad from x0 = 0 end at sign(A^T y)/4 (their Lemma 3.1) and
+predict every new sample positive; GD from 0 ends at x* = A^+ y and classifies new samples correctly; WN and rPGD
 from a small start. Distances to both solutions and the error on fresh samples, over the number of
 training samples m. Panel B: Figure 1's problem (m = 50, d = 1000): final ||x|| and ||x - x*||
 against the init std for Adam, GD, WN and rPGD from the same starts (bias-table's runs).
@@ -77,12 +81,15 @@ class Config:
     n_problems: int = 3               # problem seeds 0 .. n_problems - 1 per m
     n_test: int = 2000                # fresh samples per problem for test_error
     test_seed: int = 1
-    start_std: float = 0.01           # WN and rPGD start at x0 = start_std z (Adam and GD at 0)
+    start_std: float = 0.01           # WN and rPGD start at x0 = start_std z (the others at 0)
     eta_a: float = 1.0                # GD, WN, rPGD: eta = gamma = eta_a / lambda_max(A A^T)
     tol_a: float = 1e-20
     max_iter_a: int = 200_000
     adam_eta: float = 1e-3            # torch.optim.Adam's default lr (both panels)
     adam_eps: float = 1e-8            # torch.optim.Adam's default eps (panel A)
+    rmsprop_eta: float = 1e-3         # panel A: RMSprop's step rmsprop_eta/(1 + t/rmsprop_decay) (torch's eps)
+    rmsprop_decay: float = 100.0
+    adagrad_eta: float = 0.03         # panel A: Adagrad's constant step (torch's eps, 1e-10)
     # panel B: Figure 1's problem and starts (bias-table's setting)
     m: int = 50
     d: int = 1000
@@ -108,8 +115,27 @@ PRESETS = {
 COLUMNS = ["panel", "method", "optimizer", "m", "d", "problem_seed", "p_positive", "init_std", "seed", "g0", "eta",
            "eps", "x_norm", "dist", "x_null_norm", "sign_dist", "sign_norm", "flow_x_norm", "flow_dist",
            "x_star_norm", "loss", "n_iter", "status", "test_error", "majority_error"]
-#: panel A's methods, in the order they run
-METHODS_A = ("adam", "gd", "wn", "rpgd")
+#: panel A's methods, in the order they run: the adaptive methods of Lemma 3.1 (from 0, full engine), then
+#: the gradient methods
+ADAPTIVE_A = ("adam", "rmsprop", "adagrad")
+METHODS_A = (*ADAPTIVE_A, "gd", "wn", "rpgd")
+
+
+def adaptive_settings(cfg, method) -> dict:
+    """Panel A's step (``eta``: a number, or RMSprop's decaying schedule) and ``eps`` of an adaptive method.
+    RMSprop's step decays because with a constant one its loss settles on a floor ``~ eta^2`` once ``m``
+    is large (docs/tutorials/adam-bias.md)."""
+    from ..methods import get_method
+
+    if method == "adam":
+        return {"eta": cfg.adam_eta, "eps": cfg.adam_eps}
+    if method == "adagrad":
+        return {"eta": cfg.adagrad_eta, "eps": get_method("adagrad").eps}
+    eta0, tau = cfg.rmsprop_eta, cfg.rmsprop_decay
+
+    def rmsprop_step(t):
+        return eta0 / (1.0 + t / tau)
+    return {"eta": rmsprop_step, "eps": get_method("rmsprop").eps}
 
 
 def test_errors(x, y_test) -> tuple[float, float]:
@@ -139,23 +165,24 @@ def _panel_a(cfg, progress):
             kw = {"tol": cfg.tol_a, "max_iter": cfg.max_iter_a, "progress": progress}
             for method in METHODS_A:
                 x0 = small if method in ("wn", "rpgd") else zero
-                if method == "adam":
-                    res = solve_batch(problem, "adam", x0s=x0, eta=cfg.adam_eta, eps=cfg.adam_eps, engine="full",
-                                      **kw)
-                    eta, fx, fd = cfg.adam_eta, None, None
+                if method in ADAPTIVE_A:
+                    settings = adaptive_settings(cfg, method)
+                    res = solve_batch(problem, method, x0s=x0, engine="full", **settings, **kw)
+                    eta, eps, fx, fd = settings["eta"], settings["eps"], None, None
+                    eta = eta(0) if callable(eta) else eta
                 else:
                     extra = {} if method == "gd" else {"gamma": step}
                     res = solve_batch(problem, method, x0s=x0, eta=step, backend=cfg.backend, **extra, **kw)
                     g0 = np.linalg.norm(x0, axis=1)
-                    eta, (fx, fd) = step, flow_columns(problem, method, x0, g0, 1.0)
+                    eta, eps, (fx, fd) = step, None, flow_columns(problem, method, x0, g0, 1.0)
                 backends.append(res.backend)
                 s, x = res.summaries(), res.x[0]
                 err, majority = test_errors(x, y_test)
                 rows.append({
-                    "panel": "A", "method": method, "optimizer": "adam" if method == "adam" else "sgd",
+                    "panel": "A", "method": method, "optimizer": method if method in ADAPTIVE_A else "sgd",
                     "m": problem.m, "d": problem.d, "problem_seed": k, "p_positive": cfg.p,
                     "init_std": cfg.start_std if method in ("wn", "rpgd") else 0.0, "seed": 0,
-                    "g0": float(np.linalg.norm(x0)), "eta": eta, "eps": cfg.adam_eps if method == "adam" else None,
+                    "g0": float(np.linalg.norm(x0)), "eta": eta, "eps": eps,
                     **{c: s[c][0].item() for c in ("x_norm", "dist", "x_null_norm", "loss", "n_iter", "status")},
                     "sign_dist": float(np.linalg.norm(x - lim.x)), "sign_norm": float(np.linalg.norm(lim.x)),
                     "flow_x_norm": None if fx is None else float(fx[0]),
@@ -206,8 +233,10 @@ def run(config: Config, out_dir, progress=None) -> dict:
     meta = write_metadata(out, "adam-bias", cfg, time.perf_counter() - start, {
         "panel_a": {"problem": "wnlab.wilson_problem(m, seed=problem_seed, p): Wilson et al. (2017), Section 3.3",
                     "adaptive_limit": "sign(A^T y)/c, c = 4 (wnlab.theory.adaptive_limit, their Lemma 3.1)",
-                    "starts": "adam, gd: x0 = 0; wn, rpgd: x0 = start_std z (shared_starts, seed 0)",
-                    "steps": "gd, wn, rpgd: eta = gamma = eta_a/lambda_max(A A^T); adam: adam_eta, eps = adam_eps",
+                    "starts": "adam, rmsprop, adagrad, gd: x0 = 0; wn, rpgd: x0 = start_std z (shared_starts, seed 0)",
+                    "steps": "gd, wn, rpgd: eta = gamma = eta_a/lambda_max(A A^T); adam: adam_eta, eps = adam_eps; "
+                             "rmsprop: rmsprop_eta/(1 + t/rmsprop_decay) (the eta column: its first step); "
+                             "adagrad: adagrad_eta; rmsprop and adagrad with torch's eps",
                     "test": "n_test fresh labels per problem (wilson_labels, seed [test_seed, m, problem_seed]); "
                             "score y x_0 + x_1 + x_2"},
         "panel_b": {"m": problem.m, "d": problem.d, "lam_max": problem.lam_max, "x_star_norm": problem.g_star,
@@ -247,8 +276,8 @@ def _plot(cfg, rows, x_star_norm, stem):
             errorbar_panel(ax, aggregate(b, "init_std", y, "method"), x="init_std", y=y, hue="method", ref=ref,
                            ref_label=r"$\|x^*\|$" if ref else None, legend=j == 0)
             ax.set_title(f"B: Figure 1's problem ($m = {cfg.m}$, $d = {cfg.d}$)")
-        set_title(fig, rf"Adam ($\eta = {cfg.adam_eta:g}$) vs GD, WN, rPGD; mean $\pm$ std over "
-                       rf"{cfg.n_problems} problems (A) and {cfg.n_seeds} starts (B)")
+        set_title(fig, rf"Adam, RMSprop, Adagrad (A), Adam ($\eta = {cfg.adam_eta:g}$, B) vs GD, WN, rPGD; "
+                       rf"mean $\pm$ std over {cfg.n_problems} problems (A) and {cfg.n_seeds} starts (B)")
         return save_figure(fig, Path(stem))
     return draw()
 
@@ -268,7 +297,7 @@ def main(args) -> int:
     for method in METHODS_A:
         sel = [r for r in a if r["method"] == method]
         rel = np.mean([r["sign_dist"] / r["sign_norm"] for r in sel])
-        print(f"  {method:5s}: ||x - x_ada||/||x_ada|| = {rel:.3g}, "
+        print(f"  {method:7s}: ||x - x_ada||/||x_ada|| = {rel:.3g}, "
               f"||x - x*||/||x*|| = {np.mean([r['dist'] / r['x_star_norm'] for r in sel]):.3g}, "
               f"test error {np.mean([r['test_error'] for r in sel]):.3f}")
     print(f"  majority label's test error: {np.mean([r['majority_error'] for r in a]):.3f}")

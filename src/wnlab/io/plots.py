@@ -266,16 +266,24 @@ def aggregate(rows: list[dict], x: str, y: str, hue: str | None = None) -> dict:
 COINCIDE_RTOL = 0.005
 
 
-def _coinciding(groups: dict) -> list[list]:
+def _coinciding(groups: dict, logy: bool = False) -> list[list]:
     """Clusters of hue values whose lines (means and error bars at the same x) would be drawn on top
-    of each other: within :data:`COINCIDE_RTOL` of the panel's value range everywhere."""
-    lo = min(float(np.min(m - s)) for _, m, s, _ in groups.values())
-    hi = max(float(np.max(m + s)) for _, m, s, _ in groups.values())
+    of each other: within :data:`COINCIDE_RTOL` of the panel's value range everywhere (on a log axis,
+    of its range in decades: the means' logarithms, and the upper bars' lengths in decades)."""
+    def coords(mean, std):
+        if not logy:
+            return mean, std
+        top = np.log10(np.maximum(mean, 1e-300))
+        return top, np.log10(np.maximum(mean + std, 1e-300)) - top
+
+    pts = {h: (xs, *coords(mean, std)) for h, (xs, mean, std, _) in groups.items()}
+    lo = min(float(np.min(m - s)) for _, m, s in pts.values())
+    hi = max(float(np.max(m + s)) for _, m, s in pts.values())
     tol = COINCIDE_RTOL * max(hi - lo, 1e-300)
     clusters: list[list] = []
-    for h, (xs, mean, std, _) in groups.items():
+    for h, (xs, mean, std) in pts.items():
         for cl in clusters:
-            xs0, m0, s0, _ = groups[cl[0]]
+            xs0, m0, s0 = pts[cl[0]]
             if (xs.shape == xs0.shape and np.array_equal(xs, xs0) and np.all(np.abs(mean - m0) <= tol)
                     and np.all(np.abs(std - s0) <= tol)):
                 cl.append(h)
@@ -308,7 +316,7 @@ def errorbar_panel(ax, groups: dict, *, x: str, y: str, hue: str | None, ref=Non
         return f"{hue} = {h}" if hue else None
 
     keys = list(groups)
-    for cluster in _coinciding(groups):
+    for cluster in _coinciding(groups, logy):
         h = cluster[0]
         xs, mean, std, _ = groups[h]
         style = method_style(h) if hue == "method" else hue_style(keys.index(h))

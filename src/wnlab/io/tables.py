@@ -53,7 +53,8 @@ COLUMNS: dict[str, Column] = {
     # -- what was run --------------------------------------------------------------------------
     "run_id": Column("hash of the run's parameters (a sweep's key; stable across resumes)", "", _RUN),
     "run": Column("index of the run in its batch (BatchResult.to_frame)", "", _RUN),
-    "method": Column("registered method name: gd, wn, rpgd, rpgd-then-gd, bn, adam, adamw, or a plugin's", "", _RUN),
+    "method": Column("registered method name: gd, wn, rpgd, rpgd-then-gd, bn, adam, adamw, rmsprop, adagrad, "
+                   "or a plugin's", "", _RUN),
     "variant": Column("last-layer: how the layer is trained (learned g: WN; fixed g: WN with gamma = 0; "
                       "plain: GD)", "", _RUN),
     "loss_kind": Column("training loss: squared (1/2 ||Ax - y||^2), logistic or exponential", "", _RUN),
@@ -92,11 +93,13 @@ COLUMNS: dict[str, Column] = {
     "momentum": Column("SGD momentum mu in [0, 1) on the method's parameters (0: none)", "", _STEP),
     "nesterov": Column("Nesterov's variant of the momentum (true/false)", "", _STEP),
     "weight_decay": Column("L2 weight decay lambda >= 0 added to the gradient (0: none)", "", _STEP),
-    "eps": Column("bn: the variance offset of batch normalization; adam/adamw: the offset added to sqrt(v)",
-                  "", _STEP),
+    "eps": Column("bn: the variance offset of batch normalization; adam/adamw/rmsprop/adagrad: the offset "
+                  "added to sqrt(v)", "", _STEP),
     "b0": Column("bn: BN's bias at the start", "same unit as y", _STEP),
     "beta1": Column("adam/adamw: decay of the first-moment estimate (torch's betas[0])", "", _STEP),
     "beta2": Column("adam/adamw: decay of the second-moment estimate (torch's betas[1])", "", _STEP),
+    "alpha": Column("rmsprop: decay of the average of squared gradients (torch's alpha)", "", _STEP),
+    "lr_decay": Column("adagrad: the step at step t is eta/(1 + (t - 1) lr_decay) (torch's lr_decay)", "", _STEP),
     "tol": Column("a run stops (converged) when its training loss is <= tol", "loss", _STEP),
     "max_iter": Column("a run stops (max_iter) after this many steps", "steps", _STEP),
     # -- results -------------------------------------------------------------------------------

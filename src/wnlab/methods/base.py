@@ -96,7 +96,7 @@ class Method:
         method that scales coordinates separately (Adam) sets ``False`` and runs on ``engine="full"`` only.
     x0_is_weight : a start ``x0`` is the direction parameter itself, ``w0 = x0`` with ``g0 = 1``
         (batch normalization's linear weight), instead of ``g0 = ||x0||``, ``w0 = x0/||x0||``.
-    own_optimizer : the method is an optimizer of its own (Adam): ``solve``'s ``weight_decay`` is its
+    own_optimizer : the method is an optimizer of its own (Adam, RMSprop, Adagrad): ``solve``'s ``weight_decay`` is its
         field, and SGD's ``momentum``/``nesterov`` do not apply.
 
     Methods whose model is not ``A x`` (batch normalization: an intercept and batch statistics)
