@@ -125,17 +125,17 @@ def adaptive_settings(cfg, method) -> dict:
     """Panel A's step (``eta``: a number, or RMSprop's decaying schedule) and ``eps`` of an adaptive method.
     RMSprop's step decays because with a constant one its loss settles on a floor ``~ eta^2`` once ``m``
     is large (docs/tutorials/adam-bias.md)."""
-    from ..methods import get_method
+    from ..methods.adam import Adagrad, RMSprop
 
     if method == "adam":
         return {"eta": cfg.adam_eta, "eps": cfg.adam_eps}
     if method == "adagrad":
-        return {"eta": cfg.adagrad_eta, "eps": get_method("adagrad").eps}
+        return {"eta": cfg.adagrad_eta, "eps": Adagrad().eps}
     eta0, tau = cfg.rmsprop_eta, cfg.rmsprop_decay
 
     def rmsprop_step(t):
         return eta0 / (1.0 + t / tau)
-    return {"eta": rmsprop_step, "eps": get_method("rmsprop").eps}
+    return {"eta": rmsprop_step, "eps": RMSprop().eps}
 
 
 def test_errors(x, y_test) -> tuple[float, float]:

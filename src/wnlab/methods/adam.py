@@ -56,7 +56,7 @@ class _Coordinatewise(Method):
     own_optimizer: ClassVar[bool] = True
 
     def __post_init__(self):
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+        for f in dataclasses.fields(self):
             check(f.name, getattr(self, f.name))
 
     def point(self, state):
