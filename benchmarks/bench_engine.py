@@ -64,7 +64,7 @@ def main(argv=None):
     for be in backends:  # warm up (compilation for numba)
         wnlab.solve_batch(problem, "wn", x0s=x0s[:2], backend=be, **kw)
     for be in backends:
-        times[be], results[be] = best_of(lambda: wnlab.solve_batch(problem, "wn", x0s=x0s, backend=be, **kw),
+        times[be], results[be] = best_of(lambda be=be: wnlab.solve_batch(problem, "wn", x0s=x0s, backend=be, **kw),
                                          1 if not args.quick else 2)
 
     g0 = np.linalg.norm(x0s, axis=1)

@@ -102,14 +102,15 @@ def batched_wn_full(A, y, X0, eta, gamma, tol, max_iter):
 # -- machine -----------------------------------------------------------------------------------
 
 def machine_info() -> dict:
-    info = {"python": platform.python_version(), "numpy": np.__version__, "cpu": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+    info = {"python": platform.python_version(), "numpy": np.__version__,
+            "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"), "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR")}
     try:
         from threadpoolctl import threadpool_info
 
-        info["blas"] = [{k: v.get(k) for k in ("internal_api", "version", "num_threads", "threading_layer", "architecture")}
-                        for v in threadpool_info()]
+        keys = ("internal_api", "version", "num_threads", "threading_layer", "architecture")
+        info["blas"] = [{k: v.get(k) for k in keys} for v in threadpool_info()]
     except ImportError:
         info["blas"] = "threadpoolctl not installed"
     try:
@@ -157,7 +158,8 @@ def figure1_wn(preset: str, repeats: int, competitor_repeats: int, fixed_B: tupl
     kw = dict(eta=cfg.eta, gamma=cfg.gamma, tol=cfg.tol, max_iter=cfg.max_iter)
     wnlab.solve_batch(p, "wn", x0s=x0[:2], **kw)  # first use compiles (Numba); not timed
     res = wnlab.solve_batch(p, "wn", x0s=x0, **kw)
-    statuses = {s: int((res.summaries()["status"] == s).sum()) for s in ("converged", "max_iter", "diverged", "stalled")}
+    statuses = {s: int((res.summaries()["status"] == s).sum())
+                for s in ("converged", "max_iter", "diverged", "stalled")}
     if statuses["diverged"] or statuses["stalled"]:
         raise RuntimeError(f"the competitor has no divergence/stall rule but wnlab reports {statuses}")
     n_c, x_c = batched_wn_full(p.A, p.y, x0, cfg.eta, cfg.gamma, cfg.tol, cfg.max_iter)
@@ -165,7 +167,8 @@ def figure1_wn(preset: str, repeats: int, competitor_repeats: int, fixed_B: tupl
     dx = float(np.max(np.abs(x_c - res.x)))
     if not same_n or dx > 1e-10:
         bad = np.flatnonzero(n_c != res.n_iter)
-        raise RuntimeError(f"competitor disagrees with wnlab: n_iter differ on {len(bad)} runs {bad[:5]}, max |dx| = {dx:.2e}")
+        raise RuntimeError(f"competitor disagrees with wnlab: n_iter differ on {len(bad)} runs {bad[:5]}, "
+                           f"max |dx| = {dx:.2e}")
     steps = int(res.n_iter.sum())
     # timed in interleaved rounds (the machine is shared): each round, wnlab (best of `repeats` calls per
     # backend), then the competitor once; the ratio is best over best, the per-round ratios go in the JSON
@@ -176,12 +179,14 @@ def figure1_wn(preset: str, repeats: int, competitor_repeats: int, fixed_B: tupl
         tc = _timed(batched_wn_full, p.A, p.y, x0, cfg.eta, cfg.gamma, cfg.tol, cfg.max_iter)[1]
         rounds.append(tc / ta)
         t_wnlab, t_np, t_comp = min(t_wnlab, ta), min(t_np, tn), min(t_comp, tc)
-    out = {"workload": f"figure1 preset {preset!r}, WN only: m={cfg.m}, d={cfg.d}, {len(cfg.stds)} stds x {cfg.n_seeds} seeds "
-                       f"= {len(x0)} runs, eta = gamma = {cfg.eta}, tol = {cfg.tol}",
+    out = {"workload": f"figure1 preset {preset!r}, WN only: m={cfg.m}, d={cfg.d}, "
+                       f"{len(cfg.stds)} stds x {cfg.n_seeds} seeds = {len(x0)} runs, eta = gamma = {cfg.eta}, "
+                       f"tol = {cfg.tol}",
            "runs": len(x0), "run_steps": steps, "max_n_iter": int(res.n_iter.max()), "statuses": statuses,
            "competitor_same_n_iter": same_n, "competitor_max_abs_dx": dx,
            "wnlab_auto_s": t_wnlab, "wnlab_numpy_s": t_np, "competitor_s": t_comp,
-           "speedup_auto_vs_competitor": t_comp / t_wnlab, "speedup_auto_vs_competitor_per_round": rounds, "speedup_numpy_vs_competitor": t_comp / t_np,
+           "speedup_auto_vs_competitor": t_comp / t_wnlab, "speedup_auto_vs_competitor_per_round": rounds,
+           "speedup_numpy_vs_competitor": t_comp / t_np,
            "wnlab_auto_run_steps_per_s": steps / t_wnlab, "competitor_run_steps_per_s": steps / t_comp}
     # fixed cost per call: a call that takes no step (max_iter = 0) or one step
     rng = np.random.default_rng(1)
@@ -191,8 +196,8 @@ def figure1_wn(preset: str, repeats: int, competitor_repeats: int, fixed_B: tupl
         for max_iter in (0, 1):
             row = {"B": B, "max_iter": max_iter}
             for backend in ("auto", "numpy"):
-                row[f"{backend}_ms"] = 1e3 * _best(fixed_repeats, wnlab.solve_batch, p, "wn", x0s=xs, eta=cfg.eta, c=1.0,
-                                                   tol=cfg.tol, max_iter=max_iter, backend=backend)[1]
+                row[f"{backend}_ms"] = 1e3 * _best(fixed_repeats, wnlab.solve_batch, p, "wn", x0s=xs, eta=cfg.eta,
+                                                   c=1.0, tol=cfg.tol, max_iter=max_iter, backend=backend)[1]
             fixed.append(row)
     out["fixed_cost"] = fixed
     return out
@@ -220,14 +225,15 @@ def steady_state(preset: str, B: int, eta: float, repeats: int, gemm_n: int, gem
     rate = steps / t
     flops = FLOPS_PER_RUN_STEP_PER_M * p.m * rate
     gemm_plain = dgemm_rate_without_coretype(gemm_n, gemm_repeats)
-    out = {"B": B, "m": p.m, "d": p.d, "eta": eta, "c": 1.0, "tol": 1e-5, "starts": "x0 ~ N(0, 0.05^2 I_d) (reduced, exact in law)",
+    out = {"B": B, "m": p.m, "d": p.d, "eta": eta, "c": 1.0, "tol": 1e-5,
+           "starts": "x0 ~ N(0, 0.05^2 I_d) (reduced, exact in law)",
            "run_steps": steps, "mean_n_iter": float(res.n_iter.mean()),
            "converged": int(np.sum(res.summaries()["status"] == "converged")),
            "wnlab_auto_s": t, "fixed_cost_s (same call, max_iter=0)": t0,
            "run_steps_per_s": rate, "run_steps_per_s (net of fixed cost)": steps / max(t - t0, 1e-12),
            "flops_per_s (16 m per run-step)": flops, "dgemm_n": gemm_n, "dgemm_flops_per_s": gemm,
-           "dgemm_environment": ("OPENBLAS_CORETYPE=" + os.environ["OPENBLAS_CORETYPE"]) if "OPENBLAS_CORETYPE" in os.environ
-           else "ordinary (OPENBLAS_CORETYPE not set)",
+           "dgemm_environment": ("OPENBLAS_CORETYPE=" + os.environ["OPENBLAS_CORETYPE"])
+           if "OPENBLAS_CORETYPE" in os.environ else "ordinary (OPENBLAS_CORETYPE not set)",
            "fraction_of_dgemm": flops / gemm, "fraction_of_dgemm_per_round": fractions}
     if gemm_plain is not None:
         out["dgemm_flops_per_s (fresh interpreter, OPENBLAS_CORETYPE unset)"] = gemm_plain
@@ -267,7 +273,8 @@ def workload_classes(preset: str, B: int, steps: int, budget_s: float) -> dict:
         ("eta='1/(g^2 lmax)'", "", lambda n, kw: ls(p, "wn", eta="1/(g^2 lmax)", c=1.0, **kw)),
         ("per-run arrays of eta and c", "eta in [0.0025, 0.005], c in [0.5, 2]",
          lambda n, kw: ls(p, "wn", eta=eta_runs[:n], c=c_runs[:n], **kw)),
-        ("Sequence(np.full(steps, 0.005))", "", lambda n, kw: ls(p, "wn", eta=Sequence(np.full(steps, eta)), c=1.0, **kw)),
+        ("Sequence(np.full(steps, 0.005))", "",
+         lambda n, kw: ls(p, "wn", eta=Sequence(np.full(steps, eta)), c=1.0, **kw)),
         ("callable eta=lambda t: 0.005", "", lambda n, kw: ls(p, "wn", eta=lambda t: eta, c=1.0, **kw)),
         (f"mini-batch (batch_size={bs})", "wnlab.stochastic.solve_batch",
          lambda n, kw: sb(p, "wn", eta=eta, c=1.0, batch_size=bs, seeds=np.arange(n), **kw)),
@@ -366,8 +373,8 @@ def cold_warm(extra_args: list[str], pairs: int, time_imports: bool = True) -> d
         t_import = None
         if time_imports:  # the interpreter + imports alone, for scale
             t = time.perf_counter()
-            subprocess.run([sys.executable, "-c", "import wnlab, wnlab.experiments.figure1, wnlab.io.plots, matplotlib.figure"],
-                           env=env, check=True)
+            imports = "import wnlab, wnlab.experiments.figure1, wnlab.io.plots, matplotlib.figure"
+            subprocess.run([sys.executable, "-c", imports], env=env, check=True)
             t_import = time.perf_counter() - t
     cold = min(r["wall_s"] for r in runs if r["run"] == "cold")
     warm = min(r["wall_s"] for r in runs if r["run"] == "warm")
@@ -381,31 +388,37 @@ def _print(res: dict) -> None:
     if "fig1" in res:
         f = res["fig1"]
         print(f"[fig1] {f['workload']}; {f['run_steps']:,} run-steps (longest run {f['max_n_iter']})")
-        print(f"  competitor (batched full-d NumPy, 2 GEMMs/step, compaction) {f['competitor_s']:.3g} s; agrees: same n_iter "
-              f"{f['competitor_same_n_iter']}, max |dx| {f['competitor_max_abs_dx']:.1e}")
+        print(f"  competitor (batched full-d NumPy, 2 GEMMs/step, compaction) {f['competitor_s']:.3g} s; "
+              f"agrees: same n_iter {f['competitor_same_n_iter']}, max |dx| {f['competitor_max_abs_dx']:.1e}")
         print(f"  wnlab auto {f['wnlab_auto_s']:.3g} s -> {f['speedup_auto_vs_competitor']:.1f}x faster "
               f"(per round: {', '.join(f'{v:.0f}x' for v in f['speedup_auto_vs_competitor_per_round'])}; "
               f"numpy driver {f['wnlab_numpy_s']:.3g} s -> {f['speedup_numpy_vs_competitor']:.1f}x)")
         for r in f["fixed_cost"]:
-            print(f"  fixed cost B={r['B']:>5} max_iter={r['max_iter']}: auto {r['auto_ms']:.2f} ms, numpy {r['numpy_ms']:.2f} ms")
+            print(f"  fixed cost B={r['B']:>5} max_iter={r['max_iter']}: auto {r['auto_ms']:.2f} ms, "
+                  f"numpy {r['numpy_ms']:.2f} ms")
     if "steady" in res:
         s = res["steady"]
-        print(f"[steady] B={s['B']}, m={s['m']}, mean {s['mean_n_iter']:.0f} steps: {s['run_steps_per_s'] / 1e6:.2f} M run-steps/s "
+        print(f"[steady] B={s['B']}, m={s['m']}, mean {s['mean_n_iter']:.0f} steps: "
+              f"{s['run_steps_per_s'] / 1e6:.2f} M run-steps/s "
               f"({s['run_steps_per_s (net of fixed cost)'] / 1e6:.2f} M net of fixed cost) = "
-              f"{s['flops_per_s (16 m per run-step)'] / 1e9:.2f} GFlop/s; DGEMM {s['dgemm_flops_per_s'] / 1e9:.2f} GFlop/s "
+              f"{s['flops_per_s (16 m per run-step)'] / 1e9:.2f} GFlop/s; "
+              f"DGEMM {s['dgemm_flops_per_s'] / 1e9:.2f} GFlop/s "
               f"[{s['dgemm_environment']}] -> {100 * s['fraction_of_dgemm']:.1f}% of DGEMM "
               f"(per round: {', '.join(f'{100 * v:.0f}%' for v in s['fraction_of_dgemm_per_round'])})")
         if "fraction_of_dgemm (OPENBLAS_CORETYPE unset)" in s:
-            print(f"  with OPENBLAS_CORETYPE unset: DGEMM {s['dgemm_flops_per_s (fresh interpreter, OPENBLAS_CORETYPE unset)'] / 1e9:.2f} "
-                  f"GFlop/s -> {100 * s['fraction_of_dgemm (OPENBLAS_CORETYPE unset)']:.1f}%")
+            plain = s["dgemm_flops_per_s (fresh interpreter, OPENBLAS_CORETYPE unset)"]
+            frac = s["fraction_of_dgemm (OPENBLAS_CORETYPE unset)"]
+            print(f"  with OPENBLAS_CORETYPE unset: DGEMM {plain / 1e9:.2f} GFlop/s -> {100 * frac:.1f}%")
     if "classes" in res:
         c = res["classes"]
         print(f"[classes] B={c['B']}, {c['steps']} WN steps each (tol=0), backend='auto'")
         for r in c["rows"]:
-            print(f"  {r['class']:<40} {r['run_steps_per_s'] / 1e6:8.2f} M run-steps/s  {r['ratio_vs_constant']:6.3f}x  {r['note']}")
+            print(f"  {r['class']:<40} {r['run_steps_per_s'] / 1e6:8.2f} M run-steps/s  "
+                  f"{r['ratio_vs_constant']:6.3f}x  {r['note']}")
         print("  same step sizes, same runs (max |x_norm - baseline|): "
               + ", ".join(f"{k}: {v:.1e}" for k, v in c["max_abs_diff_x_norm_vs_constant (same step sizes)"].items()))
-        print(f"  mini-batch vs its full batch (stochastic batch_size=m): {c['ratio_minibatch_vs_its_full_batch']:.3f}x")
+        print("  mini-batch vs its full batch (stochastic batch_size=m): "
+              f"{c['ratio_minibatch_vs_its_full_batch']:.3f}x")
     if "coldwarm" in res:
         w = res["coldwarm"]
         print(f"[coldwarm] {w['command']}: " + ", ".join(f"{r['run']} {r['wall_s']:.2f} s (solve {r['solve_s']:.2f} s, "
@@ -419,7 +432,8 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes (seconds; for CI, numbers meaningless)")
     ap.add_argument("--out", default="benchmarks/out", help="output directory (default benchmarks/out)")
-    ap.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections (default all: {','.join(SECTIONS)})")
+    ap.add_argument("--only", default=",".join(SECTIONS),
+                    help=f"comma-separated sections (default all: {','.join(SECTIONS)})")
     args = ap.parse_args(argv)
     only = [s for s in args.only.split(",") if s]
     unknown = set(only) - set(SECTIONS)
@@ -427,7 +441,8 @@ def main(argv=None) -> dict:
         ap.error(f"unknown section(s) {sorted(unknown)}; choose from {SECTIONS}")
     q = args.quick
     preset = "tiny" if q else "default"
-    res = {"command": " ".join([Path(sys.executable).name] + (sys.argv if argv is None else ["bench_workloads.py", *argv])),
+    args_shown = sys.argv if argv is None else ["bench_workloads.py", *argv]
+    res = {"command": " ".join([Path(sys.executable).name, *args_shown]),
            "quick": q, "machine": machine_info()}
 
     def section(name, fn, *a):

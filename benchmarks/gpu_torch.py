@@ -47,8 +47,8 @@ def main(argv=None) -> int:
         return 0
 
     import wnlab
-    from wnlab.problems.sampling import gaussian_reduced_starts
     from wnlab.engine.torch_backend import default_device
+    from wnlab.problems.sampling import gaussian_reduced_starts
 
     m, d, B, B_cpu, steps = args.m, 10 * args.m, args.runs, min(args.cpu_runs, args.runs), args.steps
     p = wnlab.gaussian_problem(m, d, seed=0)
@@ -63,7 +63,8 @@ def main(argv=None) -> int:
     wnlab.solve_batch(p, "wn", reduced_starts=(a0[:8], beta0[:8]), backend="auto", **kw)
 
     res_gpu, t_gpu = _timed(wnlab.solve_batch, p, "wn", reduced_starts=(a0, beta0), backend="torch", **kw)
-    res_cpu, t_cpu = _timed(wnlab.solve_batch, p, "wn", reduced_starts=(a0[:B_cpu], beta0[:B_cpu]), backend="auto", **kw)
+    res_cpu, t_cpu = _timed(wnlab.solve_batch, p, "wn", reduced_starts=(a0[:B_cpu], beta0[:B_cpu]), backend="auto",
+                            **kw)
     report["torch_s"], report["cpu_auto_s"] = t_gpu, t_cpu
     report["torch_run_steps_per_s"] = int(res_gpu.n_iter.sum()) / t_gpu
     report["cpu_auto_run_steps_per_s"] = int(res_cpu.n_iter.sum()) / t_cpu
@@ -73,10 +74,13 @@ def main(argv=None) -> int:
     report["max_abs_diff_loss"] = float(np.max(np.abs(res_gpu.loss[:B_cpu] - res_cpu.loss)))
 
     print(f"WN, m = {m}, d = {d}, {steps} steps per run (tol = 0), device {report['device']}")
-    print(f"  backend='torch' ({device}), {B:,} runs: {t_gpu:.3g} s, {report['torch_run_steps_per_s'] / 1e6:.2f} M run-steps/s")
-    print(f"  backend='auto' (CPU), {B_cpu:,} runs: {t_cpu:.3g} s, {report['cpu_auto_run_steps_per_s'] / 1e6:.2f} M run-steps/s")
-    print(f"  torch / CPU: {report['torch_over_cpu']:.2f}x; first {B_cpu:,} runs agree: same n_iter {report['same_n_iter']}, "
-          f"max |dx_norm| {report['max_abs_diff_x_norm']:.1e}, max |dloss| {report['max_abs_diff_loss']:.1e}")
+    print(f"  backend='torch' ({device}), {B:,} runs: {t_gpu:.3g} s, "
+          f"{report['torch_run_steps_per_s'] / 1e6:.2f} M run-steps/s")
+    print(f"  backend='auto' (CPU), {B_cpu:,} runs: {t_cpu:.3g} s, "
+          f"{report['cpu_auto_run_steps_per_s'] / 1e6:.2f} M run-steps/s")
+    print(f"  torch / CPU: {report['torch_over_cpu']:.2f}x; first {B_cpu:,} runs agree: "
+          f"same n_iter {report['same_n_iter']}, max |dx_norm| {report['max_abs_diff_x_norm']:.1e}, "
+          f"max |dloss| {report['max_abs_diff_loss']:.1e}")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(report, fh, indent=2)

@@ -56,8 +56,8 @@ def main(argv=None) -> dict:
     if args.reduced_start:
         from wnlab.problems.sampling import gaussian_reduced_starts
 
-        r = wnlab.solve_batch(p, "wn", reduced_starts=gaussian_reduced_starts(p, 1, sigma=1 / np.sqrt(args.d), seed=rng),
-                              eta=0.5 / p.lam_max, c=1.0, tol=0.0, max_iter=args.steps)
+        start = gaussian_reduced_starts(p, 1, sigma=1 / np.sqrt(args.d), seed=rng)
+        r = wnlab.solve_batch(p, "wn", reduced_starts=start, eta=0.5 / p.lam_max, c=1.0, tol=0.0, max_iter=args.steps)
         out["t_solve_s"] = time.perf_counter() - t
         out.update(n_iter=int(r.n_iter[0]), loss=float(r.loss[0]), x_norm=float(r.x_norm[0]), dist=float(r.dist[0]))
     else:

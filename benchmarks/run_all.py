@@ -2,10 +2,11 @@
 
     python benchmarks/run_all.py [--quick] [--out DIR]
 
-(a) the Figure-1 workload (``wnlab reproduce figure1``'s default preset) through wnlab vs a naive per-run full-dimensional NumPy loop vs a
-    PyTorch loop (weight_norm + SGD, float64, one run at a time); the two loops are timed on a
-    subset of runs and extrapolated to the whole workload by their time per step times the total
-    number of steps (which wnlab reports exactly; the loops stop at the same steps -- checked);
+(a) the Figure-1 workload (``wnlab reproduce figure1``'s default preset) through wnlab vs a naive
+    per-run full-dimensional NumPy loop vs a PyTorch loop (weight_norm + SGD, float64, one run at a
+    time); the two loops are timed on a subset of runs and extrapolated to the whole workload by
+    their time per step times the total number of steps (which wnlab reports exactly; the loops
+    stop at the same steps -- checked);
 (b) cost growth with d (10^3 ... 10^7) and with the number of runs B (1 ... 10^5), plot
     ``scaling.png``;
 (c) the batched step's throughput (run-steps/s, bytes per run-step) against the memory bandwidth
@@ -130,7 +131,7 @@ def figure1_workload(preset, subset, have_torch):
            "runs": len(x0) * len(cfg.methods)}
     t_wnlab, t_wnlab_np, steps, per_method = 0.0, 0.0, 0, {}
     loops = {"numpy": naive_numpy} | ({"torch": naive_torch} if have_torch else {})
-    loop_time = {k: 0.0 for k in loops}
+    loop_time = dict.fromkeys(loops, 0.0)
     for method in cfg.methods:
         kw = _kwargs(method, cfg.gamma)
         wnlab.solve_batch(p, method, x0s=x0[:2], eta=cfg.eta, tol=cfg.tol, max_iter=5, **kw)  # compile (Numba)
@@ -143,7 +144,8 @@ def figure1_workload(preset, subset, have_torch):
         steps += steps_m
         pick = np.linspace(0, len(x0) - 1, subset).astype(int)
         per_method[method] = {"wnlab_s": t, "wnlab_numpy_driver_s": t_np, "steps": steps_m,
-                              "statuses": {s: int((res.summaries()["status"] == s).sum()) for s in ("converged", "max_iter", "diverged")}}
+                              "statuses": {s: int((res.summaries()["status"] == s).sum())
+                                           for s in ("converged", "max_iter", "diverged")}}
         for name, fn in loops.items():
             n_done, t_loop = 0, 0.0
             for i in pick:
@@ -169,8 +171,11 @@ def growth_with_d(ds, m, B, steps, full_d_max, naive_d_max):
     rows = []
     for d in ds:
         row = {"d": d}
-        (p, a_b), t_law = _timed(lambda: (lambda q: (q, gaussian_reduced_starts(q, B, sigma=1 / np.sqrt(d), seed=1)))(
-            gaussian_reduced_problem(m, d, seed=0)))
+        def law(d=d):
+            q = gaussian_reduced_problem(m, d, seed=0)
+            return q, gaussian_reduced_starts(q, B, sigma=1 / np.sqrt(d), seed=1)
+
+        (p, a_b), t_law = _timed(law)
         _, t_run = _timed(wnlab.solve_batch, p, "wn", reduced_starts=a_b, eta=0.1, c=1.0, tol=0.0, max_iter=steps)
         row["exact_in_law_s"] = t_law + t_run
         if d <= naive_d_max:  # dense A: 8 m d bytes; B full starts: 8 B d bytes
@@ -286,9 +291,9 @@ def main(argv=None) -> dict:
     for method, kw in (("gd", {}), ("wn", {"c": 1.0}), ("rpgd", {"c": 1.0})):
         wnlab.solve_batch(wp, method, reduced_starts=gaussian_reduced_starts(wp, 2, sigma=0.1, seed=0), eta=0.1,
                           max_iter=5, **kw)
-    res = {"command": " ".join([Path(sys.executable).name] + sys.argv), "quick": q,
-           "machine": {"python": platform.python_version(), "numpy": np.__version__, "cpu": platform.processor() or platform.machine(),
-                       "gpu": "none in this session"}}
+    res = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "quick": q,
+           "machine": {"python": platform.python_version(), "numpy": np.__version__,
+                       "cpu": platform.processor() or platform.machine(), "gpu": "none in this session"}}
 
     def section(name, fn, *a):
         t = time.perf_counter()
@@ -316,10 +321,12 @@ def main(argv=None) -> dict:
                       if k.startswith("speedup")))
     t = res["throughput"]
     print(f"throughput at B*m = {t['B*m']} (copy bandwidth {t['copy_bandwidth_GBps']:.3g} GB/s): "
-          + "; ".join(f"{k.split('_run')[0]} {v:.3g} run-steps/s ({t[k.split('_run')[0] + '_ratio_to_bandwidth_limit (min traffic)']:.2f}x "
+          + "; ".join(f"{k.split('_run')[0]} {v:.3g} run-steps/s "
+                      f"({t[k.split('_run')[0] + '_ratio_to_bandwidth_limit (min traffic)']:.2f}x "
                       "from the minimal-traffic limit)" for k, v in t.items() if k.endswith("_run_steps_per_s")
                       and not k.startswith("bandwidth"))
-          + f"; numpy driver {t['numpy_ratio_to_bandwidth (counted traffic)']:.2f}x from the limit at the traffic it moves")
+          + f"; numpy driver {t['numpy_ratio_to_bandwidth (counted traffic)']:.2f}x from the limit at the traffic "
+            "it moves")
     return res
 
 

@@ -95,7 +95,7 @@ def test_large_d_script_reduced_start():
 
 def test_quick_bn_adam_benchmark_runs():
     res = _load("bench_methods").main(["--quick"])
-    assert len(res["rows"]) == 8 and all(r["run_steps"] > 0 for r in res["rows"])
+    assert len(res["rows"]) == 9 and all(r["run_steps"] > 0 for r in res["rows"])
     only = _load("bench_methods").main(["--quick", "--only", "bn"])
     assert [r["case"] for r in only["rows"]] == [res["rows"][0]["case"]] + [r["case"] for r in res["rows"]
                                                                              if r["case"].startswith("bn")]
