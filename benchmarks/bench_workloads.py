@@ -249,7 +249,7 @@ def workload_classes(preset: str, B: int, steps: int, budget_s: float) -> dict:
     (compilation), then timed as the best of as many calls as fit in ``budget_s`` (at least one,
     at most 10); the baseline is timed again at the end and keeps its best time. Mini-batch also
     gets its own full-batch baseline; the logistic row is compared with
-    least squares on the same ``A`` and starts (the baseline row)."""
+    least squares on the same ``A`` and starts (the baseline row), the exponential row with the logistic."""
     import wnlab.problems.losses as L
     from wnlab.engine.schedules import Sequence, TwoStage
 
@@ -261,6 +261,7 @@ def workload_classes(preset: str, B: int, steps: int, budget_s: float) -> dict:
     mu_runs, wd_runs = rng.uniform(0.5, 0.95, B), rng.uniform(0.0, 1e-3, B)
     bs = min(10, p.m - 1)  # 10 of m = 50 rows (fewer on --quick's tiny problem)
     logistic = L.LogisticRegression(p.A, np.where(p.y >= 0, 1.0, -1.0))  # same A, labels sign(y)
+    exponential = L.ExponentialRegression(p.A, logistic.y)
     ls, sb = wnlab.solve_batch, wnlab.stochastic.solve_batch
     # name, note, fn(n runs, their keyword arguments) -> BatchResult
     cases = [
@@ -289,6 +290,8 @@ def workload_classes(preset: str, B: int, steps: int, budget_s: float) -> dict:
         ("logistic, callable + history", "", lambda n, kw: ls(logistic, "wn", eta=lambda t: eta, c=1.0, record_every=10,
                                                               **kw)),
         ("logistic, backend='numpy'", "", lambda n, kw: ls(logistic, "wn", eta=eta, c=1.0, backend="numpy", **kw)),
+        ("exponential loss, constant", "vs the logistic row",
+         lambda n, kw: ls(exponential, "wn", eta=eta, c=1.0, **kw)),
         # SGD's momentum, Nesterov and weight decay (wnlab.methods.optim), against plain WN (the baseline)
         ("momentum=0.9", "SGD momentum on g and w", lambda n, kw: ls(p, "wn", eta=eta, c=1.0, momentum=0.9, **kw)),
         ("momentum=0.9, nesterov", "", lambda n, kw: ls(p, "wn", eta=eta, c=1.0, momentum=0.9, nesterov=True, **kw)),
@@ -307,7 +310,8 @@ def workload_classes(preset: str, B: int, steps: int, budget_s: float) -> dict:
     own = {"mini-batch, callable + history": f"mini-batch (batch_size={bs})",
            "mini-batch, backend='numpy'": f"mini-batch (batch_size={bs})",
            "logistic, callable + history": "logistic loss, constant",
-           "logistic, backend='numpy'": "logistic loss, constant"}
+           "logistic, backend='numpy'": "logistic loss, constant",
+           "exponential loss, constant": "logistic loss, constant"}
     full, small = dict(x0s=x0, tol=0.0, max_iter=steps), dict(x0s=x0[:2], tol=0.0, max_iter=steps)
     rows, results = [], {}
     for name, note, fn in cases:

@@ -107,14 +107,10 @@ def _forward_backward(state, rows, eps, loss_fn=None, center=True):
 
 
 def centered_interpolant(problem) -> np.ndarray:
-    r"""Reduced coordinates ``V^T x~*`` of the minimum-norm interpolant of the centered problem:
-    ``x~* = A~^+ y~`` with ``A~ = A - 1 abar^T`` (``abar`` the column means over the ``m`` rows) and
-    ``y~ = y - mean(y)``. ``A~ = P U diag(s) V^T`` (``P`` the centering), so ``x~*`` lies in the row
-    space of ``A`` and ``V^T x~* = (P U diag(s))^+ y~`` (``O(m^3)``)."""
-    U, s, y = problem.U, problem.s, np.asarray(problem.y, dtype=np.float64)
-    C = U * s
-    C = C - C.mean(axis=0)
-    return np.linalg.lstsq(C, y - y.mean(), rcond=None)[0]
+    r"""Reduced coordinates ``V^T x~*`` of the minimum-norm interpolant of the centered problem
+    (:attr:`wnlab.LeastSquares.centered_a_star`, computed once per problem): ``x~* = A~^+ y~`` with
+    ``A~ = A - 1 abar^T`` (``abar`` the column means over the ``m`` rows) and ``y~ = y - mean(y)``."""
+    return problem.centered_a_star
 
 
 @dataclass(frozen=True)

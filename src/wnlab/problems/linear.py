@@ -367,6 +367,18 @@ class LeastSquares(LinearModel):
     def x_star(self) -> np.ndarray:
         return self.from_reduced(self.a_star)
 
+    @cached_property
+    def centered_a_star(self) -> np.ndarray:
+        r"""Reduced coordinates ``V^T x~*`` of the minimum-norm interpolant of the centered problem
+        (batch normalization's reference, :func:`wnlab.methods.bn.centered_interpolant`):
+        ``x~* = A~^+ y~`` with ``A~ = A - 1 abar^T`` (``abar`` the column means over the ``m`` rows) and
+        ``y~ = y - mean(y)``. ``A~ = P U diag(s) V^T`` (``P`` the centering), so ``x~*`` lies in the row
+        space of ``A`` and ``V^T x~* = (P U diag(s))^+ y~`` (``O(m^3)``, once per problem)."""
+        C = self.U * self.s
+        C = C - C.mean(axis=0)
+        y = np.asarray(self.y, dtype=np.float64)
+        return np.linalg.lstsq(C, y - y.mean(), rcond=None)[0]
+
     @property
     def g_star(self: _Solution) -> float:
         return float(row_norms(self.a_star[None])[0])
