@@ -47,9 +47,9 @@ def test_quick_benchmark_runs(tmp_path):
     assert work["steady"]["fraction_of_dgemm"] > 0 and work["steady"]["run_steps"] > 0
     rows = work["classes"]["rows"]
     assert sum("momentum" in r["class"] or "weight_decay" in r["class"] for r in rows) == 7  # (SGD rows)
-    assert len(rows) == 22 and all(r["run_steps"] == work["classes"]["B"] * work["classes"]["steps"] for r in rows)
-    own = [r for r in rows if "ratio_vs_own_constant" in r]  # mini-batch and logistic against their own rows
-    assert len(own) == 4 and all(r["ratio_vs_own_constant"] > 0 for r in own)
+    assert len(rows) == 23 and all(r["run_steps"] == work["classes"]["B"] * work["classes"]["steps"] for r in rows)
+    own = [r for r in rows if "ratio_vs_own_constant" in r]  # mini-batch, logistic, exponential: their own rows
+    assert len(own) == 5 and all(r["ratio_vs_own_constant"] > 0 for r in own)
     assert all(v < 1e-10 for v in work["classes"]["max_abs_diff_x_norm_vs_constant (same step sizes)"].values())
     assert [r["run"] for r in work["coldwarm"]["runs"]] == ["cold", "warm"] and work["coldwarm"]["cold_over_warm"] > 0
 

@@ -3,6 +3,7 @@ from SciPy's SLSQP (the primal QP), the uniform-margin direction A^+ y (NumPy's 
 without centering re-run by hand-written NumPy loops; BN without centering against a hand-written
 PyTorch loop; the refusals of bad input (docs/tutorials/bn-margin.md argues the tolerances)."""
 
+import importlib.util
 import json
 
 import matplotlib
@@ -263,16 +264,20 @@ def test_uncentered_bn_equals_a_pytorch_loop(engine, loss, sgd):
     np.testing.assert_allclose(r.x, float(g.detach()) * w / np.sqrt(np.mean(zn * zn) + eps), rtol=0, atol=1e-9)
 
 
-def test_uncentered_bn_on_least_squares_is_not_the_compiled_centered_loop():
-    """center=False on least squares runs the NumPy driver (the compiled loop is the centered model) and its
-    output g z/sqrt(mean(z^2) + eps) has no intercept: the same run as the full engine."""
+def test_uncentered_bn_on_least_squares_is_the_uncentered_model_on_every_path():
+    """center=False on least squares: its output g z/sqrt(mean(z^2) + eps) has no intercept, and the
+    compiled loop (when Numba is there), the NumPy driver and the full engine make the same run, which is
+    not the centered model's."""
     p = wnlab.gaussian_problem(6, 12, seed=0)
     w0 = np.random.default_rng(1).normal(size=12)
-    a = wnlab.solve(p, "bn", w0=w0, g0=1.0, eta=0.02, gamma=0.02, center=False, tol=0, max_iter=200)
-    b = wnlab.solve(p, "bn", w0=w0, g0=1.0, eta=0.02, gamma=0.02, center=False, tol=0, max_iter=200, engine="full")
-    c = wnlab.solve(p, "bn", w0=w0, g0=1.0, eta=0.02, gamma=0.02, tol=0, max_iter=200, backend="numpy")
-    assert a.backend == "numpy" and a.intercept == 0.0
+    kw = dict(w0=w0, g0=1.0, eta=0.02, gamma=0.02, tol=0, max_iter=200)
+    a = wnlab.solve(p, "bn", center=False, **kw)
+    b = wnlab.solve(p, "bn", center=False, engine="full", **kw)
+    n = wnlab.solve(p, "bn", center=False, backend="numpy", **kw)
+    c = wnlab.solve(p, "bn", backend="numpy", **kw)
+    assert a.backend == ("numba" if importlib.util.find_spec("numba") else "numpy") and a.intercept == 0.0
     np.testing.assert_allclose(a.w, b.w, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(n.w, b.w, rtol=0, atol=1e-11)
     assert np.max(np.abs(a.w - c.w)) > 1e-3
 
 
