@@ -111,6 +111,27 @@ def test_interrupt_exits_130(monkeypatch, capsys):
     assert capsys.readouterr().err.strip() == "wnlab solve: interrupted"
 
 
+def test_a_ctrl_c_after_the_command_is_done_does_not_change_how_it_ends(tmp_path):
+    """As the program (``argv=None``): once the command has returned, a SIGINT (here sent to itself, as a
+    Ctrl-C during the interpreter's shutdown would arrive) neither raises KeyboardInterrupt nor kills the
+    process by SIGINT (exit status -2): it ends with the command's code. Called from Python
+    (``main([...])``) the handlers are left alone."""
+    code = ("import os, signal, sys; from wnlab.cli import main\n"
+            "sys.argv = ['wnlab', *sys.argv[1:]]\n"
+            "code = main()\n"
+            "os.kill(os.getpid(), signal.SIGINT)\n"
+            "print('after the signal', code, signal.getsignal(signal.SIGINT) == signal.SIG_IGN)\n"
+            "sys.exit(code)\n")
+    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable, "-c", code, *PAPER_GD], capture_output=True, text=True, env=env,
+                       cwd=tmp_path, timeout=120)
+    assert r.returncode == 0 and "after the signal 0 True" in r.stdout and "Traceback" not in r.stderr
+    assert main(PAPER_GD) == 0
+    import signal
+
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_not_converged_exits_1_without_traceback_and_warnings_are_one_line(capsys):
     assert main(["solve", "--problem", "paper", "--method", "gd", "--eta", "0.1", "--max-iter", "3"]) == 1
     assert capsys.readouterr().err == ""

@@ -108,7 +108,31 @@ def _load_plugins(argv) -> None:
 
 def main(argv=None) -> int:
     """Run the ``wnlab`` command; return its exit code (:data:`EXIT_CODES`). The one error boundary:
-    an expected failure ends with one line on stderr, an unexpected one says it is a bug."""
+    an expected failure ends with one line on stderr, an unexpected one says it is a bug. As the
+    program itself (``argv=None``), a Ctrl-C after the command is done no longer changes how the
+    process ends (:func:`_exit_on_late_interrupt`)."""
+    code = _main(argv)
+    if argv is None:
+        _exit_on_late_interrupt(code)
+    return code
+
+
+def _exit_on_late_interrupt(code: int) -> None:
+    """The command is done (its files are written, its worker pools shut down; ``code`` says how it
+    went). A Ctrl-C while the interpreter shuts down would kill it by SIGINT with no message (exit
+    status -2: Python puts the default action back while it finalizes, and any thread, a BLAS or
+    Numba worker too, may take the signal): ignore SIGINT from here on, for the whole process (the
+    disposition is per process; Python's finalization leaves an ignored signal ignored), so the
+    process ends with ``code``. The teardown left is short; Ctrl-\\ still quits."""
+    import signal
+
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # (not the main thread: leave it)
+        pass
+
+
+def _main(argv) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv[:_command_index(argv)]
     command = "wnlab"
