@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import wnlab
+from wnlab import losses
 from wnlab.engine.compiled import bn as fast_bn
 
 pytest.importorskip("numba")
@@ -59,6 +60,44 @@ def test_compiled_uncentered_bn_equals_the_numpy_driver(sgd):
     assert np.all(got.b == 0.0) and np.all(got.intercept == 0.0)
     centered = wnlab.solve_batch(p, "bn", x0s=x0s, backend="numba", **kw)
     assert np.min(np.abs(centered.w - got.w).max(axis=1)) > 1e-4
+
+
+def _loss_problem(loss):
+    if loss == "squared":  # (a LinearLossProblem with the squared loss: least squares through the rows)
+        p = losses.separable_problem(10, 30, seed=3)
+        return type("SquaredProblem", (losses.LinearLossProblem,), {})(p.A, np.linspace(-1, 1, p.m))
+    return losses.separable_problem(12, 30, seed=1, loss=loss)
+
+
+@pytest.mark.parametrize("sgd", [{}, {"momentum": 0.8, "nesterov": True, "weight_decay": 1e-3}])
+@pytest.mark.parametrize("center", [True, False])
+@pytest.mark.parametrize("loss", ["logistic", "exponential", "squared"])
+def test_compiled_bn_on_a_loss_of_the_outputs_equals_the_numpy_driver(loss, center, sgd):
+    """Logistic, exponential and squared loss of the outputs (the rows formed one by one, O(mk)): the same
+    final states, losses and history as the NumPy driver, centered and not, plain and with SGD's options."""
+    p = _loss_problem(loss)
+    x0s = np.random.default_rng(7).normal(scale=0.3, size=(11, p.d))
+    step = 0.005 if loss == "squared" else 0.02  # (squared: the loss stays far above rounding at 400 steps)
+    kw = {"eta": step, "gamma": step, "eps": 1e-3, "tol": 0, "max_iter": N_STEPS, "record_every": 7,
+          "center": center, **sgd}
+    ref, got = _both(p, x0s, **kw)
+    assert np.all(ref.n_iter == N_STEPS)
+    _same(ref, got, fields=[f for f in FIELDS if f != "dist_centered"])
+    for key, col in ref.history.items():
+        np.testing.assert_allclose(got.history[key], col, rtol=0, atol=1e-12, err_msg=key)
+
+
+def test_compiled_bn_keeps_the_last_finite_loss_where_the_exponential_overflows():
+    """A step that overflows exp (loss inf, the point still finite) is a divergence that keeps the last
+    iterate with a finite loss, as the NumPy driver does: same steps, states and losses, no inf or NaN."""
+    p = _loss_problem("exponential")
+    x0s = np.random.default_rng(0).normal(scale=0.3, size=(11, p.d))
+    x0s = np.random.default_rng(1).normal(scale=0.3, size=(11, p.d))
+    kw = {"eta": 0.05, "gamma": 0.05, "tol": 1e-6, "max_iter": 3000, "momentum": 0.8, "nesterov": True,
+          "weight_decay": 1e-3}
+    ref, got = _both(p, x0s, **kw)
+    assert any("loss inf" in msg for msg in got.messages)  # (the case: the overflow, not a large finite loss)
+    _same(ref, got, atol=1e-10, fields=[f for f in FIELDS if f != "dist_centered"])
 
 
 def test_compiled_bn_with_per_run_step_sizes_and_history():

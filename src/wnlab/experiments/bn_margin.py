@@ -34,9 +34,8 @@ as it is. Why uniform: at any fixed ``g > 0``, the loss ``sum_i l(g mu_i)`` of t
 
 The direction is read from the runs' final states after each segment of steps: ``solve_batch``
 runs ``t_{k+1} - t_k`` steps from the state at ``t_k`` (plain gradient steps carry no optimizer
-state, so the segments are the one run: tested). The NumPy driver runs these problems (the
-compiled loop covers least squares and the logistic loss, not BN without centering or the
-exponential loss).
+state, so the segments are the one run: tested). The compiled loops run every model and both
+losses (the lane loop GD and WN, BN's loop BN without centering).
 
 The stability ratio (``eta g^2 curvature/||w||^2``) is computed with the loss's curvature at the
 margin 0 (1 for the exponential loss, 1/4 for the logistic loss); as the margins grow the curvature

@@ -3,10 +3,12 @@
 One function, :func:`advance`, moves a chunk of runs from their start to their stop,
 :data:`~wnlab.engine.compiled._kernel.LANES` runs at a time like the lane loop of
 :mod:`wnlab.engine.compiled._kernel` (whose compiled stop rule, SGD rule and options it uses): the
-forward and backward pass of :mod:`wnlab.methods.bn` in reduced coordinates (vectors over the rows
-given as ``U^T`` of them: ``z = s a``, sums over the rows are products with ``ones = U^T 1``), the
-stop rule of :mod:`wnlab.engine.stopping`, then the SGD step (:class:`wnlab.methods.optim.SGD`
-when ``sgd``).
+forward and backward pass of :mod:`wnlab.methods.bn` in reduced coordinates, the stop rule of
+:mod:`wnlab.engine.stopping`, then the SGD step (:class:`wnlab.methods.optim.SGD` when ``sgd``).
+Least squares with ``U`` square (``kind = LSQ``) gives vectors over the rows as ``U^T`` of them
+(``z = s a``, sums over the rows are products with ``ones = U^T 1``: ``O(m)``); another loss of the
+outputs (``kind``: the lane loop's ``SQUARED``, ``LOGISTIC``, ``EXPONENTIAL``) forms the outputs
+``z = U diag(s) a`` row by row (:func:`_evaluate_rows`, ``O(mk)``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,19 @@ from __future__ import annotations
 import numpy as np
 
 from ..stopping import DIVERGED, STALL_RTOL
-from ._kernel import LANES, N_REC, WN, _jit, _record, _sgd_rule, divergence_limit, on_stationary_set, stop_code
+from ._kernel import (
+    LANES,
+    LSQ,
+    N_REC,
+    WN,
+    _jit,
+    _loss_and_deriv,
+    _record,
+    _sgd_rule,
+    divergence_limit,
+    on_stationary_set,
+    stop_code,
+)
 
 
 @_jit
@@ -57,6 +71,52 @@ def _evaluate(run, t, cur, s, so, ones, yb, n, eps, center, g, b, sum_y, avg, in
 
 
 @_jit
+def _evaluate_rows(run, cur, US, yr, n, eps, center, kind, g, b, avg, inv, loss, dg, db, dw, zb, lp):
+    """The forward and backward pass of ``methods.bn._forward_backward`` for a loss of the outputs,
+    for the running lanes: the outputs ``z = US a`` row by row (``US = U diag(s)``, ``n x k``), their
+    batch mean ``avg`` (0 without centering) and ``inv = 1/sigma``, ``out = g zh + b``, the loss and
+    ``delta = l'(out, y)``, ``dg``, ``db`` and ``dL/dw = US^T (g/sigma) (delta - mean(delta) - zh
+    mean(delta zh))`` into ``dw[l]`` (``O(nk)``)."""
+    kp = cur.shape[1]
+    for l in range(LANES):
+        if run[l] < 0:
+            continue
+        acc = 0.0
+        for i in range(US.shape[0]):
+            zi = 0.0
+            for j in range(kp):
+                zi += US[i, j] * cur[l, j]
+            zb[l, i] = zi
+            acc += zi
+        mu = acc / n if center else 0.0
+        var = 0.0
+        for i in range(US.shape[0]):
+            zc = zb[l, i] - mu
+            var += zc * zc
+        il = 1.0 / np.sqrt(var / n + eps)
+        gl, bl = g[l], b[l]
+        ls = 0.0
+        sg = 0.0
+        sd = 0.0
+        for i in range(US.shape[0]):
+            zh = (zb[l, i] - mu) * il
+            v, d = _loss_and_deriv(kind, gl * zh + bl, yr[i])
+            ls += v
+            sg += d * zh
+            sd += d
+            lp[l, i] = d
+        sd = sd if center else 0.0
+        avg[l], inv[l], loss[l], dg[l], db[l] = mu, il, ls, sg, sd
+        k, cb, cg = gl * il, sd / n, sg / n
+        for j in range(kp):
+            dw[l, j] = 0.0
+        for i in range(US.shape[0]):
+            dz = k * (lp[l, i] - cb - (zb[l, i] - mu) * il * cg)
+            for j in range(kp):
+                dw[l, j] += dz * US[i, j]
+
+
+@_jit
 def _dw(l, cur, dw, s, ones, yb, n, mu, inv, g, b, dg, db):
     """``dL/dw`` of lane ``l`` into ``dw[l]`` (the backward pass; the step computes it in line)."""
     k, cb, cg = g * inv, db / n, dg / n
@@ -67,9 +127,10 @@ def _dw(l, cur, dw, s, ones, yb, n, mu, inv, g, b, dg, db):
 
 
 @_jit
-def advance(ints, flts, s, ones, yb, a_star, eta, gam, ids, A, MA, per, iout, fout, hist, last_rec):
+def advance(ints, flts, s, ones, yb, US, yr, a_star, eta, gam, ids, A, MA, per, iout, fout, hist, last_rec):
     """Run the runs ``ids`` (rows of the per-run arrays) to their stops; see
-    :func:`wnlab.engine.compiled.bn.run` for the arguments. The rows of ``A``, ``MA`` and of ``per``
+    :func:`wnlab.engine.compiled.bn.run` for the arguments (``US``, ``yr``: the rows and targets of a
+    loss of the outputs, ``kind != LSQ``; unused for least squares). The rows of ``A``, ``MA`` and of ``per``
     (``g, beta, b`` and the buffers ``m_beta, m_g, m_b``, settings ``momentum, weight_decay``)
     come back as the final states; with ``every > 0``, ``hist[i, t // every]`` is the record at
     ``t % every == 0`` and ``last_rec[i]`` the one at the stop.
@@ -79,7 +140,8 @@ def advance(ints, flts, s, ones, yb, a_star, eta, gam, ids, A, MA, per, iout, fo
     rule), then step every running lane into the other buffer (``nxt``, which afterwards holds
     the previous iterate, kept for a run that diverges). Every run goes through the same
     instructions in whichever lane and chunk it is, so its numbers do not depend on the others."""
-    max_iter, sgd, nesterov, every, center = ints
+    max_iter, sgd, nesterov, every, center, kind = ints
+    rows_mode = kind != LSQ
     tol, zero_loss, g_scale, grad_scale, eps, n = flts
     G, BE, BB, MBE, MG, MB, MU, WD = per
     NIT, TSTOP, CODE = iout
@@ -93,6 +155,8 @@ def advance(ints, flts, s, ones, yb, a_star, eta, gam, ids, A, MA, per, iout, fo
     bcur = np.zeros((LANES, kp))  # momentum buffers of the coordinates (current, previous)
     bnxt = np.zeros((LANES, kp))
     dw = np.zeros((LANES, kp))
+    zb = np.zeros((LANES, US.shape[0]))  # (rows mode: the outputs and loss derivatives of each lane)
+    lp = np.zeros((LANES, US.shape[0]))
     rec = np.zeros(N_REC)
     run = np.full(LANES, -1)
     t = np.zeros(LANES, dtype=np.int64)
@@ -127,7 +191,10 @@ def advance(ints, flts, s, ones, yb, a_star, eta, gam, ids, A, MA, per, iout, fo
             n_running += run[l] >= 0
         if n_running == 0:
             break
-        _evaluate(run, t, cur, s, so, ones, yb, n, eps, center, g, b, sum_y, avg, inv, loss, dg, db)
+        if rows_mode:
+            _evaluate_rows(run, cur, US, yr, n, eps, center, kind, g, b, avg, inv, loss, dg, db, dw, zb, lp)
+        else:
+            _evaluate(run, t, cur, s, so, ones, yb, n, eps, center, g, b, sum_y, avg, inv, loss, dg, db)
         # 2. decide (stopping.stop_code): every lane at once, then in turn the lanes that stop, record,
         # or sit at g = 0 (Lemma 2.3's set S, whose test needs ||dL/dw||); a run that stops frees its lane
         for l in range(code.shape[0]):  # (no branches: vectorised over the lanes)
@@ -142,7 +209,8 @@ def advance(ints, flts, s, ones, yb, a_star, eta, gam, ids, A, MA, per, iout, fo
                 continue
             i, tl, gl, el, gml, c = run[l], t[l], g[l], e[l], gm[l], code[l]
             if abs(gl) <= STALL_RTOL * g_scale:
-                _dw(l, cur, dw, s, ones, yb, n, avg[l], inv[l], gl, b[l], dg[l], db[l])
+                if not rows_mode:  # (rows mode: dw holds dL/dw already)
+                    _dw(l, cur, dw, s, ones, yb, n, avg[l], inv[l], gl, b[l], dg[l], db[l])
                 rr = dg[l] * dg[l] + db[l] * db[l]
                 bb = mbe[l] * mbe[l] + mg[l] * mg[l] + mb[l] * mb[l]
                 for j in range(kp):
@@ -160,9 +228,9 @@ def advance(ints, flts, s, ones, yb, a_star, eta, gam, ids, A, MA, per, iout, fo
                     last_rec[i, :] = rec
             if c < 0:
                 continue
-            # the run stopped: write it out, keeping the last finite iterate if it diverged
+            # the run stopped: write it out, keeping the last finite iterate (and loss) if it diverged
             finite = (np.isfinite(gl) and np.isfinite(be[l]) and np.isfinite(b[l]) and np.isfinite(mbe[l])
-                      and np.isfinite(mg[l]) and np.isfinite(mb[l]))
+                      and np.isfinite(mg[l]) and np.isfinite(mb[l]) and np.isfinite(loss[l]))
             for j in range(kp):
                 finite = finite and np.isfinite(cur[l, j]) and np.isfinite(bcur[l, j])
             back = c == DIVERGED and tl > 0 and not finite
@@ -206,7 +274,14 @@ def advance(ints, flts, s, ones, yb, a_star, eta, gam, ids, A, MA, per, iout, fo
                 continue
             el, k, ka_, kb_ = e[l], kk[l], ka[l], kb[l]
             acc = 0.0
-            if sgd:
+            if rows_mode:  # dL/dw from _evaluate_rows (the next mean comes from the next evaluation)
+                m_, w_ = mom[l], wd[l]
+                for j in range(kp):
+                    if sgd:
+                        nxt[l, j], bnxt[l, j] = _sgd_rule(cur[l, j], dw[l, j], bcur[l, j], el, m_, w_, nesterov)
+                    else:
+                        nxt[l, j] = cur[l, j] - el * dw[l, j]
+            elif sgd:
                 m_, w_ = mom[l], wd[l]
                 for j in range(kp):
                     c = cur[l, j]

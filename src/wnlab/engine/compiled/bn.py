@@ -2,12 +2,14 @@
 
 :func:`run` has the contract of :func:`wnlab.engine.driver.run` (same final state, ``n_iter``,
 statuses, messages, losses and ``max_direction_step``) for BN in the reduced engine on least
-squares with ``U`` square (:class:`wnlab.LeastSquares`), full batch, centered or not (``center``),
-plain or with SGD's momentum, Nesterov and weight decay (:class:`wnlab.methods.optim.SGD`, per-run
-settings), with step sizes that are constants (one value or one per run; ``gamma`` also a constant ratio to a constant
-``eta``), with or without history (held whole: a longer history than 256 MiB runs on the NumPy
-driver). :func:`applicable` says whether runs qualify; the others (schedules changing in time,
-mini-batches, other losses, the full engine) run on the NumPy driver.
+squares (:class:`wnlab.LeastSquares`, ``O(m)`` per run-step) or a squared, logistic or exponential
+loss of the outputs (:class:`wnlab.losses.LinearLossProblem`, ``O(mk)``), full batch, centered or
+not (``center``), plain or with SGD's momentum, Nesterov and weight decay
+(:class:`wnlab.methods.optim.SGD`, per-run settings), with step sizes that are constants (one value
+or one per run; ``gamma`` also a constant ratio to a constant ``eta``), with or without history
+(held whole: a longer history than 256 MiB runs on the NumPy driver). :func:`applicable` says
+whether runs qualify; the others (schedules changing in time, mini-batches, other losses, the full
+engine) run on the NumPy driver.
 
 Decisions
 ---------
@@ -27,13 +29,16 @@ Decisions
   own). ``dL/db = n b - sum(y)`` needs no pass (the normalized outputs sum to zero), and the step
   regroups ``dL/dw`` as ``(k c_w s^2) a + (k c_c) s u - k s U^T y`` (per-run numbers ``k, c_w, c_c``).
   The per-run numbers between passes (square roots, coefficients, stop codes) are computed for
-  all lanes in one loop.
+  all lanes in one loop. A loss of the outputs cannot be summed in ``U^T`` coordinates (``l'`` is
+  not linear): :func:`~wnlab.engine.compiled._bn_kernel._evaluate_rows` forms the ``m`` outputs
+  ``U diag(s) a`` row by row, then ``dL/dw = diag(s) U^T dL/dz``, ``O(mk)``, like the lane loop's
+  losses.
 * **Same rule, same results**: the loop calls the compiled
   :func:`wnlab.engine.stopping.stop_code`, ``on_stationary_set`` and ``divergence_limit``; a
-  diverged run keeps its last finite iterate; ``fastmath={"reassoc", "contract"}`` like the lane
-  loop. The regroupings change only rounding: results agree with the NumPy driver to 1e-12 in the
-  stable regime (tested). A run's numbers are the same bits whatever lane, chunk and thread
-  count it gets (tested).
+  diverged run keeps its last iterate whose point and loss are finite;
+  ``fastmath={"reassoc", "contract"}`` like the lane loop. The regroupings change only rounding:
+  results agree with the NumPy driver to 1e-12 in the stable regime (tested). A run's numbers are
+  the same bits whatever lane, chunk and thread count it gets (tested).
 """
 
 from __future__ import annotations
@@ -66,17 +71,25 @@ def _constant(sched):
     return isinstance(sched, Constant) and np.ndim(sched.value) <= 1
 
 
+def _kind(problem):
+    """The kernel's loss code (the lane loop's): ``LSQ`` (0) for least squares, whose ``U`` is square
+    (sums over the rows in ``U^T`` coordinates), or ``SQUARED``/``LOGISTIC``/``EXPONENTIAL`` for a loss
+    of the outputs, formed row by row; ``None``: not covered."""
+    from . import _loss_kind
+
+    kind, U = _loss_kind(problem), getattr(problem, "U", None)
+    if kind is None or U is None or (kind == 0 and U.shape[0] != U.shape[1]):
+        return None
+    return kind
+
+
 def applicable(problem, method, eta, gamma, record_every, space) -> bool:
     """Can :func:`run` take these runs (see the module docstring)?"""
-    from ...problems.linear import LeastSquares
-
     if _parts(method) is None or type(space) is not _engine.ReducedSpace:
         return False
     if record_every is not None and not (isinstance(record_every, (int, np.integer)) and record_every >= 1):
         return False
-    U = getattr(problem, "U", None)
-    if (getattr(type(problem), "reduced_loss_grad", None) is not LeastSquares.reduced_loss_grad or U is None
-            or U.shape[0] != U.shape[1] or getattr(problem, "loss_fn", None) is not None):
+    if _kind(problem) is None:
         return False
     return _constant(eta) and (_constant(gamma) or (isinstance(gamma, Ratio) and gamma.eta is eta
                                                     and not callable(gamma.c) and np.ndim(np.asarray(gamma.c)) <= 1))
@@ -124,23 +137,30 @@ def run(problem, method, state, *, eta, gamma, tol, max_iter, record_every=None,
     fout[2][:] = 0.0
     zero_loss, zero_grad = problem.reduced_loss_grad(np.zeros((1, m)))
     zero_loss = float(zero_loss[0])
+    rows = space.data()
+    kind = _kind(problem)
     flts = (float(tol), zero_loss, float(max(problem.scale, 1e-300)), float(np.linalg.norm(zero_grad)),
-            float(bn.eps), float(m))  # (n = m rows: U is square)
+            float(bn.eps), float(rows.n))
     every = int(record_every or 0)
-    ints = (int(max_iter), int(sgd), int(bool(sgd and opt.nesterov)), every, int(bn.center))
+    ints = (int(max_iter), int(sgd), int(bool(sgd and opt.nesterov)), every, int(bn.center), int(kind))
     if every and B * (max_iter // every + 1) * K.N_REC * 8 > _HIST_BYTES:  # (history too long to hold at once)
         return _engine.run(problem, method, state, eta=eta, gamma=gamma, tol=tol, max_iter=max_iter, space=space,
                            record_every=record_every, progress=progress)
     hist = np.full((B, max_iter // every + 1, K.N_REC) if every else (1, 1, K.N_REC), np.nan)
     last_rec = np.full((B if every else 1, K.N_REC), np.nan)
-    rows = space.data()
-    a_star, s, ones, yb = (_padded(v, kp) for v in (problem.a_star, problem.s, rows.ones, rows.y))
+    a_star = _padded(problem.a_star, kp)
+    if kind == K.LSQ:
+        s, ones, yb = (_padded(v, kp) for v in (problem.s, rows.ones, rows.y))
+        US, yr = np.zeros((1, kp)), np.zeros(1)
+    else:  # (rows: U diag(s) and the targets; the kernel's batch mean of s * ones = the column sums)
+        US, yr = _padded(problem.U * problem.s, kp), np.ascontiguousarray(rows.y, dtype=np.float64)
+        s, ones, yb = US.sum(axis=0), np.ones(kp), np.zeros(kp)
     disp = K.advance
     if not disp.overloads:
         import numba
 
-        sig = tuple(numba.typeof(v) for v in (ints, flts, s, ones, yb, a_star, eta_v, gam_v, np.arange(1), A,
-                                               MA, per, iout, fout, hist, last_rec))
+        sig = tuple(numba.typeof(v) for v in (ints, flts, s, ones, yb, US, yr, a_star, eta_v, gam_v, np.arange(1),
+                                               A, MA, per, iout, fout, hist, last_rec))
         try:
             cached = disp._cache.load_overload(sig, disp.targetctx) is not None
         except Exception:  # an unreadable cache: compile
@@ -155,7 +175,8 @@ def run(problem, method, state, *, eta, gamma, tol, max_iter, record_every=None,
 
     def chunk(bounds):
         lo, hi = bounds
-        disp(ints, flts, s, ones, yb, a_star, eta_v, gam_v, ids[lo:hi], A, MA, per, iout, fout, hist, last_rec)
+        disp(ints, flts, s, ones, yb, US, yr, a_star, eta_v, gam_v, ids[lo:hi], A, MA, per, iout, fout, hist,
+             last_rec)
 
     _map(chunk, [(edges[q], edges[q + 1]) for q in range(n_chunks)], n_threads)
     if progress is not None:
