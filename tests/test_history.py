@@ -87,3 +87,22 @@ def test_w_turn_is_zero_where_a_direction_is_zero():
         r = wnlab.solve(p, "gd", x0=np.zeros(p.d), eta=0.05, max_iter=5, tol=0.0, record_every=1, backend=backend)
         assert r.history["w_turn"][0] == 0.0 and r.history["w_turn"][1] == 0.0
         assert np.all(np.isfinite(r.history["w_turn"])) and r.history["w_turn"][2] > 0
+
+
+def test_w_turn_across_the_phases_of_a_composite():
+    """rpgd-then-gd: at the switch t1 the record is phase 1's (the turn of the step into x_t1, not the 0
+    of phase 2's fresh clock), and every record equals a plain rPGD run with the scale fixed (gamma = 0)
+    for t <= t1, then a plain GD run from where it ended; the turns are checked by the loop above."""
+    p = wnlab.gaussian_problem(6, 25, seed=3)
+    x0 = np.random.default_rng(1).normal(scale=0.3, size=p.d)
+    t1, steps = 30, 60
+    for backend in BACKENDS:
+        kw = dict(tol=0.0, record_every=1, backend=backend)
+        c = wnlab.solve(p, "rpgd-then-gd", x0=x0, eta=0.02, t1=t1, eta_gd=0.05, max_iter=steps, **kw)
+        first = wnlab.solve(p, "rpgd", x0=x0, eta=0.02, gamma=0.0, max_iter=t1, **kw)
+        second = wnlab.solve(p, "gd", x0=first.x, eta=0.05, max_iter=steps - t1, **kw)
+        assert list(c.history["t"]) == list(range(steps + 1))
+        assert c.history["w_turn"][t1] > 1e-3 and second.history["w_turn"][0] == 0.0
+        for key in ("loss", "w_turn", "x_norm"):
+            expect = np.r_[first.history[key], second.history[key][1:]]
+            np.testing.assert_allclose(c.history[key], expect, rtol=1e-12, atol=1e-14, err_msg=key)

@@ -537,7 +537,9 @@ def _subset(sched, rows, B):
 
 def _concat_histories(histories, B):
     """One history from the phases' histories; each phase's clock restarts at 0 and is shifted by
-    the steps each run took before it."""
+    the steps each run took before it. A later phase's first record is the point the phase before
+    ended at: where that phase recorded it, its record stays (its ``w_turn`` is the turn of the step
+    into that point; the later phase, starting its clock there, would say 0)."""
     times = set()
     for _rows, offset, h in histories:
         if h is not None:
@@ -546,15 +548,17 @@ def _concat_histories(histories, B):
     pos = {t: k for k, t in enumerate(ts)}
     out = {"t": np.array(ts, dtype=np.int64)}
     for key in HISTORY_KEYS:
-        arr = np.full((len(ts), B), np.nan)
-        for rows, offset, h in histories:
-            if h is None:
-                continue
-            for col, i in enumerate(rows):
-                vals = h[key][:, col]
-                ok = ~np.isnan(vals)
-                arr[[pos[int(t + offset[col])] for t in h["t"][ok]], i] = vals[ok]
-        out[key] = arr
+        out[key] = np.full((len(ts), B), np.nan)
+    for k, (rows, offset, h) in enumerate(histories):
+        if h is None:
+            continue
+        for col, i in enumerate(rows):
+            ok = ~np.isnan(h["loss"][:, col])
+            if k:  # (not over the phase before's record of the same point)
+                ok &= (h["t"] > 0) | np.isnan(out["loss"][[pos[int(t + offset[col])] for t in h["t"]], i])
+            at = [pos[int(t + offset[col])] for t in h["t"][ok]]
+            for key in HISTORY_KEYS:
+                out[key][at, i] = h[key][ok, col]
     # keep only times at which some run has a value (the offsets produce a superset)
     keep = ~np.all(np.isnan(out["loss"]), axis=1)
     return {k: v[keep] for k, v in out.items()}
