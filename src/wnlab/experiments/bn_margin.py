@@ -54,6 +54,7 @@ from pathlib import Path
 import numpy as np
 
 from .common import (
+    add_backend_argument,
     add_preset_arguments,
     add_seeds_argument,
     config_from_args,
@@ -100,6 +101,7 @@ class Config:
     bn_gamma: float = 0.05       # BN's step on g
     bn_g0: float = 0.1           # BN's g at the start (small: the first steps barely grow ||w||)
     eps: float = 1e-12
+    backend: str = "auto"
 
 
 PRESETS = {
@@ -171,8 +173,8 @@ def _segments(problem, method, x0s, cfg, steps):
     for t0, t1 in itertools.pairwise(steps):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", StabilityWarning)  # (module docstring: the curvature decays)
-            res = solve_batch(problem, method, eta=eta, gamma=gamma, tol=0.0, max_iter=int(t1 - t0), backend="numpy",
-                              **start, **kw)
+            res = solve_batch(problem, method, eta=eta, gamma=gamma, tol=0.0, max_iter=int(t1 - t0),
+                              backend=cfg.backend, **start, **kw)
         yield int(t1), res.x, res
         if method == "gd":
             start = {"x0s": res.x}
@@ -201,7 +203,7 @@ def run(config: Config, out_dir, progress=None) -> dict:
     u_svm, u_uni = max_margin_direction(A, y), uniform_margin_direction(A, y)
     svm_spread, svm_min = (float(v[0]) for v in margin_stats(A, y, u_svm))
     x0s = row_space_starts(A, cfg.n_seeds, cfg.base_seed)
-    rows, final = [], {}
+    rows, final, backends = [], {}, []
     for loss in cfg.losses:
         problem = CLASSIFICATION_PROBLEMS[loss](A, y)
         for method in cfg.methods:
@@ -217,6 +219,7 @@ def run(config: Config, out_dir, progress=None) -> dict:
                 else:
                     lo, g, status = res.loss, res.g, [s.value for s in res.status]
                     stab = np.maximum(stab, res.stability_ratio)
+                    backends.append(res.backend)
                 spread, mmin = margin_stats(A, y, X)
                 a_svm, a_uni = _angle(X, u_svm), _angle(X, u_uni)
                 for i in range(cfg.n_seeds):
@@ -257,7 +260,7 @@ def run(config: Config, out_dir, progress=None) -> dict:
         "stability_note": "stability_ratio uses the loss's curvature at margin 0; both losses' curvature decays "
                           "like the loss as the margins grow, so values above 2 here are no instability",
         "all_finite": not diverged,
-        "files": [Path(f).name for f in files]})
+        "files": [Path(f).name for f in files]}, backends=backends)
     return {"rows": rows, "out": str(out), "meta": meta, "max_margin_spread": svm_spread,
             "angle_between_references": ref_angle, "u_max_margin": u_svm, "u_uniform": u_uni, "steps": steps}
 
@@ -332,6 +335,7 @@ def _plot(cfg, rows, svm_spread, ref_angle, stem):
 def add_arguments(parser) -> None:
     add_preset_arguments(parser, PRESETS)
     add_seeds_argument(parser, "random starts (in the row space of A)")
+    add_backend_argument(parser)
     from ..params import arg_type
 
     parser.add_argument("--steps", type=arg_type("max_iter", int), metavar="N",
