@@ -134,8 +134,11 @@ def test_kill_at_a_random_moment_then_resume(setup, tmp_path, sig, executor, tri
         rc = proc.wait(timeout=120)
         err = proc.stderr.read().decode()
         OUTCOMES.append(((sig, executor, trial), rc))
-        assert rc in ({-9} if sig == "KILL" else {130}) | {0}, err  # 0: it had finished before the signal
-        if sig == "INT" and rc == 130:
+        # 0: it had finished before the signal. SIGINT: 130, or -2 (death by SIGINT, which a shell reports as
+        # 130 too): CPython run as `python -m` ends that way when the KeyboardInterrupt passed through an
+        # exec of source text (a namedtuple or dataclass being made) on its way to wnlab's handler.
+        assert rc in ({-9} if sig == "KILL" else {130, -2}) | {0}, err
+        if sig == "INT" and rc != 0:
             assert err.strip().splitlines()[-1] == "wnlab sweep: interrupted" and "Traceback" not in err
         left = [p for p in family if not wait_until(lambda p=p: not alive(p), timeout=15)]
         assert left == [], f"processes left behind after SIG{sig}: {left}"
@@ -147,7 +150,7 @@ def test_kill_at_a_random_moment_then_resume(setup, tmp_path, sig, executor, tri
 
 
 def test_the_signals_came_mid_sweep():
-    """Most trials really cut the sweep short (exit -9 or 130, not 0), so the resumes above were tested."""
+    """Most trials really cut the sweep short (exit -9, 130 or -2, not 0), so the resumes above were tested."""
     if len(OUTCOMES) < len(TRIALS):
         pytest.skip("only part of the trials ran")
     cut = sum(rc != 0 for _, rc in OUTCOMES)
