@@ -218,6 +218,22 @@ def test_rmsprop_and_adagrad_equal_pytorch(name, cls, lr, kw):
     assert np.max(np.abs(x - x0)) > 1e-2 and r.n_iter == N_STEPS
 
 
+def test_a_subclass_of_an_adaptive_method_may_add_fields():
+    """A plug-in that subclasses Adam with a field of its own: Adam's fields are still checked, its own
+    field is its business."""
+    from dataclasses import dataclass
+
+    from wnlab.methods import Adam
+
+    @dataclass(frozen=True)
+    class TiltedAdam(Adam):
+        tilt: float = 0.5
+
+    assert TiltedAdam(beta1=0.5).tilt == 0.5
+    with pytest.raises(ValueError, match="beta1 must be"):
+        TiltedAdam(beta1=1.5)
+
+
 def test_adam_is_not_rotation_invariant():
     """Why the reduced engine refuses: Adam's run in rotated features is not the rotated run."""
     p = _problem(7)
