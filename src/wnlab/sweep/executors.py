@@ -267,19 +267,21 @@ class DaskBackend:
 def _close_quietly(client, cluster) -> None:
     """Close a local cluster (ours alone) without Dask's logs of its own shutdown races: a worker's
     heartbeat or fetch in flight when the scheduler goes logs a ``CommClosedError`` traceback, more
-    often when the close follows a Ctrl-C with chunks running. Its workers log nothing more (they
-    exit with it) and, while it closes, neither do Dask's handlers here."""
+    often when the close follows a Ctrl-C with chunks running, and a Ctrl-C during the close itself
+    lands in Dask's cross-thread waits. Its workers log nothing more (they exit with it) and, while
+    it closes, neither do Dask's handlers here."""
     import logging
 
-    handlers = {h for name in ("distributed", "tornado") for h in logging.getLogger(name).handlers}
+    names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in ("distributed", "tornado")]
+    handlers = {h for name in names for h in logging.getLogger(name).handlers}
     levels = {h: h.level for h in handlers}
+    for h in handlers:  # (first: a Ctrl-C landing in the calls below makes Dask log a NameError traceback)
+        h.setLevel(logging.CRITICAL + 1)
     try:
         try:
             client.run(_mute_logging)
         except Exception:  # (workers already gone: nothing to mute)
             pass
-        for h in handlers:
-            h.setLevel(logging.CRITICAL + 1)
         client.close()
     finally:
         try:
