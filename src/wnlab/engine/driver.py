@@ -553,12 +553,12 @@ def _concat_histories(histories, B):
         if h is None:
             continue
         for col, i in enumerate(rows):
+            at = np.array([pos[int(t + offset[col])] for t in h["t"]], dtype=np.int64)
             ok = ~np.isnan(h["loss"][:, col])
             if k:  # (not over the phase before's record of the same point)
-                ok &= (h["t"] > 0) | np.isnan(out["loss"][[pos[int(t + offset[col])] for t in h["t"]], i])
-            at = [pos[int(t + offset[col])] for t in h["t"][ok]]
+                ok &= (h["t"] > 0) | np.isnan(out["loss"][at, i])
             for key in HISTORY_KEYS:
-                out[key][at, i] = h[key][ok, col]
+                out[key][at[ok], i] = h[key][ok, col]
     # keep only times at which some run has a value (the offsets produce a superset)
     keep = ~np.all(np.isnan(out["loss"]), axis=1)
     return {k: v[keep] for k, v in out.items()}
