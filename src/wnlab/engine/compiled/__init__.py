@@ -231,23 +231,28 @@ def _pad(k):
     return -(-k // _PAD) * _PAD
 
 
-def _problem_arrays(problem, kind, k, kp, minibatch):
-    """``s, b, U*s, y, ||rows of U*s||^2, a*`` zero-padded to ``kp`` coordinates."""
-    def padded(v, fill=0.0):
-        out = np.full((*v.shape[:-1], kp), fill)
-        out[..., :k] = v
-        return out
+def _padded(v, kp):
+    """``v`` (one vector or rows of them) zero-padded to ``kp`` coordinates, C-contiguous float64 (the
+    compiled loops' coordinates: the padding stays zero)."""
+    v = np.asarray(v, dtype=np.float64)
+    out = np.zeros((*v.shape[:-1], kp))
+    out[..., :v.shape[-1]] = v
+    return out
 
-    s = padded(problem.s)
-    b = padded(problem.b) if kind == 0 else np.zeros(kp)
+
+def _problem_arrays(problem, kind, k, kp, minibatch):
+    """``s, b, U*s, y, ||rows of U*s||^2, a*`` zero-padded to ``kp`` coordinates (``b``: least squares,
+    ``kind = 0``; ``U*s`` and ``y``: a loss of the outputs or mini-batches, else placeholders)."""
+    s = _padded(problem.s, kp)
+    b = _padded(problem.b, kp) if kind == 0 else np.zeros(kp)
     if kind == 0 and minibatch is None:
         US, y = np.zeros((1, kp)), np.zeros(1)
     else:
-        US, y = padded(problem.U * problem.s), np.asarray(problem.y, dtype=np.float64)
+        US, y = _padded(problem.U * problem.s, kp), np.asarray(problem.y, dtype=np.float64)
     rn2 = np.einsum("ij,ij->i", US, US)
     if minibatch is not None and minibatch[3] is not None:  # rows="norm": the cumulative row weights
         rn2 = np.ascontiguousarray(minibatch[3], dtype=np.float64)
-    return s, b, US, y, rn2, padded(np.asarray(problem.a_star, dtype=np.float64))
+    return s, b, US, y, rn2, _padded(problem.a_star, kp)
 
 
 def _threads():
@@ -325,16 +330,13 @@ class _Job:
         self.sgd = bool(opts)
         self.ints = (_METHODS[step], kind, int(max_iter), int(bs), int(norm), int(self.sgd),
                      int(bool(opts.get("nesterov", False))))
-        self.A = np.zeros((B, kp))
-        self.A[:, :k] = state.a
+        self.A = _padded(state.a, kp)
         self.PA = None  # previous states, saved where a segment pauses runs (made when first needed)
         G = np.array(state.g, dtype=np.float64) if M.has_scale else np.zeros(B)
         BE = np.array(state.beta, dtype=np.float64)
         # an optimizer's buffers (Optimized's state fields m_*) and per-run settings
-        self.BA = np.zeros((B if self.sgd else 1, kp))
+        self.BA = _padded(state.m_a, kp) if self.sgd else np.zeros((1, kp))
         self.PBA = None
-        if self.sgd:
-            self.BA[:, :k] = state.m_a
         buf = {f: (np.array(getattr(state, f), dtype=np.float64) if self.sgd and hasattr(state, f) else np.zeros(B))
                for f in ("m_g", "m_beta", "momentum", "weight_decay")}
         # G, BE, PG, PBE, PLOSS, LIMIT, MAXDIR, LOSS, SLOSS, ETA, GAM, MU, WD, BG, BBE, PBG, PBBE and NIT, TSTOP, CODE

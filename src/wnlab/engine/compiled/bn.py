@@ -95,14 +95,6 @@ def applicable(problem, method, eta, gamma, record_every, space) -> bool:
                                                     and not callable(gamma.c) and np.ndim(np.asarray(gamma.c)) <= 1))
 
 
-def _padded(v, kp):
-    """``v`` (one vector or rows of them) zero-padded to ``kp`` coordinates, C-contiguous float64."""
-    v = np.asarray(v, dtype=np.float64)
-    out = np.zeros((*v.shape[:-1], kp))
-    out[..., :v.shape[-1]] = v
-    return out
-
-
 def _per_run(name, sched, eta, B):
     v = np.asarray(sched.value if isinstance(sched, Constant) else np.asarray(sched.c) * eta, dtype=np.float64)
     v = np.ascontiguousarray(np.broadcast_to(v, (B,)), dtype=np.float64)
@@ -112,7 +104,7 @@ def _per_run(name, sched, eta, B):
 
 def run(problem, method, state, *, eta, gamma, tol, max_iter, record_every=None, space=None, progress=None):
     """Same contract as :func:`wnlab.engine.driver.run` for the runs :func:`applicable` accepts."""
-    from . import _history, _load, _map, _pad, _threads
+    from . import _history, _load, _map, _pad, _padded, _problem_arrays, _threads
 
     K = _load("_bn_kernel")
     bn, opt = _parts(method)
@@ -148,13 +140,12 @@ def run(problem, method, state, *, eta, gamma, tol, max_iter, record_every=None,
                            record_every=record_every, progress=progress)
     hist = np.full((B, max_iter // every + 1, K.N_REC) if every else (1, 1, K.N_REC), np.nan)
     last_rec = np.full((B if every else 1, K.N_REC), np.nan)
-    a_star = _padded(problem.a_star, kp)
+    # the lane loop's arrays: s, b = U^T y (least squares), U diag(s) and y (a loss of the outputs), a*
+    s, yb, US, yr, _, a_star = _problem_arrays(problem, kind, m, kp, None)
     if kind == K.LSQ:
-        s, ones, yb = (_padded(v, kp) for v in (problem.s, rows.ones, rows.y))
-        US, yr = np.zeros((1, kp)), np.zeros(1)
-    else:  # (rows: U diag(s) and the targets; the kernel's batch mean of s * ones = the column sums)
-        US, yr = _padded(problem.U * problem.s, kp), np.ascontiguousarray(rows.y, dtype=np.float64)
-        s, ones, yb = US.sum(axis=0), np.ones(kp), np.zeros(kp)
+        ones = _padded(rows.ones, kp)
+    else:  # (the kernel's batch mean of s * ones = the column sums of U diag(s))
+        s, ones = US.sum(axis=0), np.ones(kp)
     disp = K.advance
     if not disp.overloads:
         import numba
