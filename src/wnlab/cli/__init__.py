@@ -110,14 +110,14 @@ def main(argv=None) -> int:
     """Run the ``wnlab`` command; return its exit code (:data:`EXIT_CODES`). The one error boundary:
     an expected failure ends with one line on stderr, an unexpected one says it is a bug. As the
     program itself (``argv=None``), a Ctrl-C after the command is done no longer changes how the
-    process ends (:func:`_exit_on_late_interrupt`)."""
+    process ends (:func:`_ignore_late_interrupt`)."""
     code = _main(argv)
     if argv is None:
-        _exit_on_late_interrupt(code)
+        _ignore_late_interrupt(code)
     return code
 
 
-def _exit_on_late_interrupt(code: int) -> None:
+def _ignore_late_interrupt(code: int) -> None:
     """The command is done (its files are written, its worker pools shut down; ``code`` says how it
     went). A Ctrl-C while the interpreter shuts down would kill it by SIGINT with no message (exit
     status -2: Python puts the default action back while it finalizes, and any thread, a BLAS or

@@ -29,7 +29,7 @@ BN without centering (``center=False``), the model of Cao, Zou, Li & Gu (COLT 20
 Then ``dL/dg = zh . delta`` and ``dL/dz = (g/sigma) (delta - zh mean(delta zh))``: the centered
 formula without its ``mean(delta)`` terms. ``dL/dw = A^T dL/dz`` is again in the row space of ``A``,
 so ``w_null`` never changes and the reduced engine stays exact; the compiled loop takes both
-models (on least squares). The intercept is 0.
+models (on least squares and on a loss of the outputs). The intercept is 0.
 """
 
 from __future__ import annotations
